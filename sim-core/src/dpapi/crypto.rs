@@ -1,0 +1,214 @@
+//! The primitives DPAPI builds on: hashes, HMAC (RFC 2104 and the non-RFC variant of SHA-1
+//! blobs), `CryptDeriveKey`, and CBC with or without PKCS#7 padding.
+//!
+//! Follows `research/dpapi.md` §1.4 (master key blocks: CBC without padding) and §1.5 (blobs:
+//! session key, `CryptDeriveKey` expansion, CBC with IV 0 and PKCS#7, the non-RFC HMAC).
+
+use cbc::cipher::block_padding::{NoPadding, Pkcs7};
+use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::Sha512;
+use zeroize::Zeroizing;
+
+use super::alg::{CipherAlg, Digest};
+
+/// Bytes that are wiped when dropped.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
+/// `H(parts[0] || parts[1] || …)`.
+pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
+    fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+        let mut h = D::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().to_vec()
+    }
+    Zeroizing::new(match d {
+        Digest::Sha1 => run::<Sha1>(parts),
+        Digest::Sha512 => run::<Sha512>(parts),
+    })
+}
+
+/// RFC 2104 `HMAC-H(key, parts[0] || parts[1] || …)`.
+pub fn hmac(d: Digest, key: &[u8], parts: &[&[u8]]) -> SecretBytes {
+    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut m = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().to_vec()
+    }
+    Zeroizing::new(match d {
+        Digest::Sha1 => run::<Hmac<Sha1>>(key, parts),
+        Digest::Sha512 => run::<Hmac<Sha512>>(key, parts),
+    })
+}
+
+/// The non-RFC HMAC of XP-era SHA-1 blobs (§1.5):
+/// `H((K^opad) || H((K^ipad) || inner) || outer_extra…)`, where the extra data goes into the
+/// *outer* hash. `K` is the key zero-padded to the hash block size.
+pub fn hmac_outer_extra(d: Digest, key: &[u8], inner: &[u8], outer_extra: &[&[u8]]) -> SecretBytes {
+    let block = d.block_len();
+    let mut k = Zeroizing::new(if key.len() > block { hash(d, &[key]).to_vec() } else { key.to_vec() });
+    k.resize(block, 0);
+    let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
+    let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
+    let inner_hash = hash(d, &[&ipad, inner]);
+    let mut parts: Vec<&[u8]> = vec![&opad, &inner_hash];
+    parts.extend_from_slice(outer_extra);
+    hash(d, &parts)
+}
+
+/// `CryptDeriveKey`: the session key truncated to `key_len`, or, when it is too short (SHA-1 for
+/// 3DES), expanded to `H(ipad ^ K) || H(opad ^ K)` over the hash block size (§1.5).
+pub fn derive_key(d: Digest, session_key: &[u8], key_len: usize) -> SecretBytes {
+    let mut sk = Zeroizing::new(if session_key.len() > d.block_len() {
+        hmac(d, session_key, &[]).to_vec()
+    } else {
+        session_key.to_vec()
+    });
+    if sk.len() >= key_len {
+        sk.truncate(key_len);
+        return sk;
+    }
+    sk.resize(d.block_len(), 0);
+    let ipad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x36).collect());
+    let opad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x5c).collect());
+    let mut out = hash(d, &[&ipad]);
+    out.extend_from_slice(&hash(d, &[&opad]));
+    out.truncate(key_len);
+    out
+}
+
+/// Padding of a CBC operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding: the data is a whole number of blocks (master key blocks, CREDHIST entries).
+    None,
+    /// PKCS#7, a full block when already aligned (blob data).
+    Pkcs7,
+}
+
+/// CBC decryption failed: the key or IV has the wrong size, the ciphertext is not a whole number
+/// of blocks, or the PKCS#7 padding is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CbcError;
+
+/// CBC-encrypts `data`. `key` and `iv` must have the cipher's sizes; with [`Padding::None`] the
+/// data must be block-aligned.
+pub fn cbc_encrypt(
+    alg: CipherAlg,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    padding: Padding,
+) -> Result<Vec<u8>, CbcError> {
+    fn run<C>(key: &[u8], iv: &[u8], data: &[u8], padding: Padding) -> Result<Vec<u8>, CbcError>
+    where
+        C: cbc::cipher::BlockCipherEncrypt + cbc::cipher::KeyInit,
+    {
+        let enc = cbc::Encryptor::<C>::new_from_slices(key, iv).map_err(|_| CbcError)?;
+        match padding {
+            Padding::Pkcs7 => Ok(enc.encrypt_padded_vec::<Pkcs7>(data)),
+            Padding::None => {
+                let mut buf = data.to_vec();
+                let len = buf.len();
+                enc.encrypt_padded::<NoPadding>(&mut buf, len).map_err(|_| CbcError)?;
+                Ok(buf)
+            }
+        }
+    }
+    match alg {
+        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding),
+        CipherAlg::Aes256 => run::<aes::Aes256>(key, iv, data, padding),
+    }
+}
+
+/// CBC-decrypts `data`; see [`cbc_encrypt`].
+pub fn cbc_decrypt(
+    alg: CipherAlg,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    padding: Padding,
+) -> Result<SecretBytes, CbcError> {
+    fn run<C>(key: &[u8], iv: &[u8], data: &[u8], padding: Padding) -> Result<Vec<u8>, CbcError>
+    where
+        C: cbc::cipher::BlockCipherDecrypt + cbc::cipher::KeyInit,
+    {
+        let dec = cbc::Decryptor::<C>::new_from_slices(key, iv).map_err(|_| CbcError)?;
+        match padding {
+            Padding::Pkcs7 => dec.decrypt_padded_vec::<Pkcs7>(data).map_err(|_| CbcError),
+            Padding::None => {
+                let mut buf = data.to_vec();
+                dec.decrypt_padded::<NoPadding>(&mut buf).map_err(|_| CbcError)?;
+                Ok(buf)
+            }
+        }
+    }
+    let out = match alg {
+        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding),
+        CipherAlg::Aes256 => run::<aes::Aes256>(key, iv, data, padding),
+    }?;
+    Ok(Zeroizing::new(out))
+}
+
+/// Constant-time equality of two MACs.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// UTF-16LE code units of `s` as bytes, without a terminator.
+pub fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn derive_key_expands_a_sha1_session_key() {
+        // research/vectors/intermediate_kats.txt, derive_key hash=sha1.
+        let out = derive_key(Digest::Sha1, &h("9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec"), 40);
+        assert_eq!(
+            hex::encode(&*out),
+            "e41a0d8b93243370b3722699588a83b228b533d82e609a6932bb2f9899be9a4af06a5a420963de45"
+        );
+    }
+
+    #[test]
+    fn non_rfc_session_key_of_the_xp_entropy_blob() {
+        // intermediate_kats.txt: session_key for the XP blob with entropy "toto123" (non-RFC HMAC).
+        let mk = h("d0c624a61e4080ac28ec07f33466581ec04980f26953aa940258dc4ced7fd545251208d88d6bac5c64b5cd69b4e2140093174f51ab07f0f5fb7a45462a2c00e4");
+        let mkh = hash(Digest::Sha1, &[&mk]);
+        let sk = hmac_outer_extra(
+            Digest::Sha1,
+            &mkh,
+            &h("0c1e54f10d3ac713ef4c19dbc440e4a7"),
+            &[b"toto123"],
+        );
+        assert_eq!(hex::encode(&*sk), "9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec");
+    }
+
+    #[test]
+    fn pkcs7_cbc_round_trip_and_bad_padding() {
+        let key = [7u8; 32];
+        let iv = [0u8; 16];
+        let ct = cbc_encrypt(CipherAlg::Aes256, &key, &iv, b"sixteen byte msg", Padding::Pkcs7).unwrap();
+        assert_eq!(ct.len(), 32, "an aligned message gets a full padding block");
+        let pt = cbc_decrypt(CipherAlg::Aes256, &key, &iv, &ct, Padding::Pkcs7).unwrap();
+        assert_eq!(&pt[..], b"sixteen byte msg");
+        assert_eq!(
+            cbc_decrypt(CipherAlg::Aes256, &[8u8; 32], &iv, &ct, Padding::Pkcs7).err(),
+            Some(CbcError)
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! One principal's `Protect` folder: its master key files, `Preferred`, and `CREDHIST`, with the
+//! behaviour of `CryptProtectData` / `CryptUnprotectData` over them.
+//!
+//! Follows `research/dpapi.md`:
+//! - §3.1 protect: use the `Preferred` key; when it is missing or expired (90 days), make a new
+//!   key and rewrite `Preferred`; old key files are never deleted;
+//! - §3.2 unprotect: find the key the blob names, open it with the session's pre-key, else walk
+//!   the CREDHIST chain;
+//! - §4 password change versus reset: a change appends a CREDHIST entry and re-encrypts every
+//!   key under the new password; an administrative reset of a local account changes nothing in
+//!   the folder, so keys stay but can no longer be opened (`NTE_BAD_KEY_STATE`), and new data
+//!   gets a new key.
+//!
+//! Named choice: when the `Preferred` key cannot be opened with the current credentials (after a
+//! reset) protect makes a new key, as "new data gets a new MK" (§4) implies.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::api::{DpapiError, ProtectFlags};
+use super::blob::{Blob, BlobPolicy};
+use super::credhist::CredHistFile;
+use super::crypto::SecretBytes;
+use super::masterkey::{
+    FLAGS_DOMAIN_USER, FLAGS_LOCAL_USER, FLAGS_SYSTEM, MasterKey, MasterKeyError, MasterKeyFile,
+    MasterKeyPolicy, backup_prekey,
+};
+use super::preferred::Preferred;
+use super::prekey::{Credential, PreKey, nt_hash_1607};
+use super::sid::Sid;
+use crate::filetime::FileTime;
+
+/// What kind of principal owns the folder; decides master key flags and whether a CREDHIST
+/// exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A local account (flags 5, SHA-1 pre-key, CREDHIST).
+    LocalUser,
+    /// A domain account (flags 0, NT pre-key, CREDHIST).
+    DomainUser,
+    /// LocalSystem's machine or user keys (flags 6, `DPAPI_SYSTEM` pre-key, no CREDHIST).
+    System,
+    /// A virtual service account `NT SERVICE\X`. Named choice: flags 5 as for local accounts
+    /// (`research/dpapi.md` §1.2 has no vector for these files); no CREDHIST, as there is no
+    /// password.
+    VirtualAccount,
+}
+
+impl StoreKind {
+    /// `dwFlags` of new master key files.
+    pub fn master_key_flags(self) -> u32 {
+        match self {
+            Self::LocalUser | Self::VirtualAccount => FLAGS_LOCAL_USER,
+            Self::DomainUser => FLAGS_DOMAIN_USER,
+            Self::System => FLAGS_SYSTEM,
+        }
+    }
+
+    fn has_credhist(self) -> bool {
+        matches!(self, Self::LocalUser | Self::DomainUser)
+    }
+}
+
+/// A principal's `Protect` folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtectStore {
+    /// The owner.
+    pub sid: Sid,
+    /// The owner's kind.
+    pub kind: StoreKind,
+    /// Algorithms and rounds of new master keys.
+    pub policy: MasterKeyPolicy,
+    /// Algorithms of new blobs.
+    pub blob_policy: BlobPolicy,
+    /// Master key files by GUID.
+    pub master_keys: BTreeMap<Uuid, MasterKeyFile>,
+    /// The `Preferred` file, once a key exists.
+    pub preferred: Option<Preferred>,
+    /// The `CREDHIST` file of password accounts.
+    pub credhist: Option<CredHistFile>,
+}
+
+fn new_guid<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Uuid {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
+impl ProtectStore {
+    /// An empty folder. Password accounts get a CREDHIST with a fresh current GUID.
+    pub fn new<R: rand_core::CryptoRng + ?Sized>(
+        rng: &mut R,
+        sid: Sid,
+        kind: StoreKind,
+        policy: MasterKeyPolicy,
+        blob_policy: BlobPolicy,
+    ) -> Self {
+        let credhist = kind.has_credhist().then(|| CredHistFile::new(new_guid(rng)));
+        Self {
+            sid,
+            kind,
+            policy,
+            blob_policy,
+            master_keys: BTreeMap::new(),
+            preferred: None,
+            credhist,
+        }
+    }
+
+    /// Makes a new master key under the credential's primary pre-key and makes it preferred.
+    pub fn create_master_key<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        now: FileTime,
+    ) -> Result<(Uuid, MasterKey), MasterKeyError> {
+        let guid = new_guid(rng);
+        let key = MasterKey::generate(rng);
+        let file = MasterKeyFile::seal(
+            rng,
+            guid,
+            self.kind.master_key_flags(),
+            &key,
+            credential.primary().1,
+            &backup_prekey(&self.sid.to_string()),
+            &self.policy,
+            self.credhist.as_ref().map(|c| c.current_guid),
+        )?;
+        self.master_keys.insert(guid, file);
+        self.preferred = Some(Preferred::for_new_key(guid, now));
+        Ok((guid, key))
+    }
+
+    /// The key protect uses at `now`: the preferred one if it is current and opens, else a new
+    /// one (§3.1, and the named choice in the module docs).
+    fn key_for_protect<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        now: FileTime,
+    ) -> Result<(Uuid, MasterKey), MasterKeyError> {
+        if let Some(p) = self.preferred.filter(|p| !p.is_expired(now))
+            && let Ok(key) = self.open_master_key(credential, p.guid)
+        {
+            return Ok((p.guid, key));
+        }
+        self.create_master_key(rng, credential, now)
+    }
+
+    /// Opens a master key with the session's credentials, falling back to the CREDHIST chain
+    /// (§3.2). Fails with `NTE_BAD_KEY_STATE` when the file is missing or nothing opens it.
+    pub fn open_master_key(&self, credential: &Credential, guid: Uuid) -> Result<MasterKey, DpapiError> {
+        let bad = DpapiError::BadKeyState { master_key: guid };
+        let file = self.master_keys.get(&guid).ok_or(bad)?;
+        if let Ok((_, key)) = file.decrypt(credential) {
+            return Ok(key);
+        }
+        let (Some(hashes), Some(credhist)) = (credential.hashes(), &self.credhist) else {
+            return Err(bad);
+        };
+        let sid = self.sid.to_string();
+        for (_, old) in credhist.walk(&hashes.sha1) {
+            let candidates: Vec<PreKey> = if credential.is_domain() {
+                vec![
+                    PreKey::from_hash(&*nt_hash_1607(&old.nt, &sid), &sid),
+                    PreKey::from_hash(&old.nt, &sid),
+                ]
+            } else {
+                vec![PreKey::from_hash(&old.sha1, &sid)]
+            };
+            for prekey in &candidates {
+                if let Ok(key) = file.open(prekey) {
+                    return Ok(key);
+                }
+            }
+        }
+        Err(bad)
+    }
+
+    /// `CryptProtectData` as this principal: returns the blob bytes.
+    #[allow(clippy::too_many_arguments)] // CryptProtectData's own parameters plus rng and clock
+    pub fn protect<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: ProtectFlags,
+        now: FileTime,
+    ) -> Result<Vec<u8>, DpapiError> {
+        let (guid, key) = self
+            .key_for_protect(rng, credential, now)
+            .map_err(|_| DpapiError::InvalidParameter)?;
+        let blob = Blob::seal(rng, &key, guid, data, entropy, description, flags.stored(), &self.blob_policy);
+        Ok(blob.to_bytes())
+    }
+
+    /// `CryptUnprotectData` as this principal: returns the plaintext and the parsed blob.
+    pub fn unprotect(
+        &self,
+        credential: &Credential,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<(Blob, SecretBytes), DpapiError> {
+        let blob = Blob::parse(blob).map_err(|_| DpapiError::InvalidParameter)?;
+        let key = self.open_master_key(credential, blob.master_key_guid)?;
+        let plain = blob.open(&key, entropy).map_err(|_| DpapiError::InvalidData)?;
+        Ok((blob, plain))
+    }
+
+    /// A password change by the owner (old password known): records the old password in
+    /// CREDHIST and re-encrypts every master key that opens under `old` for `new` (§4).
+    /// Keys that do not open under `old` stay as they are.
+    pub fn change_password<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        old: &Credential,
+        new: &Credential,
+    ) -> Result<(), MasterKeyError> {
+        let new_guid = new_guid(rng);
+        if let (Some(credhist), Some(old_hashes), Some(new_hashes)) =
+            (self.credhist.as_mut(), old.hashes(), new.hashes())
+        {
+            let mut salt = [0u8; 16];
+            rng.fill_bytes(&mut salt);
+            // CREDHIST entries are keyed by the SHA-1 pre-key of the newer password (§2.3).
+            let newer = PreKey::from_hash(&new_hashes.sha1, &self.sid.to_string());
+            credhist
+                .push_change(
+                    old_hashes,
+                    &newer,
+                    new_guid,
+                    &self.sid,
+                    self.policy.alg_hash,
+                    self.policy.alg_crypt,
+                    self.policy.rounds,
+                    salt,
+                )
+                .map_err(|_| MasterKeyError::WrongKey)?;
+        }
+        let credhist_guid = self.credhist.as_ref().map(|c| c.current_guid);
+        let mut resealed = Vec::new();
+        for (guid, file) in &self.master_keys {
+            if let Ok((_, key)) = file.decrypt(old) {
+                resealed.push((*guid, file.reseal(rng, &key, new.primary().1, credhist_guid)?));
+            }
+        }
+        self.master_keys.extend(resealed);
+        Ok(())
+    }
+
+    /// An administrative reset (old password not known). Nothing in the folder changes: the
+    /// master keys stay, encrypted under the old password, and CREDHIST gets no link, so keys
+    /// made before the reset no longer open (§4, `CryptUpdateProtectedState` docs).
+    pub fn reset_password(&mut self) {}
+
+    /// The folder's files as `(relative path, bytes)`: `<GUID>` and `Preferred` inside the SID
+    /// folder, and `CREDHIST` beside it (§2.3, §2.6). Sorted, so output is deterministic.
+    pub fn files(&self) -> Vec<(String, Zeroizing<Vec<u8>>)> {
+        let sid = self.sid.to_string();
+        let mut out: Vec<(String, Zeroizing<Vec<u8>>)> = self
+            .master_keys
+            .values()
+            .map(|f| (format!("{sid}/{}", f.file_name()), Zeroizing::new(f.to_bytes())))
+            .collect();
+        if let Some(p) = &self.preferred {
+            out.push((format!("{sid}/Preferred"), Zeroizing::new(p.to_bytes())));
+        }
+        if let Some(c) = &self.credhist {
+            out.push(("CREDHIST".to_owned(), Zeroizing::new(c.to_bytes())));
+        }
+        out
+    }
+}
