@@ -1,1 +1,6 @@
+//! The one integration test binary: every test module is listed here.
 
+mod cli_dpapi;
+mod oracles;
+mod properties;
+mod vectors;
