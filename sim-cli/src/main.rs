@@ -1,1 +1,22 @@
-fn main() {}
+//! `adsync-sim`: the command-line front end of the simulator.
+//!
+//! Parsing lives in [`cli`], each command family in its own module, and output in [`output`].
+//! Exit status (DESIGN §4): 0 on success, 1 when the command failed (its result code, such as an
+//! HRESULT, is printed and is `result_code` in JSON), 2 on a usage error.
+
+mod cli;
+mod dpapi_cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let format = cli.format;
+    let result = match cli.command {
+        cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
+    };
+    output::finish(format, result)
+}

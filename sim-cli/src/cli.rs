@@ -1,0 +1,155 @@
+//! The command-line grammar (DESIGN §4), parsed with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Emulates how Azure AD Connect / Entra Connect Sync keeps its secrets, byte for byte.
+#[derive(Debug, Parser)]
+#[command(name = "adsync-sim", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// State directory of the simulated world.
+    #[arg(long, global = true, env = "ADSYNC_SIM_STATE", default_value = "./.adsync-sim")]
+    pub state: PathBuf,
+
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text as the real tools print it.
+    Human,
+    /// One JSON document per command, with stable field names.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
+    #[command(subcommand)]
+    Dpapi(DpapiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DpapiCommand {
+    /// Create or decrypt master key files.
+    #[command(subcommand)]
+    Masterkey(MasterkeyCommand),
+    /// Protect a file as CryptProtectData does, with a given master key.
+    Protect(ProtectArgs),
+    /// Unprotect a blob (or a credential file) as CryptUnprotectData does; plaintext to stdout.
+    Unprotect(UnprotectArgs),
+    /// Walk a CREDHIST file back from the current password and print each former password's
+    /// hashes.
+    Credhist(CredhistArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterkeyCommand {
+    /// Create a master key file as Windows 10 does (AES-256, SHA-512, 8000 rounds).
+    Create(CreateArgs),
+    /// Decrypt a master key file; prints its GUID and the 64-byte key in hex.
+    Decrypt(DecryptArgs),
+}
+
+/// Who owns a master key: SID and password, or a raw pre-key.
+#[derive(Debug, Args)]
+pub struct Owner {
+    /// The owner's SID, e.g. S-1-5-21-1004336348-1177238915-682003330-1001.
+    #[arg(long)]
+    pub sid: Option<String>,
+    /// The owner's password.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// A 20-byte pre-key in hex instead of SID and password (a DPAPI_SYSTEM half for SYSTEM
+    /// keys), as impacket's `-key`.
+    #[arg(long, conflicts_with = "password")]
+    pub prekey: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The owner's SID.
+    #[arg(long)]
+    pub sid: String,
+    /// The owner's password.
+    #[arg(long)]
+    pub password: String,
+    /// A domain account: NT-hash pre-key (Windows 10 1607+ stretch) and flags 0.
+    #[arg(long)]
+    pub domain: bool,
+    /// PBKDF2 rounds (1 to 10,000,000).
+    #[arg(long, default_value_t = 8000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub rounds: u32,
+    /// Seed for the key, GUID and salts; the same seed gives the same file. Without it the
+    /// operating system's randomness is used.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to write the file. Its name is usually the key's GUID.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The master key file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub owner: Owner,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// The master key file to protect with.
+    #[arg(long)]
+    pub masterkey: PathBuf,
+    #[command(flatten)]
+    pub owner: Owner,
+    /// Optional entropy, in hex.
+    #[arg(long)]
+    pub entropy: Option<String>,
+    /// The blob's description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Seed for the salt and HMAC key; without it the operating system's randomness is used.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The data to protect (`-` for standard input).
+    #[arg(long = "in")]
+    pub input: PathBuf,
+    /// Where to write the blob.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UnprotectArgs {
+    /// The blob, or a Credential Manager file (`-` for standard input).
+    pub blob: PathBuf,
+    /// The master key file the blob names.
+    #[arg(long)]
+    pub masterkey: PathBuf,
+    #[command(flatten)]
+    pub owner: Owner,
+    /// The entropy the blob was protected with, in hex.
+    #[arg(long)]
+    pub entropy: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredhistArgs {
+    /// The CREDHIST file.
+    pub file: PathBuf,
+    /// The owner's SID.
+    #[arg(long)]
+    pub sid: String,
+    /// The owner's current password.
+    #[arg(long)]
+    pub password: String,
+}

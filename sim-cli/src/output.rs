@@ -1,0 +1,102 @@
+//! Printing results and choosing the exit status.
+//!
+//! DESIGN §4: every command has a result code (0, or the Win32 / HRESULT / tool code the real
+//! command returns). It is printed as the real tool prints it and is `result_code` in JSON. The
+//! process exits 0 on success and 1 on failure (2 for usage errors, which clap handles).
+
+use std::fmt;
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use crate::cli::Format;
+
+/// What a successful command prints.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Text for `--format human`.
+    pub human: String,
+    /// The JSON document for `--format json` (an object; `result_code` is added).
+    pub json: Value,
+    /// Raw bytes for standard output instead of `human` (plaintext from `dpapi unprotect`).
+    pub raw: Option<Vec<u8>>,
+}
+
+/// A command that ran and failed with a result code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The code the real API or tool returns (e.g. 0x8007000D).
+    pub result_code: u32,
+    /// What happened, including the code as the real tool prints it.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Prints the result and returns the process exit status.
+pub fn finish(format: Format, result: anyhow::Result<Outcome>) -> ExitCode {
+    let written = match &result {
+        Ok(outcome) => print_success(format, outcome),
+        Err(err) => print_failure(format, err),
+    };
+    match written {
+        // A closed pipe (`| head`) is not a failure of the command.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+        Ok(()) if result.is_ok() => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::FAILURE,
+    }
+}
+
+fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Human => match &outcome.raw {
+            Some(raw) => out.write_all(raw)?,
+            None if outcome.human.is_empty() => {}
+            None => writeln!(out, "{}", outcome.human.trim_end())?,
+        },
+        Format::Json => {
+            let mut doc = match &outcome.json {
+                Value::Object(m) => m.clone(),
+                other => {
+                    let mut m = serde_json::Map::new();
+                    m.insert("value".into(), other.clone());
+                    m
+                }
+            };
+            doc.insert("result_code".into(), json!(0));
+            writeln!(out, "{}", Value::Object(doc))?;
+        }
+    }
+    out.flush()
+}
+
+fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
+    let code = err.downcast_ref::<Failure>().map_or(1, |f| f.result_code);
+    let message = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    match format {
+        Format::Human => {
+            let mut e = std::io::stderr().lock();
+            writeln!(e, "error: {message}")?;
+            e.flush()
+        }
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            let mut doc = json!({ "result_code": code, "error": message });
+            if code > 0xFFFF {
+                // HRESULTs read better in hex, as Windows prints them.
+                doc["result_code_hex"] = json!(format!("0x{code:08X}"));
+            }
+            writeln!(out, "{doc}")?;
+            out.flush()
+        }
+    }
+}
