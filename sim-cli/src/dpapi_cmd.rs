@@ -98,8 +98,8 @@ fn credential(owner: &Owner) -> Result<Credential> {
 
 /// Opens a master key file for an owner, or fails with `NTE_BAD_KEY_STATE` as DPAPI would.
 fn open_master_key(path: &Path, owner: &Owner) -> Result<(MasterKeyFile, PreKeyKind, MasterKey)> {
-    let file = read_master_key_file(path)?;
     let cred = credential(owner)?;
+    let file = read_master_key_file(path)?;
     match file.decrypt(&cred) {
         Ok((kind, key)) => Ok((file, kind, key)),
         Err(e @ (MasterKeyError::WrongKey | MasterKeyError::NoMasterKeyBlock)) => {
