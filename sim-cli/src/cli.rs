@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "adsync-sim", version, about, max_term_width = 100)]
 pub struct Cli {
     /// State directory of the simulated world.
-    #[arg(long, global = true, env = "ADSYNC_SIM_STATE", default_value = "./.adsync-sim")]
+    #[arg(
+        long,
+        global = true,
+        env = "ADSYNC_SIM_STATE",
+        default_value = "./.adsync-sim"
+    )]
     pub state: PathBuf,
 
     /// Output format.

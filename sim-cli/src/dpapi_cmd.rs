@@ -14,8 +14,8 @@ use sim_core::dpapi::blob::{Blob, BlobPolicy};
 use sim_core::dpapi::credfile::CredentialFile;
 use sim_core::dpapi::credhist::CredHistFile;
 use sim_core::dpapi::masterkey::{
-    FLAGS_DOMAIN_USER, FLAGS_LOCAL_USER, MasterKey, MasterKeyError, MasterKeyFile,
-    MasterKeyPolicy, backup_prekey,
+    FLAGS_DOMAIN_USER, FLAGS_LOCAL_USER, MasterKey, MasterKeyError, MasterKeyFile, MasterKeyPolicy,
+    backup_prekey,
 };
 use sim_core::dpapi::prekey::{Credential, PreKey, PreKeyKind, parse_hex_key, sha1_password};
 use sim_core::dpapi::sid::Sid;
@@ -44,20 +44,24 @@ fn rng(seed: Option<u64>) -> Result<ChaCha20Rng> {
         Some(s) => ChaCha20Rng::seed_from_u64(s),
         None => {
             let mut s = [0u8; 32];
-            getrandom::fill(&mut s).map_err(|e| anyhow::anyhow!("no operating-system randomness: {e}"))?;
+            getrandom::fill(&mut s)
+                .map_err(|e| anyhow::anyhow!("no operating-system randomness: {e}"))?;
             ChaCha20Rng::from_seed(s)
         }
     })
 }
 
 fn parse_sid(text: &str) -> Result<Sid> {
-    text.parse::<Sid>().map_err(|e| anyhow::anyhow!("--sid: {e}"))
+    text.parse::<Sid>()
+        .map_err(|e| anyhow::anyhow!("--sid: {e}"))
 }
 
 fn read_input(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     if path == Path::new("-") {
-        std::io::stdin().read_to_end(&mut buf).with_context(|| format!("reading {what} from standard input"))?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .with_context(|| format!("reading {what} from standard input"))?;
     } else {
         *buf = std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))?;
     }
@@ -71,14 +75,16 @@ fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
 fn parse_entropy(text: Option<&str>) -> Result<Vec<u8>> {
     match text {
         None => Ok(vec![]),
-        Some(t) => hex::decode(t.trim().trim_start_matches("0x"))
-            .with_context(|| format!("--entropy: '{t}' is not hex (give the entropy bytes as hex digits)")),
+        Some(t) => hex::decode(t.trim().trim_start_matches("0x")).with_context(|| {
+            format!("--entropy: '{t}' is not hex (give the entropy bytes as hex digits)")
+        }),
     }
 }
 
 fn read_master_key_file(path: &Path) -> Result<MasterKeyFile> {
     let bytes = read_input(path, "master key file")?;
-    MasterKeyFile::parse(&bytes).with_context(|| format!("{} is not a master key file", path.display()))
+    MasterKeyFile::parse(&bytes)
+        .with_context(|| format!("{} is not a master key file", path.display()))
 }
 
 /// The credential an [`Owner`] describes; with a password, every kind a tool would try.
@@ -86,10 +92,16 @@ fn credential(owner: &Owner) -> Result<Credential> {
     match (&owner.prekey, &owner.password) {
         (Some(hex_key), _) => {
             let key = parse_hex_key::<20>("--prekey", hex_key)?;
-            Ok(Credential::from_prekey(PreKeyKind::Raw, PreKey::from_bytes(key)))
+            Ok(Credential::from_prekey(
+                PreKeyKind::Raw,
+                PreKey::from_bytes(key),
+            ))
         }
         (None, Some(password)) => {
-            let sid = owner.sid.as_deref().context("--sid is needed with --password")?;
+            let sid = owner
+                .sid
+                .as_deref()
+                .context("--sid is needed with --password")?;
             Ok(Credential::any_password(&parse_sid(sid)?, password))
         }
         (None, None) => bail!("give the owner's --sid and --password, or a --prekey"),
@@ -103,7 +115,9 @@ fn open_master_key(path: &Path, owner: &Owner) -> Result<(MasterKeyFile, PreKeyK
     match file.decrypt(&cred) {
         Ok((kind, key)) => Ok((file, kind, key)),
         Err(e @ (MasterKeyError::WrongKey | MasterKeyError::NoMasterKeyBlock)) => {
-            let api = DpapiError::BadKeyState { master_key: file.guid };
+            let api = DpapiError::BadKeyState {
+                master_key: file.guid,
+            };
             Err(Failure {
                 result_code: api.hresult(),
                 message: format!(
@@ -122,9 +136,15 @@ fn create(a: CreateArgs) -> Result<Outcome> {
     let sid = parse_sid(&a.sid)?;
     let mut rng = rng(a.seed)?;
     let (cred, flags) = if a.domain {
-        (Credential::domain_password(&sid, &a.password), FLAGS_DOMAIN_USER)
+        (
+            Credential::domain_password(&sid, &a.password),
+            FLAGS_DOMAIN_USER,
+        )
     } else {
-        (Credential::local_password(&sid, &a.password), FLAGS_LOCAL_USER)
+        (
+            Credential::local_password(&sid, &a.password),
+            FLAGS_LOCAL_USER,
+        )
     };
     let policy = MasterKeyPolicy::WINDOWS_10.with_rounds(a.rounds);
     let mut guid_bytes = [0u8; 16];
@@ -193,7 +213,16 @@ fn protect(a: ProtectArgs) -> Result<Outcome> {
         Some(_) => BlobPolicy::WINDOWS_XP,
     };
     let mut rng = rng(a.seed)?;
-    let blob = Blob::seal(&mut rng, &key, file.guid, &data, &entropy, &a.description, 0, &policy);
+    let blob = Blob::seal(
+        &mut rng,
+        &key,
+        file.guid,
+        &data,
+        &entropy,
+        &a.description,
+        0,
+        &policy,
+    );
     let bytes = blob.to_bytes();
     write_output(&a.out, &bytes, "blob")?;
     Ok(Outcome {
@@ -223,7 +252,11 @@ fn api_failure(err: DpapiError, context: &str, why: Option<String>) -> anyhow::E
         Some(why) => format!("{context}: {err}; {why}"),
         None => format!("{context}: {err}"),
     };
-    Failure { result_code: err.hresult(), message }.into()
+    Failure {
+        result_code: err.hresult(),
+        message,
+    }
+    .into()
 }
 
 fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
@@ -237,13 +270,19 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
             Ok(f) => f.blob,
             Err(_) => {
                 let why = format!("not a DPAPI blob: {blob_err}");
-                return Err(api_failure(DpapiError::InvalidParameter, &context, Some(why)));
+                return Err(api_failure(
+                    DpapiError::InvalidParameter,
+                    &context,
+                    Some(why),
+                ));
             }
         },
     };
     let (file, _, key) = open_master_key(&a.masterkey, &a.owner)?;
     if file.guid != blob.master_key_guid {
-        let e = DpapiError::BadKeyState { master_key: blob.master_key_guid };
+        let e = DpapiError::BadKeyState {
+            master_key: blob.master_key_guid,
+        };
         let why = format!(
             "the blob needs master key {}, but {} holds {}",
             blob.master_key_guid,
@@ -252,7 +291,9 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
         );
         return Err(api_failure(e, &context, Some(why)));
     }
-    let plain = blob.open(&key, &entropy).map_err(|e| api_failure(DpapiError::InvalidData, &context, Some(format!("{e}"))))?;
+    let plain = blob
+        .open(&key, &entropy)
+        .map_err(|e| api_failure(DpapiError::InvalidData, &context, Some(format!("{e}"))))?;
     Ok(Outcome {
         human: String::new(),
         json: json!({
@@ -268,7 +309,8 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
 fn credhist(a: CredhistArgs) -> Result<Outcome> {
     let sid = parse_sid(&a.sid)?;
     let bytes = read_input(&a.file, "CREDHIST file")?;
-    let file = CredHistFile::parse(&bytes).with_context(|| format!("{} is not a CREDHIST file", a.file.display()))?;
+    let file = CredHistFile::parse(&bytes)
+        .with_context(|| format!("{} is not a CREDHIST file", a.file.display()))?;
     if let Some(other) = file.entries.iter().map(|e| &e.sid).find(|s| **s != sid) {
         bail!("{} belongs to {other}, not {sid}", a.file.display());
     }
@@ -300,7 +342,9 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
     }
     let unreadable = file.entries.len() - walked.len();
     if unreadable > 0 {
-        human.push_str(&format!("{unreadable} older entries could not be opened (the chain is broken)\n"));
+        human.push_str(&format!(
+            "{unreadable} older entries could not be opened (the chain is broken)\n"
+        ));
     }
     Ok(Outcome {
         human,

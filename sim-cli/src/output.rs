@@ -81,7 +81,11 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
 
 fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
     let code = err.downcast_ref::<Failure>().map_or(1, |f| f.result_code);
-    let message = err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    let message = err
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
     match format {
         Format::Human => {
             let mut e = std::io::stderr().lock();

@@ -18,8 +18,8 @@ pub struct FileTime(pub u64);
 impl FileTime {
     /// The FILETIME of a Unix timestamp in seconds; times before 1601 saturate to zero.
     pub fn from_unix_secs(secs: i64) -> Self {
-        let ticks = (i128::from(secs) + i128::from(EPOCH_DIFFERENCE_SECS))
-            * i128::from(TICKS_PER_SEC);
+        let ticks =
+            (i128::from(secs) + i128::from(EPOCH_DIFFERENCE_SECS)) * i128::from(TICKS_PER_SEC);
         Self(u64::try_from(ticks.max(0)).unwrap_or(u64::MAX))
     }
 
@@ -71,7 +71,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
 }
 
 #[cfg(test)]
@@ -82,7 +86,10 @@ mod tests {
     fn new_year_2026_matches_the_preferred_example_in_dpapi_md() {
         // research/dpapi.md §2.2: expiry 2026-01-01 00:00 UTC is stored as 00008192b17adc01.
         let t = FileTime::from_unix_secs(1_767_225_600);
-        assert_eq!(t.0.to_le_bytes(), [0x00, 0x00, 0x81, 0x92, 0xb1, 0x7a, 0xdc, 0x01]);
+        assert_eq!(
+            t.0.to_le_bytes(),
+            [0x00, 0x00, 0x81, 0x92, 0xb1, 0x7a, 0xdc, 0x01]
+        );
         assert_eq!(t.to_string(), "2026-01-01T00:00:00Z");
         assert_eq!(t.unix_secs(), 1_767_225_600);
     }

@@ -39,7 +39,9 @@ pub fn vectors_json() -> serde_json::Value {
 
 /// A hex field of a vector, decoded.
 pub fn hex_field(v: &serde_json::Value, field: &str) -> Vec<u8> {
-    let s = v[field].as_str().unwrap_or_else(|| panic!("vector field {field} missing"));
+    let s = v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("vector field {field} missing"));
     hex::decode(s).unwrap_or_else(|e| panic!("vector field {field}: {e}"))
 }
 
@@ -52,7 +54,10 @@ pub fn adsync_sim_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/runner-xxxx -> target/<profile>/adsync-sim
-    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
     let bin = dir.join(format!("adsync-sim{}", std::env::consts::EXE_SUFFIX));
     if !bin.is_file() {
         // `cargo test --workspace` builds it (sim-cli has integration tests); `cargo test -p
@@ -75,5 +80,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    Command::new(adsync_sim_bin()).args(args).output().expect("run adsync-sim")
+    Command::new(adsync_sim_bin())
+        .args(args)
+        .output()
+        .expect("run adsync-sim")
 }

@@ -36,7 +36,8 @@ fn rebuild_master_key_file(name: &str, file: &MasterKeyFile, prekey: &PreKey, mk
         alg_crypt: block.alg_crypt,
         rounds: block.rounds,
     };
-    let rebuilt = MasterKeyBlock::seal(prekey.as_bytes(), mk.as_bytes(), &policy, &randoms).unwrap();
+    let rebuilt =
+        MasterKeyBlock::seal(prekey.as_bytes(), mk.as_bytes(), &policy, &randoms).unwrap();
     assert_eq!(&rebuilt, block, "{name}: master key block");
     let mut whole = file.clone();
     whole.master_key = Some(rebuilt);
@@ -57,26 +58,49 @@ fn local_account_master_keys_decrypt_and_rebuild() {
         let file = MasterKeyFile::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(file.to_bytes(), bytes, "{name}: parse/serialize round trip");
         assert_eq!(file.file_name(), v["file_guid"].as_str().unwrap(), "{name}");
-        assert_eq!(u64::from(file.flags), v["file_flags"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            u64::from(file.flags),
+            v["file_flags"].as_u64().unwrap(),
+            "{name}"
+        );
         assert_eq!(
             hex::encode(
-                [file.credhist.unwrap().version.to_le_bytes().as_slice(), &file.credhist.unwrap().guid.to_bytes_le()]
-                    .concat()
+                [
+                    file.credhist.unwrap().version.to_le_bytes().as_slice(),
+                    &file.credhist.unwrap().guid.to_bytes_le()
+                ]
+                .concat()
             ),
             v["credhist_block"].as_str().unwrap(),
             "{name}: CREDHIST block"
         );
         let sid: Sid = v["sid"].as_str().unwrap().parse().unwrap();
         let cred = Credential::local_password(&sid, v["password"].as_str().unwrap());
-        assert_eq!(hex::encode(cred.primary().1.as_bytes()), v["prekey"].as_str().unwrap(), "{name}");
-        let (kind, mk) = file.decrypt(&cred).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            hex::encode(cred.primary().1.as_bytes()),
+            v["prekey"].as_str().unwrap(),
+            "{name}"
+        );
+        let (kind, mk) = file
+            .decrypt(&cred)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(kind, PreKeyKind::Sha1);
-        assert_eq!(hex::encode(mk.as_bytes()), v["expected_masterkey"].as_str().unwrap(), "{name}");
-        assert_eq!(hex::encode(&*mk.sha1()), v["expected_masterkey_sha1"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(mk.as_bytes()),
+            v["expected_masterkey"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            hex::encode(&*mk.sha1()),
+            v["expected_masterkey_sha1"].as_str().unwrap()
+        );
         rebuild_master_key_file(name, &file, cred.primary().1, &mk);
 
         let wrong = Credential::local_password(&sid, "not the password");
-        assert!(file.decrypt(&wrong).is_err(), "{name}: a wrong password must not open the key");
+        assert!(
+            file.decrypt(&wrong).is_err(),
+            "{name}: a wrong password must not open the key"
+        );
     }
 }
 
@@ -90,7 +114,10 @@ fn system_master_key_opens_with_the_dpapi_system_user_half() {
     // The machine half must not open a User-type key; the user half must.
     assert!(file.decrypt(&Credential::system_machine(&secret)).is_err());
     let (_, mk) = file.decrypt(&Credential::system_user(&secret)).unwrap();
-    assert_eq!(hex::encode(mk.as_bytes()), v["expected_masterkey"].as_str().unwrap());
+    assert_eq!(
+        hex::encode(mk.as_bytes()),
+        v["expected_masterkey"].as_str().unwrap()
+    );
     rebuild_master_key_file(name, &file, &PreKey::from_bytes(secret.user), &mk);
 }
 
@@ -99,11 +126,20 @@ fn domain_master_key_with_domain_key_block_round_trips() {
     let bytes = vector_bytes("impacket_domain_admin_masterkey");
     let file = MasterKeyFile::parse(&bytes).unwrap();
     assert_eq!(file.flags, 0);
-    assert!(file.credhist.is_none(), "the domain sample has no CREDHIST block");
+    assert!(
+        file.credhist.is_none(),
+        "the domain sample has no CREDHIST block"
+    );
     let dk = file.domain_key.as_ref().expect("domain key block");
-    assert_eq!((dk.version, dk.encrypted_secret.len(), dk.access_check.len()), (2, 256, 88));
+    assert_eq!(
+        (dk.version, dk.encrypted_secret.len(), dk.access_check.len()),
+        (2, 256, 88)
+    );
     let mk = file.master_key.as_ref().unwrap();
-    assert_eq!((mk.alg_hash, mk.alg_crypt, mk.rounds), (HashAlg::Hmac, CipherAlg::TripleDes, 24000));
+    assert_eq!(
+        (mk.alg_hash, mk.alg_crypt, mk.rounds),
+        (HashAlg::Hmac, CipherAlg::TripleDes, 24000)
+    );
     assert_eq!(file.to_bytes(), bytes);
 }
 
@@ -127,20 +163,43 @@ fn blobs_decrypt_and_rebuild() {
             assert_eq!(f.to_bytes(), bytes, "{name}: credential file round trip");
             (f.blob.clone(), Some(f))
         } else {
-            (Blob::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")), None)
+            (
+                Blob::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")),
+                None,
+            )
         };
-        assert_eq!(blob.to_bytes().len() + wrapper.as_ref().map_or(0, |_| 12), bytes.len());
-        assert_eq!(blob.master_key_guid.to_string(), v["masterkey_guid"].as_str().unwrap(), "{name}");
-        assert_eq!(format!("{:#x}", blob.flags), v["flags"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            blob.to_bytes().len() + wrapper.as_ref().map_or(0, |_| 12),
+            bytes.len()
+        );
+        assert_eq!(
+            blob.master_key_guid.to_string(),
+            v["masterkey_guid"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            format!("{:#x}", blob.flags),
+            v["flags"].as_str().unwrap(),
+            "{name}"
+        );
         assert_eq!(
             format!("{}\0", blob.description_text()),
             v["description"].as_str().unwrap(),
             "{name}"
         );
         let mk = mk64(&hex_field(v, "masterkey"));
-        let entropy = v["entropy_hex"].as_str().map(|e| hex::decode(e).unwrap()).unwrap_or_default();
-        let plain = blob.open(&mk, &entropy).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(hex::encode(&*plain), v["expected_plaintext_hex"].as_str().unwrap(), "{name}");
+        let entropy = v["entropy_hex"]
+            .as_str()
+            .map(|e| hex::decode(e).unwrap())
+            .unwrap_or_default();
+        let plain = blob
+            .open(&mk, &entropy)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            hex::encode(&*plain),
+            v["expected_plaintext_hex"].as_str().unwrap(),
+            "{name}"
+        );
 
         let policy = BlobPolicy {
             alg_crypt: blob.alg_crypt,
@@ -170,8 +229,15 @@ fn blobs_decrypt_and_rebuild() {
         assert_eq!(rebuilt_bytes, bytes, "{name}: rebuilt bytes");
 
         // Wrong entropy must never be accepted.
-        let wrong: Vec<u8> = if entropy.is_empty() { b"x".to_vec() } else { entropy[1..].to_vec() };
-        assert!(blob.open(&mk, &wrong).is_err(), "{name}: wrong entropy accepted");
+        let wrong: Vec<u8> = if entropy.is_empty() {
+            b"x".to_vec()
+        } else {
+            entropy[1..].to_vec()
+        };
+        assert!(
+            blob.open(&mk, &wrong).is_err(),
+            "{name}: wrong entropy accepted"
+        );
     }
 }
 
@@ -181,20 +247,37 @@ fn xp_credhist_walks_back_through_every_password_and_rebuilds() {
     let bytes = vector_bytes("dpapick_xp_credhist");
     let file = CredHistFile::parse(&bytes).unwrap();
     assert_eq!(file.to_bytes(), bytes);
-    assert_eq!(file.current_guid.to_string(), v["current_guid"].as_str().unwrap());
-    let newest_first: Vec<&serde_json::Value> =
-        v["entries_newest_first"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        file.current_guid.to_string(),
+        v["current_guid"].as_str().unwrap()
+    );
+    let newest_first: Vec<&serde_json::Value> = v["entries_newest_first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
     assert_eq!(file.entries.len(), newest_first.len());
 
-    let chain: Vec<&str> =
-        v["password_chain_oldest_to_current"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let chain: Vec<&str> = v["password_chain_oldest_to_current"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
     let current = *chain.last().unwrap();
     let walked = file.walk(&sha1_password(current));
     assert_eq!(walked.len(), 4, "all four former passwords are recovered");
     for (i, (guid, hashes)) in walked.iter().enumerate() {
         let password = chain[chain.len() - 2 - i];
-        assert_eq!(*hashes, PasswordHashes::of(password), "entry {i}: hashes of {password:?}");
-        assert_eq!(guid.to_string(), newest_first[i]["header_guid"].as_str().unwrap());
+        assert_eq!(
+            *hashes,
+            PasswordHashes::of(password),
+            "entry {i}: hashes of {password:?}"
+        );
+        assert_eq!(
+            guid.to_string(),
+            newest_first[i]["header_guid"].as_str().unwrap()
+        );
     }
 
     // Rebuild each entry from its salt: the old password's hashes under the newer password.
@@ -224,17 +307,33 @@ fn hash_format_vectors_open_with_their_passwords() {
     let path = sim_tests::vectors_dir().join("hash_format_vectors.txt");
     let text = std::fs::read_to_string(path).unwrap();
     let mut checked = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut cols = line.split('\t');
-        let (name, password, hash) = (cols.next().unwrap(), cols.next().unwrap(), cols.next().unwrap());
+        let (name, password, hash) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
         let f: Vec<&str> = hash.trim_start_matches("$DPAPImk$").split('*').collect();
-        let (context, sid, cipher, hash_alg, rounds, salt, ct) = (f[1], f[2], f[3], f[4], f[5], f[6], f[8]);
+        let (context, sid, cipher, hash_alg, rounds, salt, ct) =
+            (f[1], f[2], f[3], f[4], f[5], f[6], f[8]);
         let block = MasterKeyBlock {
             version: 2,
             salt: hex::decode(salt).unwrap().try_into().unwrap(),
             rounds: rounds.parse().unwrap(),
-            alg_hash: if hash_alg == "sha1" { HashAlg::Hmac } else { HashAlg::Sha512 },
-            alg_crypt: if cipher == "des3" { CipherAlg::TripleDes } else { CipherAlg::Aes256 },
+            alg_hash: if hash_alg == "sha1" {
+                HashAlg::Hmac
+            } else {
+                HashAlg::Sha512
+            },
+            alg_crypt: if cipher == "des3" {
+                CipherAlg::TripleDes
+            } else {
+                CipherAlg::Aes256
+            },
             ciphertext: hex::decode(ct).unwrap(),
         };
         let pwhash: Vec<u8> = match context {
@@ -244,8 +343,16 @@ fn hash_format_vectors_open_with_their_passwords() {
             other => panic!("{name}: unknown context {other}"),
         };
         let prekey = PreKey::from_hash(&pwhash, sid);
-        assert!(block.open(prekey.as_bytes(), 64).is_ok(), "{name}: HMAC check failed");
-        assert!(block.open(PreKey::from_hash(b"wrong", sid).as_bytes(), 64).is_err(), "{name}");
+        assert!(
+            block.open(prekey.as_bytes(), 64).is_ok(),
+            "{name}: HMAC check failed"
+        );
+        assert!(
+            block
+                .open(PreKey::from_hash(b"wrong", sid).as_bytes(), 64)
+                .is_err(),
+            "{name}"
+        );
         checked += 1;
     }
     assert_eq!(checked, 11);

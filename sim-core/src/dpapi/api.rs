@@ -43,7 +43,11 @@ impl ProtectFlags {
 pub enum DpapiError {
     /// `NTE_BAD_KEY_STATE`: the master key the blob names is missing or cannot be decrypted with
     /// the caller's credentials.
-    #[error("{} ({})", hresult_text(0x8009_000B), "Key not valid for use in specified state.")]
+    #[error(
+        "{} ({})",
+        hresult_text(0x8009_000B),
+        "Key not valid for use in specified state."
+    )]
     BadKeyState {
         /// The master key the blob needs (mimikatz prints it as "needed Masterkey").
         master_key: Uuid,
@@ -115,12 +119,24 @@ mod tests {
 
     #[test]
     fn texts_name_the_hresult() {
-        assert_eq!(DpapiError::InvalidData.to_string(), "0x8007000D (The data is invalid.)");
         assert_eq!(
-            DpapiError::BadKeyState { master_key: Uuid::nil() }.to_string(),
+            DpapiError::InvalidData.to_string(),
+            "0x8007000D (The data is invalid.)"
+        );
+        assert_eq!(
+            DpapiError::BadKeyState {
+                master_key: Uuid::nil()
+            }
+            .to_string(),
             "0x8009000B (Key not valid for use in specified state.)"
         );
-        assert_eq!(DpapiError::InvalidParameter.to_string(), "0x80070057 (The parameter is incorrect.)");
-        assert_eq!(ProtectFlags(CRYPTPROTECT_UI_FORBIDDEN | CRYPTPROTECT_LOCAL_MACHINE).stored(), 4);
+        assert_eq!(
+            DpapiError::InvalidParameter.to_string(),
+            "0x80070057 (The parameter is incorrect.)"
+        );
+        assert_eq!(
+            ProtectFlags(CRYPTPROTECT_UI_FORBIDDEN | CRYPTPROTECT_LOCAL_MACHINE).stored(),
+            4
+        );
     }
 }

@@ -211,7 +211,9 @@ impl Blob {
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
-        String::from_utf16_lossy(&units).trim_end_matches('\0').to_owned()
+        String::from_utf16_lossy(&units)
+            .trim_end_matches('\0')
+            .to_owned()
     }
 
     /// `HMAC-H(key, first || extra…)`, or for SHA-1 with extra data the non-RFC form (§1.5).

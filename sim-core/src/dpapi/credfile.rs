@@ -21,7 +21,11 @@ pub struct CredentialFile {
 impl CredentialFile {
     /// Wraps a blob with the header Windows writes.
     pub fn new(blob: Blob) -> Self {
-        Self { version: 1, reserved: 0, blob }
+        Self {
+            version: 1,
+            reserved: 0,
+            blob,
+        }
     }
 
     /// Reads a credential file.
@@ -32,7 +36,11 @@ impl CredentialFile {
         let reserved = r.u32("reserved")?;
         let blob = Blob::parse(r.bytes(size.into(), "blob")?)?;
         r.finish()?;
-        Ok(Self { version, reserved, blob })
+        Ok(Self {
+            version,
+            reserved,
+            blob,
+        })
     }
 
     /// The file's bytes.

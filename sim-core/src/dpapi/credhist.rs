@@ -195,7 +195,10 @@ impl CredHistEntry {
         if zeros.iter().any(|&b| b != 0) {
             return Err(CredHistError::WrongKey);
         }
-        let mut h = PasswordHashes { sha1: [0; 20], nt: [0; 16] };
+        let mut h = PasswordHashes {
+            sha1: [0; 20],
+            nt: [0; 16],
+        };
         h.sha1.copy_from_slice(sha1);
         h.nt.copy_from_slice(nt);
         Ok(h)
@@ -241,19 +244,26 @@ impl CredHistEntry {
 impl CredHistFile {
     /// A fresh account's CREDHIST: only the current header (24 bytes, §2.3).
     pub fn new(current_guid: Uuid) -> Self {
-        Self { entries: vec![], current_version: 1, current_guid }
+        Self {
+            entries: vec![],
+            current_version: 1,
+            current_guid,
+        }
     }
 
     /// Reads a CREDHIST file, walking the `cbPrev` links back from the end.
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         const S: &str = "CREDHIST file";
-        let trailer_at = bytes.len().checked_sub(HEADER_LEN).ok_or(FormatError::Truncated {
-            structure: S,
-            field: "current credential header",
-            offset: 0,
-            needed: HEADER_LEN as u64,
-            available: bytes.len(),
-        })?;
+        let trailer_at = bytes
+            .len()
+            .checked_sub(HEADER_LEN)
+            .ok_or(FormatError::Truncated {
+                structure: S,
+                field: "current credential header",
+                offset: 0,
+                needed: HEADER_LEN as u64,
+                available: bytes.len(),
+            })?;
         let mut r = Reader::new(bytes.get(trailer_at..).unwrap_or_default(), S);
         let current_version = r.u32("dwVersion")?;
         let current_guid = r.guid("guid")?;
@@ -262,15 +272,16 @@ impl CredHistFile {
         let mut entries = Vec::new();
         while prev_len != 0 {
             let len = usize::try_from(prev_len).unwrap_or(usize::MAX);
-            let start = end.checked_sub(len).filter(|_| len >= HEADER_LEN + BODY_FIXED_LEN).ok_or(
-                FormatError::InvalidValue {
+            let start = end
+                .checked_sub(len)
+                .filter(|_| len >= HEADER_LEN + BODY_FIXED_LEN)
+                .ok_or(FormatError::InvalidValue {
                     structure: S,
                     field: "cbPrev",
                     offset: end,
                     value: prev_len.into(),
                     reason: "the previous entry must fit between the file start and this header",
-                },
-            )?;
+                })?;
             let (entry, p) = CredHistEntry::parse(bytes.get(start..end).unwrap_or_default())?;
             entries.push(entry);
             prev_len = p;
@@ -286,7 +297,11 @@ impl CredHistFile {
             });
         }
         entries.reverse();
-        Ok(Self { entries, current_version, current_guid })
+        Ok(Self {
+            entries,
+            current_version,
+            current_guid,
+        })
     }
 
     /// The file's bytes.

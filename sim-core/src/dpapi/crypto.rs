@@ -52,7 +52,11 @@ pub fn hmac(d: Digest, key: &[u8], parts: &[&[u8]]) -> SecretBytes {
 /// *outer* hash. `K` is the key zero-padded to the hash block size.
 pub fn hmac_outer_extra(d: Digest, key: &[u8], inner: &[u8], outer_extra: &[&[u8]]) -> SecretBytes {
     let block = d.block_len();
-    let mut k = Zeroizing::new(if key.len() > block { hash(d, &[key]).to_vec() } else { key.to_vec() });
+    let mut k = Zeroizing::new(if key.len() > block {
+        hash(d, &[key]).to_vec()
+    } else {
+        key.to_vec()
+    });
     k.resize(block, 0);
     let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
     let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
@@ -116,7 +120,8 @@ pub fn cbc_encrypt(
             Padding::None => {
                 let mut buf = data.to_vec();
                 let len = buf.len();
-                enc.encrypt_padded::<NoPadding>(&mut buf, len).map_err(|_| CbcError)?;
+                enc.encrypt_padded::<NoPadding>(&mut buf, len)
+                    .map_err(|_| CbcError)?;
                 Ok(buf)
             }
         }
@@ -144,7 +149,8 @@ pub fn cbc_decrypt(
             Padding::Pkcs7 => dec.decrypt_padded_vec::<Pkcs7>(data).map_err(|_| CbcError),
             Padding::None => {
                 let mut buf = data.to_vec();
-                dec.decrypt_padded::<NoPadding>(&mut buf).map_err(|_| CbcError)?;
+                dec.decrypt_padded::<NoPadding>(&mut buf)
+                    .map_err(|_| CbcError)?;
                 Ok(buf)
             }
         }
@@ -177,7 +183,11 @@ mod tests {
     #[test]
     fn derive_key_expands_a_sha1_session_key() {
         // research/vectors/intermediate_kats.txt, derive_key hash=sha1.
-        let out = derive_key(Digest::Sha1, &h("9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec"), 40);
+        let out = derive_key(
+            Digest::Sha1,
+            &h("9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec"),
+            40,
+        );
         assert_eq!(
             hex::encode(&*out),
             "e41a0d8b93243370b3722699588a83b228b533d82e609a6932bb2f9899be9a4af06a5a420963de45"
@@ -187,7 +197,9 @@ mod tests {
     #[test]
     fn non_rfc_session_key_of_the_xp_entropy_blob() {
         // intermediate_kats.txt: session_key for the XP blob with entropy "toto123" (non-RFC HMAC).
-        let mk = h("d0c624a61e4080ac28ec07f33466581ec04980f26953aa940258dc4ced7fd545251208d88d6bac5c64b5cd69b4e2140093174f51ab07f0f5fb7a45462a2c00e4");
+        let mk = h(
+            "d0c624a61e4080ac28ec07f33466581ec04980f26953aa940258dc4ced7fd545251208d88d6bac5c64b5cd69b4e2140093174f51ab07f0f5fb7a45462a2c00e4",
+        );
         let mkh = hash(Digest::Sha1, &[&mk]);
         let sk = hmac_outer_extra(
             Digest::Sha1,
@@ -195,14 +207,24 @@ mod tests {
             &h("0c1e54f10d3ac713ef4c19dbc440e4a7"),
             &[b"toto123"],
         );
-        assert_eq!(hex::encode(&*sk), "9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec");
+        assert_eq!(
+            hex::encode(&*sk),
+            "9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec"
+        );
     }
 
     #[test]
     fn pkcs7_cbc_round_trip_and_bad_padding() {
         let key = [7u8; 32];
         let iv = [0u8; 16];
-        let ct = cbc_encrypt(CipherAlg::Aes256, &key, &iv, b"sixteen byte msg", Padding::Pkcs7).unwrap();
+        let ct = cbc_encrypt(
+            CipherAlg::Aes256,
+            &key,
+            &iv,
+            b"sixteen byte msg",
+            Padding::Pkcs7,
+        )
+        .unwrap();
         assert_eq!(ct.len(), 32, "an aligned message gets a full padding block");
         let pt = cbc_decrypt(CipherAlg::Aes256, &key, &iv, &ct, Padding::Pkcs7).unwrap();
         assert_eq!(&pt[..], b"sixteen byte msg");

@@ -33,12 +33,18 @@ impl DomainKeyBlock {
         let encrypted_secret = r.bytes(secret_len.into(), "EncryptedSecret")?.to_vec();
         let access_check = r.bytes(check_len.into(), "AccessCheck")?.to_vec();
         r.finish()?;
-        Ok(Self { version, guid_key, encrypted_secret, access_check })
+        Ok(Self {
+            version,
+            guid_key,
+            encrypted_secret,
+            access_check,
+        })
     }
 
     /// The block's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(28 + self.encrypted_secret.len() + self.access_check.len());
+        let mut out =
+            Vec::with_capacity(28 + self.encrypted_secret.len() + self.access_check.len());
         out.put_u32(self.version);
         out.put_u32(len_u32(self.encrypted_secret.len()));
         out.put_u32(len_u32(self.access_check.len()));

@@ -86,7 +86,10 @@ mod tests {
             1,
             32,
         );
-        assert_eq!(hex::encode(&*out), "b49f149f5dca24e46025fcc2fb8af8a6a19c849c7b61fcc5533c841f6eb10d8b");
+        assert_eq!(
+            hex::encode(&*out),
+            "b49f149f5dca24e46025fcc2fb8af8a6a19c849c7b61fcc5533c841f6eb10d8b"
+        );
     }
 
     #[test]
@@ -98,7 +101,10 @@ mod tests {
             4000,
             32,
         );
-        assert_eq!(hex::encode(&*out), "0cb271e155eb6fd2f9c50e1c941a248d4a1d8b1cb765e0cdb8f80e144d3dfb03");
+        assert_eq!(
+            hex::encode(&*out),
+            "0cb271e155eb6fd2f9c50e1c941a248d4a1d8b1cb765e0cdb8f80e144d3dfb03"
+        );
     }
 
     #[test]

@@ -87,14 +87,23 @@ pub struct MasterKeyPolicy {
 
 impl MasterKeyPolicy {
     /// Windows 8.1 / 10 / 11: AES-256, SHA-512, 8000 rounds (§5).
-    pub const WINDOWS_10: Self =
-        Self { alg_hash: HashAlg::Sha512, alg_crypt: CipherAlg::Aes256, rounds: 8000 };
+    pub const WINDOWS_10: Self = Self {
+        alg_hash: HashAlg::Sha512,
+        alg_crypt: CipherAlg::Aes256,
+        rounds: 8000,
+    };
     /// Windows Server 2008 R2: AES-256, SHA-512, 17400 rounds (§5).
-    pub const SERVER_2008_R2: Self =
-        Self { alg_hash: HashAlg::Sha512, alg_crypt: CipherAlg::Aes256, rounds: 17400 };
+    pub const SERVER_2008_R2: Self = Self {
+        alg_hash: HashAlg::Sha512,
+        alg_crypt: CipherAlg::Aes256,
+        rounds: 17400,
+    };
     /// Windows XP / 2003: 3DES, `CALG_HMAC` (SHA-1), 4000 rounds (§5).
-    pub const WINDOWS_XP: Self =
-        Self { alg_hash: HashAlg::Hmac, alg_crypt: CipherAlg::TripleDes, rounds: 4000 };
+    pub const WINDOWS_XP: Self = Self {
+        alg_hash: HashAlg::Hmac,
+        alg_crypt: CipherAlg::TripleDes,
+        rounds: 4000,
+    };
 
     /// This policy with another round count.
     pub const fn with_rounds(self, rounds: u32) -> Self {
@@ -150,7 +159,11 @@ impl BlockRandoms {
         policy: &MasterKeyPolicy,
         secret_len: usize,
     ) -> Self {
-        let mut r = Self { salt: [0; 16], hmac_salt: [0; 16], pad: vec![] };
+        let mut r = Self {
+            salt: [0; 16],
+            hmac_salt: [0; 16],
+            pad: vec![],
+        };
         rng.fill_bytes(&mut r.salt);
         rng.fill_bytes(&mut r.hmac_salt);
         r.pad = vec![0; pad_len(policy, secret_len)];
@@ -214,7 +227,14 @@ impl MasterKeyBlock {
                 "must be a non-zero multiple of the cipher block size",
             ));
         }
-        Ok(Self { version, salt, rounds, alg_hash, alg_crypt, ciphertext })
+        Ok(Self {
+            version,
+            salt,
+            rounds,
+            alg_hash,
+            alg_crypt,
+            ciphertext,
+        })
     }
 
     /// The block's bytes.
@@ -231,7 +251,9 @@ impl MasterKeyBlock {
 
     fn key_iv(&self, prekey: &[u8]) -> Result<SecretBytes, MasterKeyError> {
         if self.rounds > MAX_ROUNDS {
-            return Err(MasterKeyError::TooManyRounds { rounds: self.rounds });
+            return Err(MasterKeyError::TooManyRounds {
+                rounds: self.rounds,
+            });
         }
         let c = self.alg_crypt;
         Ok(dpapi_pbkdf2(
@@ -248,7 +270,9 @@ impl MasterKeyBlock {
     pub fn open(&self, prekey: &[u8], secret_len: usize) -> Result<SecretBytes, MasterKeyError> {
         let d = self.alg_hash.digest();
         let hl = d.output_len();
-        let too_short = MasterKeyError::CiphertextTooShort { len: self.ciphertext.len() };
+        let too_short = MasterKeyError::CiphertextTooShort {
+            len: self.ciphertext.len(),
+        };
         if self.ciphertext.len() < 16 + hl + secret_len {
             return Err(too_short);
         }
@@ -276,7 +300,9 @@ impl MasterKeyBlock {
         randoms: &BlockRandoms,
     ) -> Result<Self, MasterKeyError> {
         if policy.rounds > MAX_ROUNDS {
-            return Err(MasterKeyError::TooManyRounds { rounds: policy.rounds });
+            return Err(MasterKeyError::TooManyRounds {
+                rounds: policy.rounds,
+            });
         }
         let d = policy.alg_hash.digest();
         let hmac_key = crypto::hmac(d, prekey, &[&randoms.hmac_salt]);
@@ -372,7 +398,10 @@ impl MasterKeyFile {
             [] => None,
             b => {
                 let mut c = Reader::new(b, "master key CREDHIST block");
-                let v = CredHistRef { version: c.u32("dwVersion")?, guid: c.guid("guid")? };
+                let v = CredHistRef {
+                    version: c.u32("dwVersion")?,
+                    guid: c.guid("guid")?,
+                };
                 c.finish().map_err(|_| {
                     r.invalid("cbCredHist", off, ch_len, "the CREDHIST block is 20 bytes")
                 })?;
@@ -399,8 +428,16 @@ impl MasterKeyFile {
 
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mk = self.master_key.as_ref().map(MasterKeyBlock::to_bytes).unwrap_or_default();
-        let bk = self.backup_key.as_ref().map(MasterKeyBlock::to_bytes).unwrap_or_default();
+        let mk = self
+            .master_key
+            .as_ref()
+            .map(MasterKeyBlock::to_bytes)
+            .unwrap_or_default();
+        let bk = self
+            .backup_key
+            .as_ref()
+            .map(MasterKeyBlock::to_bytes)
+            .unwrap_or_default();
         let ch = self
             .credhist
             .map(|c| {
@@ -410,12 +447,22 @@ impl MasterKeyFile {
                 v
             })
             .unwrap_or_default();
-        let dk = self.domain_key.as_ref().map(DomainKeyBlock::to_bytes).unwrap_or_default();
+        let dk = self
+            .domain_key
+            .as_ref()
+            .map(DomainKeyBlock::to_bytes)
+            .unwrap_or_default();
         let mut out = Vec::with_capacity(HEADER_LEN + mk.len() + bk.len() + ch.len() + dk.len());
         out.put_u32(self.version);
         out.put_u32(self.reserved[0]);
         out.put_u32(self.reserved[1]);
-        out.extend(self.guid.hyphenated().to_string().encode_utf16().flat_map(u16::to_le_bytes));
+        out.extend(
+            self.guid
+                .hyphenated()
+                .to_string()
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
         out.put_u32(self.reserved2[0]);
         out.put_u32(self.reserved2[1]);
         out.put_u32(self.flags);
@@ -436,7 +483,10 @@ impl MasterKeyFile {
 
     /// Opens the master key with one pre-key.
     pub fn open(&self, prekey: &PreKey) -> Result<MasterKey, MasterKeyError> {
-        let block = self.master_key.as_ref().ok_or(MasterKeyError::NoMasterKeyBlock)?;
+        let block = self
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::NoMasterKeyBlock)?;
         let secret = block.open(prekey.as_bytes(), MASTER_KEY_LEN)?;
         let mut k = [0u8; MASTER_KEY_LEN];
         k.copy_from_slice(&secret);
@@ -444,7 +494,10 @@ impl MasterKeyFile {
     }
 
     /// Opens the master key with the first of a credential's pre-keys that works, and says which.
-    pub fn decrypt(&self, credential: &Credential) -> Result<(PreKeyKind, MasterKey), MasterKeyError> {
+    pub fn decrypt(
+        &self,
+        credential: &Credential,
+    ) -> Result<(PreKeyKind, MasterKey), MasterKeyError> {
         let mut last = MasterKeyError::WrongKey;
         for (kind, prekey) in credential.prekeys() {
             match self.open(prekey) {
@@ -468,7 +521,8 @@ impl MasterKeyFile {
         backup: (&PreKey, &[u8; BACKUP_SECRET_LEN], &BlockRandoms),
         credhist: Option<Uuid>,
     ) -> Result<Self, MasterKeyError> {
-        let master = MasterKeyBlock::seal(prekey.as_bytes(), master_key.as_bytes(), policy, mk_randoms)?;
+        let master =
+            MasterKeyBlock::seal(prekey.as_bytes(), master_key.as_bytes(), policy, mk_randoms)?;
         let backup_block = MasterKeyBlock::seal(backup.0.as_bytes(), backup.1, policy, backup.2)?;
         Ok(Self {
             version: 2,
@@ -487,6 +541,7 @@ impl MasterKeyFile {
     ///
     /// The backup block gets a random 32-byte secret under [`backup_prekey`]; no tool reads it,
     /// but dpapick3 needs it present (§2.1).
+    #[allow(clippy::too_many_arguments)] // the file's fields plus the two pre-keys and rng
     pub fn seal<R: rand_core::CryptoRng + ?Sized>(
         rng: &mut R,
         guid: Uuid,
@@ -522,12 +577,23 @@ impl MasterKeyFile {
         prekey: &PreKey,
         credhist: Option<Uuid>,
     ) -> Result<Self, MasterKeyError> {
-        let old = self.master_key.as_ref().ok_or(MasterKeyError::NoMasterKeyBlock)?;
-        let policy = MasterKeyPolicy { alg_hash: old.alg_hash, alg_crypt: old.alg_crypt, rounds: old.rounds };
+        let old = self
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::NoMasterKeyBlock)?;
+        let policy = MasterKeyPolicy {
+            alg_hash: old.alg_hash,
+            alg_crypt: old.alg_crypt,
+            rounds: old.rounds,
+        };
         let randoms = BlockRandoms::generate(rng, &policy, MASTER_KEY_LEN);
         let mut out = self.clone();
-        out.master_key =
-            Some(MasterKeyBlock::seal(prekey.as_bytes(), master_key.as_bytes(), &policy, &randoms)?);
+        out.master_key = Some(MasterKeyBlock::seal(
+            prekey.as_bytes(),
+            master_key.as_bytes(),
+            &policy,
+            &randoms,
+        )?);
         if credhist.is_some() {
             out.credhist = credhist.map(CredHistRef::new);
         }
@@ -548,7 +614,10 @@ pub fn backup_prekey(sid: &str) -> PreKey {
 }
 
 fn parse_guid_text(utf16: &[u8; 72]) -> Option<Uuid> {
-    let units: Vec<u16> = utf16.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = utf16
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     let text = String::from_utf16(&units).ok()?;
     if text.len() != 36 {
         return None;

@@ -27,7 +27,10 @@ pub struct Preferred {
 impl Preferred {
     /// The `Preferred` content for a key created at `now`.
     pub fn for_new_key(guid: Uuid, now: FileTime) -> Self {
-        Self { guid, expiry: now.plus_days(MASTER_KEY_LIFETIME_DAYS) }
+        Self {
+            guid,
+            expiry: now.plus_days(MASTER_KEY_LIFETIME_DAYS),
+        }
     }
 
     /// True when a new master key must be made before protecting at `now`.
@@ -64,7 +67,10 @@ mod tests {
             guid: "ba76b33f-4b97-4e97-9603-7865fb972cec".parse().unwrap(),
             expiry: FileTime::from_unix_secs(1_767_225_600),
         };
-        assert_eq!(hex::encode(p.to_bytes()), "3fb376ba974b974e96037865fb972cec00008192b17adc01");
+        assert_eq!(
+            hex::encode(p.to_bytes()),
+            "3fb376ba974b974e96037865fb972cec00008192b17adc01"
+        );
         assert_eq!(Preferred::parse(&p.to_bytes()).unwrap(), p);
     }
 }

@@ -119,7 +119,10 @@ pub struct PasswordHashes {
 impl PasswordHashes {
     /// Both hashes of a password.
     pub fn of(password: &str) -> Self {
-        Self { sha1: *sha1_password(password), nt: *nt_hash(password) }
+        Self {
+            sha1: *sha1_password(password),
+            nt: *nt_hash(password),
+        }
     }
 }
 
@@ -141,7 +144,10 @@ pub struct Credential {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")
-            .field("kinds", &self.prekeys.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+            .field(
+                "kinds",
+                &self.prekeys.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            )
             .field("domain", &self.domain)
             .finish_non_exhaustive()
     }
@@ -167,7 +173,10 @@ impl Credential {
         let stretched = nt_hash_1607(&hashes.nt, &sid);
         Self {
             prekeys: vec![
-                (PreKeyKind::NtProtected, PreKey::from_hash(&*stretched, &sid)),
+                (
+                    PreKeyKind::NtProtected,
+                    PreKey::from_hash(&*stretched, &sid),
+                ),
                 (PreKeyKind::Nt, PreKey::from_hash(&hashes.nt, &sid)),
             ],
             hashes: Some(hashes),
@@ -190,7 +199,10 @@ impl Credential {
     /// stretch, NT, SHA-1). New keys made with this credential use the first.
     pub fn any_password(sid: &Sid, password: &str) -> Self {
         let mut c = Self::domain_password(sid, password);
-        let sha1 = PreKey::from_hash(&c.hashes.as_ref().map(|h| h.sha1).unwrap_or_default(), &sid.to_string());
+        let sha1 = PreKey::from_hash(
+            &c.hashes.as_ref().map(|h| h.sha1).unwrap_or_default(),
+            &sid.to_string(),
+        );
         c.prekeys.push((PreKeyKind::Sha1, sha1));
         c
     }
@@ -215,7 +227,11 @@ impl Credential {
 
     /// A single known pre-key.
     pub fn from_prekey(kind: PreKeyKind, prekey: PreKey) -> Self {
-        Self { prekeys: vec![(kind, prekey)], hashes: None, domain: false }
+        Self {
+            prekeys: vec![(kind, prekey)],
+            hashes: None,
+            domain: false,
+        }
     }
 
     /// The pre-keys to try, the protecting one first.
@@ -242,7 +258,10 @@ impl Credential {
 
     /// True when the pre-keys come from `DPAPI_SYSTEM` (no password).
     pub fn is_system(&self) -> bool {
-        matches!(self.primary().0, PreKeyKind::System | PreKeyKind::VirtualAccount)
+        matches!(
+            self.primary().0,
+            PreKeyKind::System | PreKeyKind::VirtualAccount
+        )
     }
 }
 
@@ -261,7 +280,10 @@ pub const DPAPI_SYSTEM_LEN: usize = 44;
 impl DpapiSystem {
     /// A fresh secret.
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut s = Self { machine: [0; 20], user: [0; 20] };
+        let mut s = Self {
+            machine: [0; 20],
+            user: [0; 20],
+        };
         rng.fill_bytes(&mut s.machine);
         rng.fill_bytes(&mut s.user);
         s
@@ -274,7 +296,10 @@ impl DpapiSystem {
         if version != 1 {
             return Err(r.invalid("version", 0, version.into(), "must be 1"));
         }
-        let s = Self { machine: r.array("machine key")?, user: r.array("user key")? };
+        let s = Self {
+            machine: r.array("machine key")?,
+            user: r.array("user key")?,
+        };
         r.finish()?;
         Ok(s)
     }
@@ -308,9 +333,16 @@ pub struct HexKeyError {
 }
 
 /// Reads `N` bytes of hex, for pre-keys and hashes given on a command line.
-pub fn parse_hex_key<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N], HexKeyError> {
+pub fn parse_hex_key<const N: usize>(
+    what: &'static str,
+    text: &str,
+) -> Result<[u8; N], HexKeyError> {
     let t = text.trim().trim_start_matches("0x");
-    let err = HexKeyError { what, expected: 2 * N, got: t.len() };
+    let err = HexKeyError {
+        what,
+        expected: 2 * N,
+        got: t.len(),
+    };
     let v = hex::decode(t).map_err(|_| err.clone())?;
     v.try_into().map_err(|_| err)
 }
@@ -322,17 +354,31 @@ mod tests {
     #[test]
     fn local_prekey_matches_the_xp_vector() {
         // intermediate_kats.txt: sha1_pw tutu, prekey for the XP SID.
-        assert_eq!(hex::encode(*sha1_password("tutu")), "8fd090d6121b0f67ebb58bce562bf02b3f1e6bb4");
-        let sid: Sid = "S-1-5-21-583907252-1547161642-682003330-1001".parse().unwrap();
+        assert_eq!(
+            hex::encode(*sha1_password("tutu")),
+            "8fd090d6121b0f67ebb58bce562bf02b3f1e6bb4"
+        );
+        let sid: Sid = "S-1-5-21-583907252-1547161642-682003330-1001"
+            .parse()
+            .unwrap();
         let c = Credential::local_password(&sid, "tutu");
-        assert_eq!(hex::encode(c.primary().1.as_bytes()), "732f73394364c930ba285063e5ff1ae49ebb3332");
+        assert_eq!(
+            hex::encode(c.primary().1.as_bytes()),
+            "732f73394364c930ba285063e5ff1ae49ebb3332"
+        );
     }
 
     #[test]
     fn nt_hash_of_password() {
         // The NT hash of "password" is well known.
-        assert_eq!(hex::encode(*nt_hash("password")), "8846f7eaee8fb117ad06bdd830b7586c");
-        assert_eq!(hex::encode(*nt_hash("")), "31d6cfe0d16ae931b73c59d7e0c089c0");
+        assert_eq!(
+            hex::encode(*nt_hash("password")),
+            "8846f7eaee8fb117ad06bdd830b7586c"
+        );
+        assert_eq!(
+            hex::encode(*nt_hash("")),
+            "31d6cfe0d16ae931b73c59d7e0c089c0"
+        );
     }
 
     #[test]
@@ -342,7 +388,10 @@ mod tests {
         )
         .unwrap();
         let s = DpapiSystem::parse(&bytes).unwrap();
-        assert_eq!(hex::encode(s.user), "458dc597034d8801fc6fe3b342817caabb81a0cb");
+        assert_eq!(
+            hex::encode(s.user),
+            "458dc597034d8801fc6fe3b342817caabb81a0cb"
+        );
         assert_eq!(&s.to_bytes()[..], &bytes[..]);
         assert!(DpapiSystem::parse(&bytes[..43]).is_err());
     }

@@ -12,7 +12,9 @@ use uuid::Uuid;
 #[non_exhaustive]
 pub enum FormatError {
     /// The input ended before a field could be read.
-    #[error("{structure}: truncated at offset {offset}: {field} needs {needed} bytes, {available} left")]
+    #[error(
+        "{structure}: truncated at offset {offset}: {field} needs {needed} bytes, {available} left"
+    )]
     Truncated {
         /// The structure being read (e.g. "master key file").
         structure: &'static str,
@@ -74,7 +76,11 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Starts reading `data` as `structure` (used in error messages).
     pub fn new(data: &'a [u8], structure: &'static str) -> Self {
-        Self { data, pos: 0, structure }
+        Self {
+            data,
+            pos: 0,
+            structure,
+        }
     }
 
     /// Current offset.
@@ -95,15 +101,16 @@ impl<'a> Reader<'a> {
     /// Reads `n` bytes; `n` may come from an untrusted length field.
     pub fn bytes(&mut self, n: u64, field: &'static str) -> Result<&'a [u8], FormatError> {
         let available = self.remaining();
-        let len = usize::try_from(n).ok().filter(|&len| len <= available).ok_or(
-            FormatError::Truncated {
+        let len = usize::try_from(n)
+            .ok()
+            .filter(|&len| len <= available)
+            .ok_or(FormatError::Truncated {
                 structure: self.structure,
                 field,
                 offset: self.pos,
                 needed: n,
                 available,
-            },
-        )?;
+            })?;
         let out = self.data.get(self.pos..self.pos + len).unwrap_or_default();
         self.pos += len;
         Ok(out)
@@ -146,7 +153,13 @@ impl<'a> Reader<'a> {
         value: u64,
         reason: &'static str,
     ) -> FormatError {
-        FormatError::InvalidValue { structure: self.structure, field, offset, value, reason }
+        FormatError::InvalidValue {
+            structure: self.structure,
+            field,
+            offset,
+            value,
+            reason,
+        }
     }
 
     /// Fails if any bytes are left.

@@ -41,25 +41,44 @@ impl Sid {
     /// A SID from its parts. Fails if there are more than 15 sub-authorities or the authority
     /// does not fit in 48 bits.
     pub fn new(revision: u8, authority: u64, sub_authorities: Vec<u32>) -> Option<Self> {
-        (sub_authorities.len() <= MAX_SUB_AUTHORITIES && authority <= MAX_AUTHORITY)
-            .then_some(Self { revision, authority, sub_authorities })
+        (sub_authorities.len() <= MAX_SUB_AUTHORITIES && authority <= MAX_AUTHORITY).then_some(
+            Self {
+                revision,
+                authority,
+                sub_authorities,
+            },
+        )
     }
 
     /// `S-1-5-18`, LocalSystem, whose `Protect` folder holds the machine master keys.
     pub fn local_system() -> Self {
-        Self { revision: 1, authority: 5, sub_authorities: vec![18] }
+        Self {
+            revision: 1,
+            authority: 5,
+            sub_authorities: vec![18],
+        }
     }
 
     /// The service SID Windows gives `NT SERVICE\<name>`: `S-1-5-80-` followed by the five
     /// little-endian DWORDs of `SHA1(UTF-16LE(UPPER(name)))` (§1.2, verified on TrustedInstaller).
     pub fn for_service(name: &str) -> Self {
-        let upper: Vec<u8> = name.to_uppercase().encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let upper: Vec<u8> = name
+            .to_uppercase()
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         let digest = Sha1::digest(&upper);
         let mut subs = vec![80];
         subs.extend(
-            digest.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            digest
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
         );
-        Self { revision: 1, authority: 5, sub_authorities: subs }
+        Self {
+            revision: 1,
+            authority: 5,
+            sub_authorities: subs,
+        }
     }
 
     /// The relative identifier: the last sub-authority.
@@ -103,7 +122,11 @@ impl Sid {
             subs.push(r.u32("SubAuthority")?);
         }
         r.finish()?;
-        Ok(Self { revision, authority: u64::from_be_bytes(a), sub_authorities: subs })
+        Ok(Self {
+            revision,
+            authority: u64::from_be_bytes(a),
+            sub_authorities: subs,
+        })
     }
 }
 
@@ -126,7 +149,10 @@ impl FromStr for Sid {
     type Err = SidParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |reason| SidParseError { text: text.to_owned(), reason };
+        let err = |reason| SidParseError {
+            text: text.to_owned(),
+            reason,
+        };
         let rest = text
             .strip_prefix("S-")
             .or_else(|| text.strip_prefix("s-"))
@@ -136,7 +162,9 @@ impl FromStr for Sid {
             .next()
             .and_then(|p| p.parse::<u8>().ok())
             .ok_or_else(|| err("the revision is not a number from 0 to 255"))?;
-        let auth = parts.next().ok_or_else(|| err("the identifier authority is missing"))?;
+        let auth = parts
+            .next()
+            .ok_or_else(|| err("the identifier authority is missing"))?;
         let authority = match auth.strip_prefix("0x").or_else(|| auth.strip_prefix("0X")) {
             Some(hex) => u64::from_str_radix(hex, 16).ok(),
             None => auth.parse::<u64>().ok(),
@@ -155,7 +183,11 @@ impl FromStr for Sid {
         if subs.len() > MAX_SUB_AUTHORITIES {
             return Err(err("it has more than 15 sub-authorities"));
         }
-        Ok(Self { revision, authority, sub_authorities: subs })
+        Ok(Self {
+            revision,
+            authority,
+            sub_authorities: subs,
+        })
     }
 }
 
@@ -178,12 +210,17 @@ mod tests {
 
     #[test]
     fn text_and_binary_round_trip() {
-        let sid: Sid = "S-1-5-21-583907252-1547161642-682003330-1001".parse().unwrap();
+        let sid: Sid = "S-1-5-21-583907252-1547161642-682003330-1001"
+            .parse()
+            .unwrap();
         assert_eq!(sid.rid(), Some(1001));
         let b = sid.to_bytes();
         assert_eq!(b.len(), 28);
         assert_eq!(Sid::from_bytes(&b).unwrap(), sid);
-        assert_eq!(sid.to_string(), "S-1-5-21-583907252-1547161642-682003330-1001");
+        assert_eq!(
+            sid.to_string(),
+            "S-1-5-21-583907252-1547161642-682003330-1001"
+        );
     }
 
     #[test]

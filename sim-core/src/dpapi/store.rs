@@ -97,7 +97,9 @@ impl ProtectStore {
         policy: MasterKeyPolicy,
         blob_policy: BlobPolicy,
     ) -> Self {
-        let credhist = kind.has_credhist().then(|| CredHistFile::new(new_guid(rng)));
+        let credhist = kind
+            .has_credhist()
+            .then(|| CredHistFile::new(new_guid(rng)));
         Self {
             sid,
             kind,
@@ -151,7 +153,11 @@ impl ProtectStore {
 
     /// Opens a master key with the session's credentials, falling back to the CREDHIST chain
     /// (§3.2). Fails with `NTE_BAD_KEY_STATE` when the file is missing or nothing opens it.
-    pub fn open_master_key(&self, credential: &Credential, guid: Uuid) -> Result<MasterKey, DpapiError> {
+    pub fn open_master_key(
+        &self,
+        credential: &Credential,
+        guid: Uuid,
+    ) -> Result<MasterKey, DpapiError> {
         let bad = DpapiError::BadKeyState { master_key: guid };
         let file = self.master_keys.get(&guid).ok_or(bad)?;
         if let Ok((_, key)) = file.decrypt(credential) {
@@ -194,7 +200,16 @@ impl ProtectStore {
         let (guid, key) = self
             .key_for_protect(rng, credential, now)
             .map_err(|_| DpapiError::InvalidParameter)?;
-        let blob = Blob::seal(rng, &key, guid, data, entropy, description, flags.stored(), &self.blob_policy);
+        let blob = Blob::seal(
+            rng,
+            &key,
+            guid,
+            data,
+            entropy,
+            description,
+            flags.stored(),
+            &self.blob_policy,
+        );
         Ok(blob.to_bytes())
     }
 
@@ -207,7 +222,9 @@ impl ProtectStore {
     ) -> Result<(Blob, SecretBytes), DpapiError> {
         let blob = Blob::parse(blob).map_err(|_| DpapiError::InvalidParameter)?;
         let key = self.open_master_key(credential, blob.master_key_guid)?;
-        let plain = blob.open(&key, entropy).map_err(|_| DpapiError::InvalidData)?;
+        let plain = blob
+            .open(&key, entropy)
+            .map_err(|_| DpapiError::InvalidData)?;
         Ok((blob, plain))
     }
 
@@ -245,7 +262,10 @@ impl ProtectStore {
         let mut resealed = Vec::new();
         for (guid, file) in &self.master_keys {
             if let Ok((_, key)) = file.decrypt(old) {
-                resealed.push((*guid, file.reseal(rng, &key, new.primary().1, credhist_guid)?));
+                resealed.push((
+                    *guid,
+                    file.reseal(rng, &key, new.primary().1, credhist_guid)?,
+                ));
             }
         }
         self.master_keys.extend(resealed);
@@ -264,7 +284,12 @@ impl ProtectStore {
         let mut out: Vec<(String, Zeroizing<Vec<u8>>)> = self
             .master_keys
             .values()
-            .map(|f| (format!("{sid}/{}", f.file_name()), Zeroizing::new(f.to_bytes())))
+            .map(|f| {
+                (
+                    format!("{sid}/{}", f.file_name()),
+                    Zeroizing::new(f.to_bytes()),
+                )
+            })
             .collect();
         if let Some(p) = &self.preferred {
             out.push((format!("{sid}/Preferred"), Zeroizing::new(p.to_bytes())));
