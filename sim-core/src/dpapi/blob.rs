@@ -32,6 +32,24 @@ pub enum BlobError {
     BadSign,
 }
 
+/// The two HMAC constructions DPAPI blobs use (§1.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HmacForm {
+    /// RFC 2104 HMAC.
+    Rfc,
+    /// `H((K^opad) || H((K^ipad) || first) || extra…)`: the extra data in the outer hash.
+    OuterExtra,
+}
+
+impl HmacForm {
+    fn other(self) -> Self {
+        match self {
+            Self::Rfc => Self::OuterExtra,
+            Self::OuterExtra => Self::Rfc,
+        }
+    }
+}
+
 /// Algorithms of new blobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlobPolicy {
@@ -108,8 +126,21 @@ impl Blob {
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         const S: &str = "DPAPI blob";
         let mut r = Reader::new(bytes, S);
+        // The first 20 bytes lie outside the sign, so they are checked here: a blob with another
+        // version or provider is not a DPAPI blob (§2.4).
         let version = r.u32("dwVersion")?;
+        if version != 1 {
+            return Err(r.invalid("dwVersion", 0, version.into(), "a DPAPI blob has version 1"));
+        }
         let provider = r.guid("guidProvider")?;
+        if provider != PROVIDER_GUID {
+            return Err(r.invalid(
+                "guidProvider",
+                4,
+                0,
+                "a DPAPI blob names provider df9d8cd0-1501-11d1-8c7a-00c04fc297eb",
+            ));
+        }
         let master_key_version = r.u32("dwMasterKeyVersion")?;
         let master_key_guid = r.guid("guidMasterKey")?;
         let flags = r.u32("dwFlags")?;
@@ -216,42 +247,74 @@ impl Blob {
             .to_owned()
     }
 
-    /// `HMAC-H(key, first || extra…)`, or for SHA-1 with extra data the non-RFC form (§1.5).
-    fn keyed_hash(&self, mkh: &[u8], first: &[u8], extra: &[&[u8]], sign: bool) -> SecretBytes {
+    /// `HMAC-H(key, first || extra…)` in the given form (§1.5).
+    fn keyed_hash(&self, form: HmacForm, mkh: &[u8], first: &[u8], extra: &[&[u8]]) -> SecretBytes {
         let d = self.alg_hash.digest();
-        let non_rfc = d == Digest::Sha1 && (sign || extra.iter().any(|e| !e.is_empty()));
-        if non_rfc {
-            crypto::hmac_outer_extra(d, mkh, first, extra)
-        } else {
-            let mut parts = vec![first];
-            parts.extend_from_slice(extra);
-            crypto::hmac(d, mkh, &parts)
+        match form {
+            HmacForm::OuterExtra => crypto::hmac_outer_extra(d, mkh, first, extra),
+            HmacForm::Rfc => {
+                let mut parts = vec![first];
+                parts.extend_from_slice(extra);
+                crypto::hmac(d, mkh, &parts)
+            }
         }
     }
 
-    fn data_key(&self, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
-        let session = self.keyed_hash(mkh, &self.salt, &[entropy], false);
+    /// The form Windows uses: the non-RFC one for SHA-1 blobs whenever there is extra data (the
+    /// sign always has some), RFC HMAC otherwise (§1.5, §8.2).
+    fn windows_form(&self, has_extra: bool) -> HmacForm {
+        if self.alg_hash.digest() == Digest::Sha1 && has_extra {
+            HmacForm::OuterExtra
+        } else {
+            HmacForm::Rfc
+        }
+    }
+
+    fn data_key(&self, form: HmacForm, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
+        let session = self.keyed_hash(form, mkh, &self.salt, &[entropy]);
         crypto::derive_key(self.alg_hash.digest(), &session, self.alg_crypt.key_len())
     }
 
-    fn compute_sign(&self, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
+    fn compute_sign(&self, form: HmacForm, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
         let region = self.signed_region();
-        self.keyed_hash(mkh, &self.hmac2_key, &[entropy, &region], true)
+        self.keyed_hash(form, mkh, &self.hmac2_key, &[entropy, &region])
     }
 
     /// Decrypts the data with the master key and checks the sign. `entropy` is the optional
     /// entropy (`&[]` for none).
+    ///
+    /// Named choice: a blob whose session key or sign uses the other HMAC form than Windows'
+    /// (impacket and pypykatz write SHA-1 blobs with entropy that way, §8.2) is accepted too, as
+    /// dpapick3 and impacket accept both. The sign is keyed by the master key in either form, so
+    /// this opens no way to tampering; protect always writes Windows' form.
     pub fn open(&self, master_key: &MasterKey, entropy: &[u8]) -> Result<SecretBytes, BlobError> {
         let mkh = master_key.sha1();
-        let key = self.data_key(&mkh, entropy);
-        let iv = vec![0u8; self.alg_crypt.block_len()];
-        let plain = crypto::cbc_decrypt(self.alg_crypt, &key, &iv, &self.data, Padding::Pkcs7)
-            .map_err(|_| BlobError::BadPadding)?;
-        if crypto::ct_eq(&self.compute_sign(&mkh, entropy), &self.sign) {
-            Ok(plain)
+        let session_form = self.windows_form(!entropy.is_empty());
+        // Without entropy both session key forms are the same computation.
+        let sessions: &[HmacForm] = if entropy.is_empty() {
+            &[session_form]
         } else {
-            Err(BlobError::BadSign)
+            &[session_form, session_form.other()]
+        };
+        let iv = vec![0u8; self.alg_crypt.block_len()];
+        let mut result = Err(BlobError::BadPadding);
+        for &session in sessions {
+            let key = self.data_key(session, &mkh, entropy);
+            let Ok(plain) =
+                crypto::cbc_decrypt(self.alg_crypt, &key, &iv, &self.data, Padding::Pkcs7)
+            else {
+                continue;
+            };
+            let sign_form = self.windows_form(true);
+            if [sign_form, sign_form.other()]
+                .into_iter()
+                .any(|form| crypto::ct_eq(&self.compute_sign(form, &mkh, entropy), &self.sign))
+            {
+                return Ok(plain);
+            }
+            result = Err(BlobError::BadSign);
         }
+        result
     }
 
     /// Protects `plaintext` with explicit salt and HMAC2 key (for byte-identical rebuilds).
@@ -287,12 +350,14 @@ impl Blob {
             sign: vec![],
         };
         let mkh = master_key.sha1();
-        let key = blob.data_key(&mkh, entropy);
+        let key = blob.data_key(blob.windows_form(!entropy.is_empty()), &mkh, entropy);
         let iv = vec![0u8; blob.alg_crypt.block_len()];
         // Key and IV sizes come from the cipher itself, so encryption cannot fail.
         blob.data = crypto::cbc_encrypt(blob.alg_crypt, &key, &iv, plaintext, Padding::Pkcs7)
             .unwrap_or_default();
-        blob.sign = blob.compute_sign(&mkh, entropy).to_vec();
+        blob.sign = blob
+            .compute_sign(blob.windows_form(true), &mkh, entropy)
+            .to_vec();
         blob
     }
 

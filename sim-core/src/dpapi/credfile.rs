@@ -31,9 +31,21 @@ impl CredentialFile {
     /// Reads a credential file.
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         let mut r = Reader::new(bytes, "credential file");
+        // The header lies outside the blob's sign: only the values Windows writes are accepted.
         let version = r.u32("dwVersion")?;
+        if version != 1 {
+            return Err(r.invalid(
+                "dwVersion",
+                0,
+                version.into(),
+                "a credential file has version 1",
+            ));
+        }
         let size = r.u32("dwSize")?;
         let reserved = r.u32("reserved")?;
+        if reserved != 0 {
+            return Err(r.invalid("reserved", 8, reserved.into(), "must be 0"));
+        }
         let blob = Blob::parse(r.bytes(size.into(), "blob")?)?;
         r.finish()?;
         Ok(Self {
