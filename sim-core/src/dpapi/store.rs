@@ -231,6 +231,10 @@ impl ProtectStore {
     /// A password change by the owner (old password known): records the old password in
     /// CREDHIST and re-encrypts every master key that opens under `old` for `new` (§4).
     /// Keys that do not open under `old` stay as they are.
+    ///
+    /// The caller must have verified `old` against the account, as `NetUserChangePassword`
+    /// does before DPAPI is involved: the store cannot tell a wrong old password from one whose
+    /// keys were lost to an earlier reset, so it records whatever it is given.
     pub fn change_password<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
