@@ -36,9 +36,64 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a healthy world: the server, its domain, and ADSync running under its account.
+    Init(InitArgs),
+    /// Show the world: clock, seed, services, service account.
+    Status,
+    /// Accounts: `account list | reset NAME --password P | change NAME --old P --new Q`.
+    Account(WorldArgs),
+    /// The Service Control Manager, as sc.exe: `sc query|start|stop NAME`,
+    /// `sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]`.
+    Sc(WorldArgs),
+    /// Event logs: `events [--log System|Application] [--id N] [--last N]`.
+    Events(WorldArgs),
+    /// Simulated time: `clock advance DURATION` (30s, 15m, 2h, 91d, 1w).
+    Clock(WorldArgs),
+    /// Run a line as an admin types it on the server: 'sc.exe start ADSync',
+    /// 'net user NAME PASSWORD', 'Start-Service ADSync', 'Get-WinEvent -LogName System -MaxEvents 5'.
+    Exec {
+        /// The command line (quote it as one argument).
+        line: String,
+    },
+    /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, event logs) to DIR.
+    Export(ExportArgs),
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
     #[command(subcommand)]
     Dpapi(DpapiCommand),
+}
+
+/// The words after a world command, parsed by the shared command language.
+#[derive(Debug, Args)]
+pub struct WorldArgs {
+    /// The command's arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The ADSync service account: virtual (NT SERVICE\ADSync), local, domain or gmsa.
+    #[arg(long, default_value = "virtual", value_parser = ["virtual", "local", "domain", "gmsa"])]
+    pub service_account: String,
+    /// An AD forest (DNS name); repeat for several. The first is the server's domain.
+    #[arg(long = "forest", default_values_t = vec!["contoso.com".to_string()])]
+    pub forests: Vec<String>,
+    /// Seed of every random choice; the same seed and commands give the same world. Without it
+    /// a random seed is drawn and shown.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// PBKDF2 rounds of new master keys (Windows uses 8000); lower for fast sweeps.
+    #[arg(long, default_value_t = 8000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub kdf_rounds: u32,
+    /// Replace an existing world in the state directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The directory to write (created; must be empty or absent).
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -183,6 +183,7 @@ fn create(a: CreateArgs) -> Result<Outcome> {
             "account": if a.domain { "domain" } else { "local" },
         }),
         raw: None,
+        result_code: 0,
     })
 }
 
@@ -201,6 +202,7 @@ fn decrypt(a: DecryptArgs) -> Result<Outcome> {
             "prekey_kind": kind.to_string(),
         }),
         raw: None,
+        result_code: 0,
     })
 }
 
@@ -243,6 +245,7 @@ fn protect(a: ProtectArgs) -> Result<Outcome> {
             "alg_hash": blob.alg_hash.to_string(),
         }),
         raw: None,
+        result_code: 0,
     })
 }
 
@@ -303,6 +306,7 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
             "plaintext_hex": hex::encode(&*plain),
         }),
         raw: Some(plain.to_vec()),
+        result_code: 0,
     })
 }
 
@@ -354,6 +358,7 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
             "unreadable": unreadable,
         }),
         raw: None,
+        result_code: 0,
     })
 }
 

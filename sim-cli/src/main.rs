@@ -7,6 +7,7 @@
 mod cli;
 mod dpapi_cmd;
 mod output;
+mod world_cmd;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let format = cli.format;
     let result = match cli.command {
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
+        other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)
 }

@@ -21,6 +21,9 @@ pub struct Outcome {
     pub json: Value,
     /// Raw bytes for standard output instead of `human` (plaintext from `dpapi unprotect`).
     pub raw: Option<Vec<u8>>,
+    /// The command's result code: 0, or the code the real tool returns. A non-zero code is
+    /// printed on standard output as the real tool prints it, and the process exits 1.
+    pub result_code: u32,
 }
 
 /// A command that ran and failed with a result code.
@@ -46,12 +49,17 @@ pub fn finish(format: Format, result: anyhow::Result<Outcome>) -> ExitCode {
         Ok(outcome) => print_success(format, outcome),
         Err(err) => print_failure(format, err),
     };
+    let status = match &result {
+        Ok(o) if o.result_code == 0 => ExitCode::SUCCESS,
+        // A line of the command language that does not parse is a usage error, like clap's.
+        Err(e) if e.downcast_ref::<sim_core::command::ParseError>().is_some() => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
     match written {
         // A closed pipe (`| head`) is not a failure of the command.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(_) => ExitCode::FAILURE,
-        Ok(()) if result.is_ok() => ExitCode::SUCCESS,
-        Ok(()) => ExitCode::FAILURE,
+        Ok(()) => status,
     }
 }
 
@@ -72,7 +80,13 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
                     m
                 }
             };
-            doc.insert("result_code".into(), json!(0));
+            doc.insert("result_code".into(), json!(outcome.result_code));
+            if outcome.result_code > 0xFFFF {
+                doc.insert(
+                    "result_code_hex".into(),
+                    json!(format!("0x{:08X}", outcome.result_code)),
+                );
+            }
             writeln!(out, "{}", Value::Object(doc))?;
         }
     }

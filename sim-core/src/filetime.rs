@@ -12,7 +12,20 @@ const EPOCH_DIFFERENCE_SECS: u64 = 11_644_473_600;
 const TICKS_PER_SEC: u64 = 10_000_000;
 
 /// A point in time as Windows stores it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct FileTime(pub u64);
 
 impl FileTime {

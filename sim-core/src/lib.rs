@@ -12,5 +12,10 @@
 #![deny(unused_must_use)]
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod dpapi;
 pub mod filetime;
+pub mod seal;
+pub mod store;
+pub mod win;
+pub mod world;

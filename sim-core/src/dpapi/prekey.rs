@@ -64,6 +64,15 @@ pub fn nt_hash(password: &str) -> Zeroizing<[u8; 16]> {
     Zeroizing::new(Md4::digest(&bytes[..]).into())
 }
 
+/// The SHA-1 and NT hashes of a password given as its UTF-16LE bytes (a gMSA's managed password
+/// is 256 such bytes, not always valid UTF-16).
+pub fn hashes_utf16le(password_utf16le: &[u8]) -> PasswordHashes {
+    PasswordHashes {
+        sha1: Sha1::digest(password_utf16le).into(),
+        nt: Md4::digest(password_utf16le).into(),
+    }
+}
+
 /// The Windows 10 1607+ stretch of the NT hash (`MsvpDeriveSecureCredKey`):
 /// `PBKDF2-SHA256(PBKDF2-SHA256(NT, UTF-16LE(SID), 10000, 32), UTF-16LE(SID), 1, 32)[..16]`.
 pub fn nt_hash_1607(nt: &[u8; 16], sid: &str) -> Zeroizing<[u8; 16]> {
@@ -156,7 +165,12 @@ impl fmt::Debug for Credential {
 impl Credential {
     /// A local account's password: SHA-1 pre-key.
     pub fn local_password(sid: &Sid, password: &str) -> Self {
-        let hashes = PasswordHashes::of(password);
+        Self::local_password_utf16(sid, &Zeroizing::new(utf16le(password)))
+    }
+
+    /// [`Credential::local_password`] for a password given as UTF-16LE bytes.
+    pub fn local_password_utf16(sid: &Sid, password_utf16le: &[u8]) -> Self {
+        let hashes = hashes_utf16le(password_utf16le);
         let sid = sid.to_string();
         Self {
             prekeys: vec![(PreKeyKind::Sha1, PreKey::from_hash(&hashes.sha1, &sid))],
@@ -168,7 +182,12 @@ impl Credential {
     /// A domain account's password as Windows 10 1607+ uses it: new keys under the stretched NT
     /// hash, older keys also tried under the plain NT hash.
     pub fn domain_password(sid: &Sid, password: &str) -> Self {
-        let hashes = PasswordHashes::of(password);
+        Self::domain_password_utf16(sid, &Zeroizing::new(utf16le(password)))
+    }
+
+    /// [`Credential::domain_password`] for a password given as UTF-16LE bytes.
+    pub fn domain_password_utf16(sid: &Sid, password_utf16le: &[u8]) -> Self {
+        let hashes = hashes_utf16le(password_utf16le);
         let sid = sid.to_string();
         let stretched = nt_hash_1607(&hashes.nt, &sid);
         Self {

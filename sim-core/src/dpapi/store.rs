@@ -281,6 +281,37 @@ impl ProtectStore {
     /// made before the reset no longer open (§4, `CryptUpdateProtectedState` docs).
     pub fn reset_password(&mut self) {}
 
+    /// Rebuilds a folder from the files [`ProtectStore::files`] wrote.
+    pub fn from_files(
+        sid: Sid,
+        kind: StoreKind,
+        policy: MasterKeyPolicy,
+        blob_policy: BlobPolicy,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<Self, crate::dpapi::FormatError> {
+        let mut store = Self {
+            sid,
+            kind,
+            policy,
+            blob_policy,
+            master_keys: BTreeMap::new(),
+            preferred: None,
+            credhist: None,
+        };
+        for (path, bytes) in files {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            match name {
+                "Preferred" => store.preferred = Some(Preferred::parse(bytes)?),
+                "CREDHIST" => store.credhist = Some(CredHistFile::parse(bytes)?),
+                _ => {
+                    let file = MasterKeyFile::parse(bytes)?;
+                    store.master_keys.insert(file.guid, file);
+                }
+            }
+        }
+        Ok(store)
+    }
+
     /// The folder's files as `(relative path, bytes)`: `<GUID>` and `Preferred` inside the SID
     /// folder, and `CREDHIST` beside it (§2.3, §2.6). Sorted, so output is deterministic.
     pub fn files(&self) -> Vec<(String, Zeroizing<Vec<u8>>)> {

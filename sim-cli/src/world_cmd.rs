@@ -1,0 +1,154 @@
+//! The world commands: `init`, `status`, `account`, `sc`, `events`, `clock`, `exec`, `export`.
+//! Every one but `init` and `export` is parsed by the shared command language
+//! (`sim_core::command`) and runs as one transaction on the state directory.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use sim_core::command::{self, Command as WorldCommand};
+use sim_core::store::StateDir;
+use sim_core::world::{Outcome as WorldOutcome, ServiceAccountKind, World, WorldOptions};
+
+use crate::cli::{Command, ExportArgs, InitArgs};
+use crate::output::Outcome;
+
+/// Runs a world command against the state directory.
+pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
+    let (verb, args) = match cmd {
+        Command::Init(a) => return init(state, a),
+        Command::Export(a) => return export(state, a),
+        Command::Status => ("status", vec![]),
+        Command::Account(a) => ("account", a.args),
+        Command::Sc(a) => ("sc", a.args),
+        Command::Events(a) => ("events", a.args),
+        Command::Clock(a) => ("clock", a.args),
+        Command::Exec { line } => {
+            let parsed = command::parse_line(&line)?;
+            return exec(state, &parsed);
+        }
+        Command::Dpapi(_) => unreachable!("dispatched in main"),
+    };
+    let mut words = vec![verb.to_owned()];
+    words.extend(args);
+    let parsed = command::parse_words(&words)?;
+    exec(state, &parsed)
+}
+
+fn exec(state: &Path, command: &WorldCommand) -> Result<Outcome> {
+    let mut dir = StateDir::open(state)?;
+    let outcome = dir.exec(command)?;
+    finish(outcome)
+}
+
+/// A world outcome as the front end prints it: the real tool's text on standard output, and the
+/// result code (non-zero makes the process exit 1).
+fn finish(o: WorldOutcome) -> Result<Outcome> {
+    Ok(Outcome {
+        human: o.text,
+        json: o.json,
+        raw: None,
+        result_code: o.code,
+    })
+}
+
+fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
+    let seed = match a.seed {
+        Some(s) => s,
+        None => {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b)
+                .map_err(|e| anyhow::anyhow!("no operating-system randomness: {e}"))?;
+            u64::from_le_bytes(b) >> 11 // keep seeds short enough to type
+        }
+    };
+    let kind = ServiceAccountKind::parse(&a.service_account).context("--service-account")?;
+    let options = WorldOptions {
+        seed,
+        kdf_rounds: a.kdf_rounds,
+        service_account: kind,
+        forests: a.forests,
+    };
+    let (_, outcome) = StateDir::create(state, a.force, |sealer| {
+        let (world, report) = World::new(&options, sealer)?;
+        let mut sa = json!({ "name": report.service_account, "kind": a.service_account });
+        let mut human = format!(
+            "Created a world in {} (seed {seed}).\nADSync runs as {}",
+            state.display(),
+            report.service_account
+        );
+        if let Some(pw) = &report.service_account_password {
+            // What the admin chose at install: the one password init prints (DESIGN §4).
+            sa["password"] = json!(pw.as_str());
+            human.push_str(&format!(" with password {}", pw.as_str()));
+        }
+        human.push('.');
+        let json = json!({ "seed": seed, "state": state.display().to_string(), "clock": world.now().to_string(), "service_account": sa });
+        Ok((
+            world,
+            sim_core::world::Outcome {
+                code: 0,
+                text: human,
+                json,
+                events: vec![],
+            },
+        ))
+    })?;
+    Ok(Outcome {
+        human: outcome.text,
+        json: outcome.json,
+        raw: None,
+        result_code: 0,
+    })
+}
+
+fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
+    let dir = StateDir::open(state)?;
+    let world = dir.load()?;
+    if a.dir.exists()
+        && a.dir
+            .read_dir()
+            .with_context(|| format!("reading {}", a.dir.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} is not empty; export writes into a new or empty directory",
+            a.dir.display()
+        );
+    }
+    let mut written = Vec::new();
+    for (path, bytes) in world.artefacts()? {
+        write(&a.dir, &path, &bytes)?;
+        written.push(path);
+    }
+    for (log, doc) in world.event_logs_json() {
+        let path = format!("Windows/System32/winevt/Logs/{log}.json");
+        write(
+            &a.dir,
+            &path,
+            serde_json::to_string_pretty(&doc)?.as_bytes(),
+        )?;
+        written.push(path);
+    }
+    Ok(Outcome {
+        human: format!(
+            "Exported {} files to {}:\n{}",
+            written.len(),
+            a.dir.display(),
+            written.join("\n")
+        ),
+        json: json!({ "dir": a.dir.display().to_string(), "files": written }),
+        raw: None,
+        result_code: 0,
+    })
+}
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+}

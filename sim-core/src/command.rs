@@ -1,0 +1,671 @@
+//! The one command language: what the CLI, the lab shell, scenario steps and remediation plans
+//! all speak (DESIGN §4). A line is split like a shell splits it (single and double quotes,
+//! backslash-free), then parsed into a typed [`Command`].
+//!
+//! Two spellings reach the same commands: the simulator's own (`account reset NAME --password
+//! P`, `sc start NAME`, `clock advance 91d`) and what an admin types on the server (`sc.exe start
+//! ADSync`, `net user NAME PASSWORD`, `Start-Service ADSync`, `Get-WinEvent -LogName System
+//! -MaxEvents 5`). `sc config` keeps sc.exe's `key= value` rule: the `=` belongs to the key and
+//! the value is the next word.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::win::clock::parse_duration;
+use crate::win::eventlog::LogName;
+use crate::win::scm::StartType;
+
+/// A password as typed; never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a typed password.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The password.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// Which PowerShell service cmdlet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PsServiceVerb {
+    /// `Start-Service`.
+    Start,
+    /// `Stop-Service`.
+    Stop,
+    /// `Restart-Service`.
+    Restart,
+}
+
+/// A typed command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `status`.
+    Status,
+    /// `account list`.
+    AccountList,
+    /// `account reset NAME --password P`, or `net user NAME P`: an administrative reset.
+    AccountReset {
+        /// The account.
+        name: String,
+        /// The new password.
+        password: Secret,
+        /// Spelled as `net user` (output as net.exe prints it).
+        net_user: bool,
+    },
+    /// `account change NAME --old P --new Q`: the owner changes the password.
+    AccountChange {
+        /// The account.
+        name: String,
+        /// The current password.
+        old: Secret,
+        /// The new password.
+        new: Secret,
+    },
+    /// `sc query NAME`.
+    ScQuery {
+        /// The service.
+        name: String,
+    },
+    /// `sc start NAME`.
+    ScStart {
+        /// The service.
+        name: String,
+    },
+    /// `sc stop NAME`.
+    ScStop {
+        /// The service.
+        name: String,
+    },
+    /// `sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]`.
+    ScConfig {
+        /// The service.
+        name: String,
+        /// New logon account.
+        obj: Option<String>,
+        /// New stored password.
+        password: Option<Secret>,
+        /// New start type.
+        start: Option<StartType>,
+    },
+    /// `Start-Service`, `Stop-Service`, `Restart-Service NAME`.
+    PsService {
+        /// Which cmdlet.
+        verb: PsServiceVerb,
+        /// The service.
+        name: String,
+    },
+    /// `events [--log L] [--id N] [--last N]`, or `Get-WinEvent -LogName L [-MaxEvents N]`.
+    Events {
+        /// Only this log.
+        log: Option<LogName>,
+        /// Only this id.
+        id: Option<u32>,
+        /// Only the newest N.
+        last: Option<usize>,
+        /// Spelled as `Get-WinEvent` (newest first, as the cmdlet returns them).
+        get_winevent: bool,
+    },
+    /// `clock advance DURATION`.
+    ClockAdvance {
+        /// Seconds to advance.
+        secs: u64,
+    },
+}
+
+/// A line that is not a command.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    /// The first word is not a known command (PowerShell's own wording).
+    #[error(
+        "{0} : The term '{0}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+    )]
+    UnknownCommand(String),
+    /// The command is known but its arguments are not.
+    #[error("{command}: {message}\nusage: {usage}")]
+    Usage {
+        /// The command.
+        command: &'static str,
+        /// What is wrong.
+        message: String,
+        /// Its usage line.
+        usage: &'static str,
+    },
+    /// Quotes do not close.
+    #[error("the line has an unterminated {0} quote")]
+    Unterminated(char),
+    /// The line is empty.
+    #[error("the line is empty")]
+    Empty,
+}
+
+/// Splits a line into words: whitespace separates, single and double quotes group.
+pub fn split_words(line: &str) -> Result<Vec<String>, ParseError> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if let Some(q) = quote {
+        return Err(ParseError::Unterminated(q));
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Parses one line of the command language.
+pub fn parse_line(line: &str) -> Result<Command, ParseError> {
+    parse_words(&split_words(line)?)
+}
+
+const ACCOUNT_USAGE: &str =
+    "account list | account reset NAME --password P | account change NAME --old P --new Q";
+const SC_USAGE: &str = "sc query|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
+const EVENTS_USAGE: &str = "events [--log System|Application] [--id N] [--last N]";
+const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)";
+const NET_USAGE: &str = "net user NAME PASSWORD";
+const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
+
+fn usage(command: &'static str, usage: &'static str, message: impl Into<String>) -> ParseError {
+    ParseError::Usage {
+        command,
+        message: message.into(),
+        usage,
+    }
+}
+
+/// Parses words (the first is the command).
+pub fn parse_words(words: &[String]) -> Result<Command, ParseError> {
+    let (first, rest) = words.split_first().ok_or(ParseError::Empty)?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let verb = first.to_ascii_lowercase();
+    match verb.as_str() {
+        "status" if rest.is_empty() => Ok(Command::Status),
+        "status" => Err(usage("status", "status", "takes no arguments")),
+        "account" => parse_account(&rest),
+        "sc" | "sc.exe" => parse_sc(&rest),
+        "events" => parse_events(&rest),
+        "clock" => parse_clock(&rest),
+        "net" | "net.exe" => parse_net(&rest),
+        "start-service" | "stop-service" | "restart-service" => {
+            let verb = match verb.as_str() {
+                "start-service" => PsServiceVerb::Start,
+                "stop-service" => PsServiceVerb::Stop,
+                _ => PsServiceVerb::Restart,
+            };
+            let name = match rest.as_slice() {
+                [name] => *name,
+                [flag, name] if flag.eq_ignore_ascii_case("-name") => *name,
+                _ => {
+                    return Err(usage(
+                        "Start-Service",
+                        "Start-Service [-Name] NAME",
+                        "name one service",
+                    ));
+                }
+            };
+            Ok(Command::PsService {
+                verb,
+                name: name.to_owned(),
+            })
+        }
+        "get-winevent" => parse_get_winevent(&rest),
+        _ => Err(ParseError::UnknownCommand(first.clone())),
+    }
+}
+
+/// Reads `--flag VALUE` pairs; every flag must be in `allowed`.
+fn flags<'a>(
+    command: &'static str,
+    use_: &'static str,
+    args: &[&'a str],
+    allowed: &[&str],
+) -> Result<Vec<(String, &'a str)>, ParseError> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let key = a.to_ascii_lowercase();
+        if !allowed.contains(&key.as_str()) {
+            // Only flag-like words are echoed: a stray word may be a password.
+            let what = if a.starts_with('-') {
+                format!("unexpected argument '{a}'")
+            } else {
+                "unexpected argument (not echoed: it may be a password)".to_owned()
+            };
+            return Err(usage(command, use_, what));
+        }
+        let v = it
+            .next()
+            .ok_or_else(|| usage(command, use_, format!("{a} needs a value")))?;
+        out.push((key, *v));
+    }
+    Ok(out)
+}
+
+fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
+    match args {
+        ["list"] => Ok(Command::AccountList),
+        ["reset", name, rest @ ..] => {
+            let f = flags("account reset", ACCOUNT_USAGE, rest, &["--password"])?;
+            let password = f
+                .into_iter()
+                .find(|(k, _)| k == "--password")
+                .map(|(_, v)| Secret::new(v))
+                .ok_or_else(|| usage("account reset", ACCOUNT_USAGE, "--password is required"))?;
+            Ok(Command::AccountReset {
+                name: (*name).to_owned(),
+                password,
+                net_user: false,
+            })
+        }
+        ["change", name, rest @ ..] => {
+            let f = flags("account change", ACCOUNT_USAGE, rest, &["--old", "--new"])?;
+            let get = |k: &str| {
+                f.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| Secret::new(*v))
+            };
+            let old = get("--old")
+                .ok_or_else(|| usage("account change", ACCOUNT_USAGE, "--old is required"))?;
+            let new = get("--new")
+                .ok_or_else(|| usage("account change", ACCOUNT_USAGE, "--new is required"))?;
+            Ok(Command::AccountChange {
+                name: (*name).to_owned(),
+                old,
+                new,
+            })
+        }
+        _ => Err(usage(
+            "account",
+            ACCOUNT_USAGE,
+            "unknown or incomplete account command",
+        )),
+    }
+}
+
+fn parse_sc(args: &[&str]) -> Result<Command, ParseError> {
+    let (op, name, rest) = match args {
+        [op, name, rest @ ..] => (op.to_ascii_lowercase(), (*name).to_owned(), rest),
+        _ => return Err(usage("sc", SC_USAGE, "name an operation and a service")),
+    };
+    match (op.as_str(), rest) {
+        ("query", []) => Ok(Command::ScQuery { name }),
+        ("start", []) => Ok(Command::ScStart { name }),
+        ("stop", []) => Ok(Command::ScStop { name }),
+        ("config", rest) => parse_sc_config(name, rest),
+        ("query" | "start" | "stop", _) => Err(usage(
+            "sc",
+            SC_USAGE,
+            format!("sc {op} takes only the service name"),
+        )),
+        _ => Err(usage("sc", SC_USAGE, format!("unknown operation '{op}'"))),
+    }
+}
+
+/// sc.exe options are `key= value`: the key ends with `=`, the value is the next word.
+fn parse_sc_config(name: String, args: &[&str]) -> Result<Command, ParseError> {
+    let (mut obj, mut password, mut start) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(key) = a.strip_suffix('=') else {
+            let hint = match a.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!(
+                    "'{k}=…': sc.exe needs a space after the equals sign: write '{k}= PASSWORD'"
+                ),
+                Some((k, v)) => {
+                    format!("'{a}': sc.exe needs a space after the equals sign: write '{k}= {v}'")
+                }
+                None => {
+                    "a word without 'key=' (not echoed): sc.exe options are written 'key= value'"
+                        .to_owned()
+                }
+            };
+            return Err(usage("sc config", SC_USAGE, hint));
+        };
+        let value = it.next().ok_or_else(|| {
+            usage(
+                "sc config",
+                SC_USAGE,
+                format!("'{a}' needs a value: write '{a} VALUE' (sc.exe's key= value rule)"),
+            )
+        })?;
+        match key.to_ascii_lowercase().as_str() {
+            "obj" => obj = Some((*value).to_owned()),
+            "password" => password = Some(Secret::new(*value)),
+            "start" => {
+                start = Some(StartType::parse(value).ok_or_else(|| {
+                    usage(
+                        "sc config",
+                        SC_USAGE,
+                        format!("start= '{value}': use auto, demand or disabled"),
+                    )
+                })?)
+            }
+            other => {
+                return Err(usage(
+                    "sc config",
+                    SC_USAGE,
+                    format!("unsupported option '{other}='"),
+                ));
+            }
+        }
+    }
+    if obj.is_none() && password.is_none() && start.is_none() {
+        return Err(usage(
+            "sc config",
+            SC_USAGE,
+            "give at least one of obj=, password=, start=",
+        ));
+    }
+    Ok(Command::ScConfig {
+        name,
+        obj,
+        password,
+        start,
+    })
+}
+
+fn parse_count<T: std::str::FromStr>(
+    command: &'static str,
+    use_: &'static str,
+    flag: &str,
+    v: &str,
+) -> Result<T, ParseError> {
+    v.parse()
+        .map_err(|_| usage(command, use_, format!("{flag} '{v}' is not a number")))
+}
+
+fn parse_log(command: &'static str, use_: &'static str, v: &str) -> Result<LogName, ParseError> {
+    LogName::parse(v).ok_or_else(|| {
+        usage(
+            command,
+            use_,
+            format!("unknown log '{v}': the logs are System and Application"),
+        )
+    })
+}
+
+fn parse_events(args: &[&str]) -> Result<Command, ParseError> {
+    let (mut log, mut id, mut last) = (None, None, None);
+    for (k, v) in flags("events", EVENTS_USAGE, args, &["--log", "--id", "--last"])? {
+        match k.as_str() {
+            "--log" => log = Some(parse_log("events", EVENTS_USAGE, v)?),
+            "--id" => id = Some(parse_count("events", EVENTS_USAGE, "--id", v)?),
+            _ => last = Some(parse_count("events", EVENTS_USAGE, "--last", v)?),
+        }
+    }
+    Ok(Command::Events {
+        log,
+        id,
+        last,
+        get_winevent: false,
+    })
+}
+
+fn parse_get_winevent(args: &[&str]) -> Result<Command, ParseError> {
+    let (mut log, mut last) = (None, None);
+    for (k, v) in flags(
+        "Get-WinEvent",
+        WINEVENT_USAGE,
+        args,
+        &["-logname", "-maxevents"],
+    )? {
+        match k.as_str() {
+            "-logname" => log = Some(parse_log("Get-WinEvent", WINEVENT_USAGE, v)?),
+            _ => {
+                last = Some(parse_count(
+                    "Get-WinEvent",
+                    WINEVENT_USAGE,
+                    "-MaxEvents",
+                    v,
+                )?)
+            }
+        }
+    }
+    if log.is_none() {
+        return Err(usage(
+            "Get-WinEvent",
+            WINEVENT_USAGE,
+            "-LogName is required",
+        ));
+    }
+    Ok(Command::Events {
+        log,
+        id: None,
+        last,
+        get_winevent: true,
+    })
+}
+
+fn parse_clock(args: &[&str]) -> Result<Command, ParseError> {
+    match args {
+        ["advance", d] => parse_duration(d)
+            .map(|secs| Command::ClockAdvance { secs })
+            .map_err(|e| usage("clock", CLOCK_USAGE, e.to_string())),
+        _ => Err(usage("clock", CLOCK_USAGE, "use 'clock advance DURATION'")),
+    }
+}
+
+fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
+    match args {
+        [user, name, password] if user.eq_ignore_ascii_case("user") => Ok(Command::AccountReset {
+            name: (*name).to_owned(),
+            password: Secret::new(*password),
+            net_user: true,
+        }),
+        _ => Err(usage(
+            "net",
+            NET_USAGE,
+            "the simulator understands 'net user NAME PASSWORD' (an administrative reset)",
+        )),
+    }
+}
+
+impl Command {
+    /// The command as a line with every password replaced by `********`: what journals and
+    /// reports may show.
+    pub fn redacted(&self) -> String {
+        const R: &str = "********";
+        match self {
+            Self::Status => "status".into(),
+            Self::AccountList => "account list".into(),
+            Self::AccountReset {
+                name,
+                net_user: true,
+                ..
+            } => format!("net user {name} {R}"),
+            Self::AccountReset { name, .. } => format!("account reset {name} --password {R}"),
+            Self::AccountChange { name, .. } => {
+                format!("account change {name} --old {R} --new {R}")
+            }
+            Self::ScQuery { name } => format!("sc query {name}"),
+            Self::ScStart { name } => format!("sc start {name}"),
+            Self::ScStop { name } => format!("sc stop {name}"),
+            Self::ScConfig {
+                name,
+                obj,
+                password,
+                start,
+            } => {
+                let mut s = format!("sc config {name}");
+                if let Some(o) = obj {
+                    s.push_str(&format!(" obj= {o}"));
+                }
+                if password.is_some() {
+                    s.push_str(&format!(" password= {R}"));
+                }
+                if let Some(t) = start {
+                    s.push_str(match t {
+                        StartType::Auto => " start= auto",
+                        StartType::Demand => " start= demand",
+                        StartType::Disabled => " start= disabled",
+                    });
+                }
+                s
+            }
+            Self::PsService { verb, name } => format!(
+                "{} {name}",
+                match verb {
+                    PsServiceVerb::Start => "Start-Service",
+                    PsServiceVerb::Stop => "Stop-Service",
+                    PsServiceVerb::Restart => "Restart-Service",
+                }
+            ),
+            Self::Events {
+                log,
+                id,
+                last,
+                get_winevent: true,
+            } => {
+                let mut s = format!(
+                    "Get-WinEvent -LogName {}",
+                    log.map_or("System", LogName::as_str)
+                );
+                if let Some(n) = last {
+                    s.push_str(&format!(" -MaxEvents {n}"));
+                }
+                let _ = id;
+                s
+            }
+            Self::Events { log, id, last, .. } => {
+                let mut s = "events".to_owned();
+                if let Some(l) = log {
+                    s.push_str(&format!(" --log {}", l.as_str()));
+                }
+                if let Some(i) = id {
+                    s.push_str(&format!(" --id {i}"));
+                }
+                if let Some(n) = last {
+                    s.push_str(&format!(" --last {n}"));
+                }
+                s
+            }
+            Self::ClockAdvance { secs } => format!("clock advance {secs}s"),
+        }
+    }
+
+    /// True for commands that change the world (the rest only read it).
+    pub fn mutates(&self) -> bool {
+        !matches!(
+            self,
+            Self::Status | Self::AccountList | Self::ScQuery { .. } | Self::Events { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_reach_the_same_commands() {
+        assert_eq!(
+            parse_line("sc.exe start ADSync").unwrap(),
+            Command::ScStart {
+                name: "ADSync".into()
+            }
+        );
+        assert_eq!(
+            parse_line("sc start ADSync").unwrap(),
+            Command::ScStart {
+                name: "ADSync".into()
+            }
+        );
+        let Command::AccountReset {
+            name,
+            password,
+            net_user,
+        } = parse_line("net user AAD_1 'Spring 2026!'").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (name.as_str(), password.expose(), net_user),
+            ("AAD_1", "Spring 2026!", true)
+        );
+        assert!(matches!(
+            parse_line("Get-WinEvent -LogName Application -MaxEvents 5").unwrap(),
+            Command::Events {
+                log: Some(LogName::Application),
+                last: Some(5),
+                get_winevent: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn sc_config_explains_the_key_equals_value_rule() {
+        let e = parse_line("sc config ADSync password=s3cr3t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("needs a space after the equals sign: write 'password= PASSWORD'"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cr3t"), "the password is not echoed: {e}");
+        let e = parse_line("sc config ADSync obj=x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("write 'obj= x'"), "{e}");
+        let c = parse_line("sc config ADSync obj= .\\AAD_1 password= \"new pw\"").unwrap();
+        assert_eq!(
+            c.redacted(),
+            "sc config ADSync obj= .\\AAD_1 password= ********"
+        );
+    }
+
+    #[test]
+    fn unknown_commands_answer_like_powershell() {
+        let e = parse_line("Get-Foo").unwrap_err().to_string();
+        assert!(
+            e.starts_with("Get-Foo : The term 'Get-Foo' is not recognized as the name of a cmdlet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let c = parse_line("account change X --old a1 --new b2").unwrap();
+        assert!(!format!("{c:?}").contains("a1") && !c.redacted().contains("b2"));
+    }
+}

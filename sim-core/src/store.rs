@@ -1,0 +1,303 @@
+//! A world persisted in a state directory: one SQLite database in WAL mode, one transaction per
+//! command, and the per-state sealing key beside it.
+//!
+//! DESIGN §5 and issue "host world" item 8: a command applies fully or not at all (the world is
+//! read, changed and written back inside one `BEGIN IMMEDIATE` transaction, so parallel
+//! invocations serialise instead of losing updates); a process killed at any point leaves the
+//! previous state, which SQLite's journal guarantees; corrupt or foreign files give an error that
+//! names the file and are never overwritten unless `init --force` is given.
+//!
+//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`), `seal.key` (32 random bytes,
+//! hex: the AES-256-GCM key of [`crate::seal`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::command::Command;
+use crate::seal::Sealer;
+use crate::world::{Outcome, World, WorldError, WorldState};
+
+/// The database file.
+pub const DB_FILE: &str = "state.db";
+/// The sealing key file.
+pub const KEY_FILE: &str = "seal.key";
+/// The value of `meta.product`, which marks a database as ours.
+const PRODUCT: &str = "adsync-sim";
+/// Schema version of the tables.
+const SCHEMA_VERSION: i64 = 1;
+/// How long a command waits for another one holding the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong with a state directory.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No world has been created in the directory.
+    #[error("no world in {dir}: run `adsync-sim init` first (or pass --state DIR)")]
+    NoWorld {
+        /// The state directory.
+        dir: PathBuf,
+    },
+    /// A world already exists and `--force` was not given.
+    #[error("{file} already holds a world; pass --force to replace it")]
+    Exists {
+        /// The existing database.
+        file: PathBuf,
+    },
+    /// A file in the directory is not what the simulator wrote.
+    #[error("{file} is not an adsync-sim state file: {reason}; it was left untouched")]
+    Foreign {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A filesystem error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A database error.
+    #[error("{file}: {source}")]
+    Sqlite {
+        /// The database.
+        file: PathBuf,
+        /// The error.
+        source: rusqlite::Error,
+    },
+    /// The world refused the command or is damaged.
+    #[error(transparent)]
+    World(#[from] WorldError),
+}
+
+/// An open state directory.
+#[derive(Debug)]
+pub struct StateDir {
+    dir: PathBuf,
+    conn: Connection,
+    sealer: Sealer,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn sql(file: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        file: file.to_owned(),
+        source,
+    }
+}
+
+fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
+    let path = dir.join(KEY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Zeroizing::new(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::Foreign {
+                file: path,
+                reason: "the sealing key is missing".into(),
+            });
+        }
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| StoreError::Foreign {
+        file: path.clone(),
+        reason: "it is not 64 hex digits".into(),
+    })?);
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Foreign {
+            file: path.clone(),
+            reason: "it is not 64 hex digits".into(),
+        })?;
+    Ok(Sealer::new(key))
+}
+
+fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(file))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql(file))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql(file))?;
+    Ok(())
+}
+
+impl StateDir {
+    /// Creates a world in `dir` with a fresh sealing key. Refuses to replace an existing world
+    /// unless `force`; never touches files it did not write.
+    pub fn create<F>(dir: &Path, force: bool, build: F) -> Result<(Self, Outcome), StoreError>
+    where
+        F: FnOnce(Sealer) -> Result<(World, Outcome), WorldError>,
+    {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let db = dir.join(DB_FILE);
+        if db.exists() {
+            if !force {
+                return Err(StoreError::Exists { file: db });
+            }
+            // Only a database that is ours may be replaced.
+            Self::open(dir)?;
+            for name in [DB_FILE, "state.db-wal", "state.db-shm", KEY_FILE] {
+                let p = dir.join(name);
+                if p.exists() {
+                    std::fs::remove_file(&p).map_err(io(&p))?;
+                }
+            }
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *key).map_err(|e| StoreError::Io {
+            path: dir.join(KEY_FILE),
+            source: std::io::Error::other(format!("no operating-system randomness: {e}")),
+        })?;
+        let sealer = Sealer::new(*key);
+        let (world, outcome) = build(sealer.clone())?;
+        // The key is written first, atomically; a database without its key is never left behind.
+        let key_path = dir.join(KEY_FILE);
+        let tmp = dir.join("seal.key.tmp");
+        std::fs::write(&tmp, hex::encode(*key)).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &key_path).map_err(io(&key_path))?;
+        let conn = Connection::open(&db).map_err(sql(&db))?;
+        configure(&conn, &db)?;
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE world (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+             CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, clock TEXT NOT NULL,
+                                   command TEXT NOT NULL, result_code INTEGER NOT NULL);",
+        )
+        .map_err(sql(&db))?;
+        let state = serde_json::to_string(world.state())
+            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        conn.execute(
+            "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2)",
+            params![PRODUCT, SCHEMA_VERSION.to_string()],
+        )
+        .map_err(sql(&db))?;
+        conn.execute(
+            "INSERT INTO world (id, state) VALUES (1, ?1)",
+            params![state],
+        )
+        .map_err(sql(&db))?;
+        conn.execute(
+            "INSERT INTO journal (clock, command, result_code) VALUES (?1, 'init', 0)",
+            params![world.now().to_string()],
+        )
+        .map_err(sql(&db))?;
+        Ok((
+            Self {
+                dir: dir.to_owned(),
+                conn,
+                sealer,
+            },
+            outcome,
+        ))
+    }
+
+    /// Opens an existing state directory, checking that its files are ours.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = dir.join(DB_FILE);
+        if !db.is_file() {
+            return Err(StoreError::NoWorld {
+                dir: dir.to_owned(),
+            });
+        }
+        let conn =
+            Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| {
+                StoreError::Foreign {
+                    file: db.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let product: Result<String, _> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'product'", [], |r| {
+                r.get(0)
+            });
+        match product {
+            Ok(p) if p == PRODUCT => {}
+            Ok(p) => {
+                return Err(StoreError::Foreign {
+                    file: db,
+                    reason: format!("it belongs to '{p}'"),
+                });
+            }
+            Err(e) => {
+                return Err(StoreError::Foreign {
+                    file: db,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        configure(&conn, &db)?;
+        let sealer = read_key(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            conn,
+            sealer,
+        })
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.join(DB_FILE)
+    }
+
+    /// Loads the world (read-only use).
+    pub fn load(&self) -> Result<World, StoreError> {
+        let db = self.db();
+        let text: String = self
+            .conn
+            .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
+            .map_err(sql(&db))?;
+        let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
+            file: db.clone(),
+            reason: format!("the world does not parse: {e}"),
+        })?;
+        Ok(World::from_state(state, self.sealer.clone())?)
+    }
+
+    /// Runs one command as one transaction: the world is read, changed and written back, and the
+    /// command is journaled (with passwords redacted), or nothing changes at all.
+    pub fn exec(&mut self, command: &Command) -> Result<Outcome, StoreError> {
+        let db = self.db();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&db))?;
+        let text: String = tx
+            .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
+            .map_err(sql(&db))?;
+        let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
+            file: db.clone(),
+            reason: format!("the world does not parse: {e}"),
+        })?;
+        let mut world = World::from_state(state, self.sealer.clone())?;
+        let outcome = world.exec(command)?;
+        if command.mutates() {
+            let new = serde_json::to_string(world.state())
+                .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+            tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
+                .map_err(sql(&db))?;
+        }
+        tx.execute(
+            "INSERT INTO journal (clock, command, result_code) VALUES (?1, ?2, ?3)",
+            params![
+                world.now().to_string(),
+                command.redacted(),
+                i64::from(outcome.code)
+            ],
+        )
+        .map_err(sql(&db))?;
+        tx.commit().map_err(sql(&db))?;
+        Ok(outcome)
+    }
+}

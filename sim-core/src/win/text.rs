@@ -1,0 +1,108 @@
+//! Exact user-visible texts of the host: Win32 error messages, Service Control Manager events,
+//! and the service dialogs, each with its source.
+//!
+//! Sources: the seed articles in `research/seeds/` (quoted verbatim), `research/adsync.md` §4
+//! (F1, F2), and, for the Win32 messages the seeds do not quote, the system message table
+//! (`winerror.h` / `lmerr.h` texts as `FormatMessage` returns them).
+
+/// Win32 error codes the host returns, with their system message texts.
+pub mod win32 {
+    /// `ERROR_SUCCESS`.
+    pub const SUCCESS: u32 = 0;
+    /// `ERROR_ACCESS_DENIED`.
+    pub const ACCESS_DENIED: u32 = 5;
+    /// `ERROR_INVALID_PASSWORD` (NetUserChangePassword with a wrong old password).
+    pub const INVALID_PASSWORD: u32 = 86;
+    /// `ERROR_SERVICE_ALREADY_RUNNING`.
+    pub const SERVICE_ALREADY_RUNNING: u32 = 1056;
+    /// `ERROR_SERVICE_DISABLED`.
+    pub const SERVICE_DISABLED: u32 = 1058;
+    /// `ERROR_SERVICE_DOES_NOT_EXIST`.
+    pub const SERVICE_DOES_NOT_EXIST: u32 = 1060;
+    /// `ERROR_SERVICE_NOT_ACTIVE`.
+    pub const SERVICE_NOT_ACTIVE: u32 = 1062;
+    /// `ERROR_SERVICE_SPECIFIC_ERROR`.
+    pub const SERVICE_SPECIFIC_ERROR: u32 = 1066;
+    /// `ERROR_SERVICE_LOGON_FAILED` (seed: "Error 1069").
+    pub const SERVICE_LOGON_FAILED: u32 = 1069;
+    /// `ERROR_LOGON_FAILURE`.
+    pub const LOGON_FAILURE: u32 = 1326;
+    /// `ERROR_ACCOUNT_DISABLED`.
+    pub const ACCOUNT_DISABLED: u32 = 1331;
+    /// `ERROR_ACCOUNT_LOCKED_OUT`.
+    pub const ACCOUNT_LOCKED_OUT: u32 = 1909;
+    /// `NERR_UserNotFound`.
+    pub const USER_NOT_FOUND: u32 = 2221;
+
+    /// The system message text of a code, as `net helpmsg` prints it.
+    pub fn message(code: u32) -> &'static str {
+        match code {
+            SUCCESS => "The operation completed successfully.",
+            ACCESS_DENIED => "Access is denied.",
+            INVALID_PASSWORD => "The specified network password is not correct.",
+            SERVICE_ALREADY_RUNNING => "An instance of the service is already running.",
+            SERVICE_DISABLED => {
+                "The service cannot be started, either because it is disabled or because it has no enabled devices associated with it."
+            }
+            SERVICE_DOES_NOT_EXIST => {
+                "The specified service does not exist as an installed service."
+            }
+            SERVICE_NOT_ACTIVE => "The service has not been started.",
+            SERVICE_SPECIFIC_ERROR => "The service has returned a service-specific error code.",
+            // research/seeds/2017-change-service-account-password.md: "Error 1069: The service
+            // did not start due to a logon failure."
+            SERVICE_LOGON_FAILED => "The service did not start due to a logon failure.",
+            // research/seeds/2017-change-service-account-password.md, event 7038's reason.
+            LOGON_FAILURE => "The user name or password is incorrect.",
+            ACCOUNT_DISABLED => {
+                "This user can't sign in because this account is currently disabled."
+            }
+            ACCOUNT_LOCKED_OUT => {
+                "The referenced account is currently locked out and may not be logged on to."
+            }
+            USER_NOT_FOUND => "The user name could not be found.",
+            _ => "Unknown error.",
+        }
+    }
+}
+
+/// The event source of every SCM event.
+pub const SCM_SOURCE: &str = "Service Control Manager";
+
+/// System event 7038 (research/seeds/2017-change-service-account-password.md; adsync.md §4 F1).
+/// The seed quotes it without the account name ("log on as with"); Windows inserts it, so the
+/// simulator does too.
+pub fn event_7038(service: &str, account: &str, reason: &str) -> String {
+    format!(
+        "The {service} service was unable to log on as {account} with the currently configured password due to the following error: {reason}"
+    )
+}
+
+/// System event 7000, the companion of 7038 (adsync.md §4 F1, tagged INF: the SCM's standard
+/// "failed to start" text).
+pub fn event_7000(display_name: &str, reason: &str) -> String {
+    format!("The {display_name} service failed to start due to the following error: {reason}")
+}
+
+/// System event 7024 for a service that stopped with a service-specific error (adsync.md §4 F2,
+/// tagged INF).
+pub fn event_7024(display_name: &str, code_text: &str) -> String {
+    format!(
+        "The {display_name} service terminated with the following service-specific error: {code_text}"
+    )
+}
+
+/// System event 7036, a service state change (the SCM's standard text; INF, not quoted by the
+/// seeds).
+pub fn event_7036(display_name: &str, state: &str) -> String {
+    format!("The {display_name} service entered the {state} state.")
+}
+
+/// The Services console dialog for a start that failed with a Win32 error
+/// (research/seeds/2017-change-service-account-password.md).
+pub fn start_failed_dialog(display_name: &str, code: u32) -> String {
+    format!(
+        "Windows could not start the {display_name} service on Local Computer.\nError {code}: {}",
+        win32::message(code)
+    )
+}

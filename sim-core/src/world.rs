@@ -1,0 +1,1537 @@
+//! The composed world: one Windows server (and its domain) with everything ADSync's secrets
+//! depend on, changed only through [`World::exec`].
+//!
+//! DESIGN §2-§3: deterministic from one seed (a ChaCha20 stream whose position is part of the
+//! state), simulated time, real DPAPI bytes in every `Protect` folder, hashes instead of
+//! passwords, and LSA secrets sealed at rest. A command that fails validation changes nothing;
+//! a command that runs applies all of its effects (including the events a failure writes).
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::command::{Command, PsServiceVerb, Secret};
+use crate::dpapi::api::{DpapiError, ProtectFlags};
+use crate::dpapi::blob::BlobPolicy;
+use crate::dpapi::crypto::utf16le;
+use crate::dpapi::masterkey::MasterKeyPolicy;
+use crate::dpapi::prekey::{Credential, DpapiSystem, hashes_utf16le};
+use crate::dpapi::sid::Sid;
+use crate::dpapi::store::{ProtectStore, StoreKind};
+use crate::filetime::FileTime;
+use crate::seal::{Sealed, Sealer, UnsealError};
+use crate::win::account::{
+    Account, AccountKind, GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS, StoredHashes, StoredProtect,
+    credential_for,
+};
+use crate::win::clock::world_epoch;
+use crate::win::eventlog::{EventLogs, EventRecord, Level, LogName, NewEvent};
+use crate::win::lsa::{DPAPI_SYSTEM, Lsa, service_secret_name};
+use crate::win::scm::{Service, ServiceState, StartType, sc_failed};
+use crate::win::text::{self, SCM_SOURCE, win32};
+
+/// Version of the persisted world layout.
+pub const STATE_FORMAT: u32 = 1;
+/// The server's name. Named choice: one fixed NetBIOS name, so outputs are stable.
+pub const SERVER_NAME: &str = "AADCONNECT01";
+/// Rounds of new master keys by default (Windows 10, `research/dpapi.md` §5).
+pub const DEFAULT_KDF_ROUNDS: u32 = 8000;
+/// The ADSync service's key name (`research/adsync.md` §1).
+pub const ADSYNC_SERVICE: &str = "ADSync";
+/// Its display name in the seed articles (`research/adsync.md` §1).
+pub const ADSYNC_DISPLAY_NAME: &str = "Microsoft Azure AD Sync";
+/// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
+pub const ADSYNC_BINARY: &str =
+    "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
+/// Application event 6028 and its text (research/seeds/2017-change-service-account-password.md).
+pub const EVENT_6028_TEXT: &str = "The server encryption key cannot be accessed.";
+/// The source of event 6028. Named choice: `ADSync` (`research/adsync.md` §9 leaves it open).
+pub const ADSYNC_SOURCE: &str = "ADSync";
+/// The service-specific error the seed article prints, verbatim. It is not a valid 32-bit value;
+/// read as `-2145185792` with one digit doubled it is 0x80231000, in the MIIS facility 0x8023
+/// that `research/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] stores that.
+pub const KEYSET_SERVICE_ERROR_TEXT: &str = "-21451857952";
+/// The `SERVICE_EXIT_CODE` recorded for that failure (named choice, see above).
+pub const KEYSET_SERVICE_EXIT_CODE: u32 = 0x8023_1000;
+
+/// How the ADSync service account is provisioned at install (`research/adsync.md` §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceAccountKind {
+    /// `NT SERVICE\ADSync` (1.1.484.0 and later).
+    Virtual,
+    /// A local `AAD_<hex>` user (1.1.443.0 and earlier).
+    Local,
+    /// A domain `AAD_<hex>` user.
+    Domain,
+    /// A group managed service account.
+    Gmsa,
+}
+
+impl ServiceAccountKind {
+    /// Parses `virtual|local|domain|gmsa`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "virtual" => Some(Self::Virtual),
+            "local" => Some(Self::Local),
+            "domain" => Some(Self::Domain),
+            "gmsa" => Some(Self::Gmsa),
+            _ => None,
+        }
+    }
+}
+
+/// What `init` needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorldOptions {
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// PBKDF2 rounds of new master keys (8000 on Windows 10).
+    pub kdf_rounds: u32,
+    /// The ADSync service account kind.
+    pub service_account: ServiceAccountKind,
+    /// Forests (DNS names); the first is the server's own domain.
+    pub forests: Vec<String>,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            kdf_rounds: DEFAULT_KDF_ROUNDS,
+            service_account: ServiceAccountKind::Virtual,
+            forests: vec!["contoso.com".into()],
+        }
+    }
+}
+
+/// The server's domain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    /// DNS name, e.g. `contoso.com`.
+    pub dns: String,
+    /// NetBIOS name, e.g. `CONTOSO`.
+    pub netbios: String,
+    /// Domain SID.
+    pub sid: String,
+    /// Whether a writable domain controller answers.
+    pub dc_reachable: bool,
+    /// The next RID the domain hands out.
+    pub next_rid: u32,
+}
+
+/// The program behind a service. Named choice for the host world: ADSync is modelled by a
+/// keyset probe that protects a random keyset with the service account's user-scope DPAPI at
+/// install and must unprotect it at every start (`research/adsync.md` §3.2, the ≤1.1.443 and
+/// Credential Manager layers), failing with event 6028 and the documented service-specific error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Program {
+    /// The keyset probe.
+    KeysetProbe {
+        /// The DPAPI blob of the keyset, hex.
+        blob: String,
+        /// Its entropy (the database entropy GUID bytes), hex.
+        entropy: String,
+    },
+}
+
+/// The persisted world.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorldState {
+    /// [`STATE_FORMAT`].
+    pub format: u32,
+    /// The seed.
+    pub seed: u64,
+    /// Position in the seed's ChaCha20 stream (decimal `u128`).
+    pub rng_pos: String,
+    /// Next sealing nonce.
+    pub seal_counter: u64,
+    /// Rounds of new master keys.
+    pub kdf_rounds: u32,
+    /// The simulated clock.
+    pub clock: FileTime,
+    /// The server's machine SID (local accounts' domain SID).
+    pub machine_sid: String,
+    /// The server's domain.
+    pub domain: Option<Domain>,
+    /// Other forests the server connects to (DNS names).
+    pub other_forests: Vec<String>,
+    /// Accounts, in creation order.
+    pub accounts: Vec<Account>,
+    /// LocalSystem's machine-scope store (`System32\Microsoft\Protect\S-1-5-18`).
+    pub machine_store: StoredProtect,
+    /// LSA secrets.
+    pub lsa: Lsa,
+    /// Managed passwords of gMSAs, sealed (the directory's `msDS-ManagedPassword`).
+    pub managed_passwords: BTreeMap<String, Sealed>,
+    /// Installed services.
+    pub services: Vec<Service>,
+    /// The program of each service, by service name.
+    pub programs: BTreeMap<String, Program>,
+    /// The ADSync service account as installed (its qualified name).
+    pub service_account: String,
+    /// The event logs.
+    pub events: EventLogs,
+    /// Next process id.
+    pub next_pid: u32,
+}
+
+/// The result of a command: its result code, what it prints, and the events it wrote.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// 0, or the Win32 / HRESULT / tool code the real command returns.
+    pub code: u32,
+    /// What the command prints, as the real tool prints it.
+    pub text: String,
+    /// The JSON document of `--format json` (without `result_code`).
+    pub json: Value,
+    /// Events the command added.
+    pub events: Vec<EventRecord>,
+}
+
+/// A command that could not run: bad input, named with what exists.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum WorldError {
+    /// No such account.
+    #[error("no account named '{name}'; the accounts are: {known}")]
+    UnknownAccount {
+        /// What was asked for.
+        name: String,
+        /// The accounts that exist.
+        known: String,
+    },
+    /// The account's password cannot be set.
+    #[error("{0}")]
+    NoPassword(String),
+    /// A sealed secret would not open.
+    #[error(transparent)]
+    Unseal(#[from] UnsealError),
+    /// Stored state is inconsistent.
+    #[error("the world state is damaged: {0}")]
+    Damaged(String),
+    /// The options are invalid.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// The live world: its state and the key that opens its sealed secrets.
+#[derive(Debug, Clone)]
+pub struct World {
+    state: WorldState,
+    sealer: Sealer,
+}
+
+/// The per-command randomness: the seed's stream from the persisted position.
+struct Stream(ChaCha20Rng);
+
+impl Stream {
+    fn guid(&mut self) -> uuid::Uuid {
+        let mut b = [0u8; 16];
+        self.0.fill_bytes(&mut b);
+        uuid::Builder::from_random_bytes(b).into_uuid()
+    }
+    fn hex(&mut self, bytes: usize) -> String {
+        let mut b = vec![0u8; bytes];
+        self.0.fill_bytes(&mut b);
+        hex::encode(b)
+    }
+    fn sub_authorities(&mut self) -> [u32; 3] {
+        // Real machine and domain SIDs use 21-<three 32-bit values>.
+        [self.0.next_u32(), self.0.next_u32(), self.0.next_u32()]
+    }
+}
+
+/// A password the simulator generates for accounts it creates (as the wizard does): 24
+/// characters from a set without look-alikes, so an admin can type it.
+fn generate_password(rng: &mut Stream) -> Zeroizing<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+-=?";
+    let mut out = Zeroizing::new(String::with_capacity(24));
+    for _ in 0..24 {
+        let i = (rng.0.next_u32() as usize) % ALPHABET.len();
+        out.push(char::from(ALPHABET[i]));
+    }
+    out
+}
+
+/// What `init` reports: what a real admin knows after an install (DESIGN §4).
+#[derive(Debug, Clone)]
+pub struct InitReport {
+    /// The service account's qualified name.
+    pub service_account: String,
+    /// Its password, for custom user accounts only.
+    pub service_account_password: Option<Zeroizing<String>>,
+    /// Its kind.
+    pub service_account_kind: ServiceAccountKind,
+}
+
+impl World {
+    /// Builds a healthy world: the server, its domain, the ADSync service under the chosen
+    /// account, its keyset, and the service running.
+    pub fn new(options: &WorldOptions, sealer: Sealer) -> Result<(Self, InitReport), WorldError> {
+        if options.kdf_rounds == 0 || options.kdf_rounds > crate::dpapi::kdf::MAX_ROUNDS {
+            return Err(WorldError::Options(format!(
+                "--kdf-rounds must be from 1 to {}",
+                crate::dpapi::kdf::MAX_ROUNDS
+            )));
+        }
+        let forests: Vec<String> = options
+            .forests
+            .iter()
+            .map(|f| f.trim().to_ascii_lowercase())
+            .collect();
+        if forests.is_empty() || forests.iter().any(|f| f.is_empty() || !f.contains('.')) {
+            return Err(WorldError::Options(
+                "each --forest must be a DNS name such as contoso.com".into(),
+            ));
+        }
+        let mut rng = Stream(ChaCha20Rng::seed_from_u64(options.seed));
+        let [a, b, c] = rng.sub_authorities();
+        let machine_sid = format!("S-1-5-21-{a}-{b}-{c}");
+        let [d, e, f] = rng.sub_authorities();
+        let dns = forests[0].clone();
+        let netbios = dns
+            .split('.')
+            .next()
+            .unwrap_or("CONTOSO")
+            .to_ascii_uppercase();
+        let mut world = Self {
+            state: WorldState {
+                format: STATE_FORMAT,
+                seed: options.seed,
+                rng_pos: "0".into(),
+                seal_counter: 0,
+                kdf_rounds: options.kdf_rounds,
+                clock: world_epoch(),
+                machine_sid,
+                domain: Some(Domain {
+                    dns,
+                    netbios,
+                    sid: format!("S-1-5-21-{d}-{e}-{f}"),
+                    dc_reachable: true,
+                    next_rid: 1103,
+                }),
+                other_forests: forests[1..].to_vec(),
+                accounts: vec![],
+                machine_store: StoredProtect::default(),
+                lsa: Lsa::default(),
+                managed_passwords: BTreeMap::new(),
+                services: vec![],
+                programs: BTreeMap::new(),
+                service_account: String::new(),
+                events: EventLogs::default(),
+                next_pid: 4000,
+            },
+            sealer,
+        };
+        let dpapi_system = DpapiSystem::generate(&mut rng.0);
+        world.put_secret(DPAPI_SYSTEM, &dpapi_system.to_bytes());
+        let machine = ProtectStore::new(
+            &mut rng.0,
+            Sid::local_system(),
+            StoreKind::System,
+            world.policy(),
+            BlobPolicy::WINDOWS_10,
+        );
+        world.state.machine_store = StoredProtect::capture(&machine);
+
+        let hex_suffix = rng.hex(6);
+        let (account, password) = match options.service_account {
+            ServiceAccountKind::Virtual => (world.create_virtual(ADSYNC_SERVICE, &mut rng)?, None),
+            ServiceAccountKind::Local => {
+                let pw = generate_password(&mut rng);
+                (
+                    world.create_user(
+                        AccountKind::Local,
+                        &format!("AAD_{hex_suffix}"),
+                        &pw,
+                        &mut rng,
+                    )?,
+                    Some(pw),
+                )
+            }
+            ServiceAccountKind::Domain => {
+                let pw = generate_password(&mut rng);
+                (
+                    world.create_user(
+                        AccountKind::Domain,
+                        &format!("AAD_{hex_suffix}"),
+                        &pw,
+                        &mut rng,
+                    )?,
+                    Some(pw),
+                )
+            }
+            ServiceAccountKind::Gmsa => (world.create_gmsa("gmsaADSync$", &mut rng)?, None),
+        };
+        world.state.service_account = account.clone();
+        world.state.services.push(Service {
+            name: ADSYNC_SERVICE.into(),
+            display_name: ADSYNC_DISPLAY_NAME.into(),
+            binary_path: ADSYNC_BINARY.into(),
+            start_type: StartType::Auto,
+            account: account.clone(),
+            state: ServiceState::Stopped,
+            win32_exit_code: win32::SUCCESS,
+            service_exit_code: 0,
+            pid: None,
+        });
+        if let Some(pw) = &password {
+            world.put_secret(&service_secret_name(ADSYNC_SERVICE), pw.as_bytes());
+        }
+        // Install: the keyset is protected as the service account (probe program, see Program).
+        let mut keyset = Zeroizing::new(vec![0u8; 164]);
+        rng.0.fill_bytes(&mut keyset);
+        let entropy = rng.guid().to_bytes_le();
+        let blob = world
+            .protect_as_service(ADSYNC_SERVICE, &keyset, &entropy, &mut rng)
+            .map_err(|e| {
+                WorldError::Damaged(format!("protecting the keyset at install failed: {e}"))
+            })?;
+        world.state.programs.insert(
+            ADSYNC_SERVICE.into(),
+            Program::KeysetProbe {
+                blob: hex::encode(blob),
+                entropy: hex::encode(entropy),
+            },
+        );
+        let started = world.start_service(ADSYNC_SERVICE, &mut rng)?;
+        if started.code != 0 {
+            return Err(WorldError::Damaged(format!(
+                "the service did not start at install: {}",
+                started.text
+            )));
+        }
+        world.save_rng(&rng);
+        let report = InitReport {
+            service_account: account,
+            service_account_password: password,
+            service_account_kind: options.service_account,
+        };
+        Ok((world, report))
+    }
+
+    /// Restores a world from its persisted state.
+    pub fn from_state(state: WorldState, sealer: Sealer) -> Result<Self, WorldError> {
+        if state.format != STATE_FORMAT {
+            return Err(WorldError::Damaged(format!(
+                "state format {} is not the supported format {STATE_FORMAT}",
+                state.format
+            )));
+        }
+        Ok(Self { state, sealer })
+    }
+
+    /// The persisted state.
+    pub fn state(&self) -> &WorldState {
+        &self.state
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> FileTime {
+        self.state.clock
+    }
+
+    fn policy(&self) -> MasterKeyPolicy {
+        MasterKeyPolicy::WINDOWS_10.with_rounds(self.state.kdf_rounds)
+    }
+
+    fn rng(&self) -> Stream {
+        let mut r = ChaCha20Rng::seed_from_u64(self.state.seed);
+        r.set_word_pos(self.state.rng_pos.parse().unwrap_or(0));
+        Stream(r)
+    }
+
+    fn save_rng(&mut self, rng: &Stream) {
+        self.state.rng_pos = rng.0.get_word_pos().to_string();
+    }
+
+    fn put_secret(&mut self, name: &str, value: &[u8]) {
+        let sealed = self.sealer.seal(self.state.seal_counter, name, value);
+        self.state.seal_counter += 1;
+        self.state.lsa.secrets.insert(name.to_owned(), sealed);
+    }
+
+    fn secret(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, WorldError> {
+        match self.state.lsa.secrets.get(name) {
+            None => Ok(None),
+            Some(s) => Ok(Some(self.sealer.open(name, s)?)),
+        }
+    }
+
+    /// The machine's `DPAPI_SYSTEM` secret.
+    pub fn dpapi_system(&self) -> Result<DpapiSystem, WorldError> {
+        let bytes = self
+            .secret(DPAPI_SYSTEM)?
+            .ok_or_else(|| WorldError::Damaged("DPAPI_SYSTEM is missing".into()))?;
+        DpapiSystem::parse(&bytes).map_err(|e| WorldError::Damaged(format!("DPAPI_SYSTEM: {e}")))
+    }
+
+    fn create_virtual(&mut self, service: &str, rng: &mut Stream) -> Result<String, WorldError> {
+        let sid = Sid::for_service(service);
+        let store = ProtectStore::new(
+            &mut rng.0,
+            sid.clone(),
+            StoreKind::VirtualAccount,
+            self.policy(),
+            BlobPolicy::WINDOWS_10,
+        );
+        let account = Account {
+            name: service.to_owned(),
+            authority: "NT SERVICE".into(),
+            kind: AccountKind::Virtual,
+            sid: sid.to_string(),
+            hashes: None,
+            enabled: true,
+            locked: false,
+            password_last_set: self.state.clock,
+            profile: format!("Windows/ServiceProfiles/{service}"),
+            protect: StoredProtect::capture(&store),
+        };
+        let q = account.qualified_name();
+        self.state.accounts.push(account);
+        Ok(q)
+    }
+
+    fn create_user(
+        &mut self,
+        kind: AccountKind,
+        name: &str,
+        password: &str,
+        rng: &mut Stream,
+    ) -> Result<String, WorldError> {
+        let pw = Zeroizing::new(utf16le(password));
+        self.create_user_utf16(kind, name, &pw, rng)
+    }
+
+    fn create_user_utf16(
+        &mut self,
+        kind: AccountKind,
+        name: &str,
+        password_utf16: &[u8],
+        rng: &mut Stream,
+    ) -> Result<String, WorldError> {
+        let (sid, authority) = match kind {
+            AccountKind::Local => {
+                let rid = 1000
+                    + self
+                        .state
+                        .accounts
+                        .iter()
+                        .filter(|a| a.kind == AccountKind::Local)
+                        .count() as u32;
+                (
+                    format!("{}-{rid}", self.state.machine_sid),
+                    SERVER_NAME.to_owned(),
+                )
+            }
+            _ => {
+                let d = self
+                    .state
+                    .domain
+                    .as_mut()
+                    .ok_or_else(|| WorldError::Damaged("no domain".into()))?;
+                let rid = d.next_rid;
+                d.next_rid += 1;
+                (format!("{}-{rid}", d.sid), d.netbios.clone())
+            }
+        };
+        let sid_v: Sid = sid
+            .parse()
+            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
+        let store = ProtectStore::new(
+            &mut rng.0,
+            sid_v,
+            kind.store_kind(),
+            self.policy(),
+            BlobPolicy::WINDOWS_10,
+        );
+        let account = Account {
+            name: name.to_owned(),
+            authority,
+            kind,
+            sid,
+            hashes: Some(StoredHashes::of(&hashes_utf16le(password_utf16))),
+            enabled: true,
+            locked: false,
+            password_last_set: self.state.clock,
+            profile: format!("Users/{name}"),
+            protect: StoredProtect::capture(&store),
+        };
+        let q = account.qualified_name();
+        self.state.accounts.push(account);
+        Ok(q)
+    }
+
+    fn create_gmsa(&mut self, name: &str, rng: &mut Stream) -> Result<String, WorldError> {
+        let mut managed = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
+        rng.0.fill_bytes(&mut managed);
+        let q = self.create_user_utf16(AccountKind::Gmsa, name, &managed, rng)?;
+        self.seal_managed_password(name, &managed);
+        Ok(q)
+    }
+
+    fn seal_managed_password(&mut self, name: &str, managed: &[u8]) {
+        let key = format!("msDS-ManagedPassword:{name}");
+        let sealed = self.sealer.seal(self.state.seal_counter, &key, managed);
+        self.state.seal_counter += 1;
+        self.state.managed_passwords.insert(name.to_owned(), sealed);
+    }
+
+    fn managed_password(&self, name: &str) -> Result<Zeroizing<Vec<u8>>, WorldError> {
+        let key = format!("msDS-ManagedPassword:{name}");
+        let sealed = self
+            .state
+            .managed_passwords
+            .get(name)
+            .ok_or_else(|| WorldError::Damaged(format!("no managed password for {name}")))?;
+        Ok(self.sealer.open(&key, sealed)?)
+    }
+
+    fn account_index(&self, name: &str) -> Result<usize, WorldError> {
+        let dns = self.state.domain.as_ref().map(|d| d.dns.as_str());
+        self.state
+            .accounts
+            .iter()
+            .position(|a| a.is_named(name, dns))
+            .ok_or_else(|| WorldError::UnknownAccount {
+                name: name.to_owned(),
+                known: self
+                    .state
+                    .accounts
+                    .iter()
+                    .map(Account::qualified_name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    fn service_index(&self, name: &str) -> Option<usize> {
+        self.state
+            .services
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    fn known_services(&self) -> String {
+        self.state
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn load_store(&self, idx: usize) -> Result<ProtectStore, WorldError> {
+        let a = &self.state.accounts[idx];
+        a.protect
+            .restore(&a.sid(), a.kind.store_kind())
+            .ok_or_else(|| {
+                WorldError::Damaged(format!(
+                    "the Protect folder of {} does not parse",
+                    a.qualified_name()
+                ))
+            })
+    }
+
+    fn save_store(&mut self, idx: usize, store: &ProtectStore) {
+        self.state.accounts[idx].protect = StoredProtect::capture(store);
+    }
+
+    /// The credential a service's logon session holds, from the SCM's stored password (user
+    /// accounts), `DPAPI_SYSTEM` (virtual accounts) or the directory (gMSA).
+    fn service_credential(&self, service: &Service, idx: usize) -> Result<Credential, WorldError> {
+        let a = &self.state.accounts[idx];
+        Ok(match a.kind {
+            AccountKind::Virtual => Credential::virtual_account(&self.dpapi_system()?, &a.sid()),
+            AccountKind::Gmsa => credential_for(a.kind, &a.sid(), &self.managed_password(&a.name)?),
+            AccountKind::Local | AccountKind::Domain => {
+                let pw = self
+                    .secret(&service_secret_name(&service.name))?
+                    .unwrap_or_default();
+                credential_for(a.kind, &a.sid(), &utf16le(&String::from_utf8_lossy(&pw)))
+            }
+        })
+    }
+
+    fn protect_as_service(
+        &mut self,
+        service: &str,
+        data: &[u8],
+        entropy: &[u8],
+        rng: &mut Stream,
+    ) -> Result<Vec<u8>, WorldError> {
+        let si = self
+            .service_index(service)
+            .ok_or_else(|| WorldError::Damaged(format!("no service {service}")))?;
+        let svc = self.state.services[si].clone();
+        let ai = self.account_index(&svc.account)?;
+        let cred = self.service_credential(&svc, ai)?;
+        let mut store = self.load_store(ai)?;
+        let now = self.state.clock;
+        let blob = store
+            .protect(
+                &mut rng.0,
+                &cred,
+                data,
+                entropy,
+                "",
+                ProtectFlags::default(),
+                now,
+            )
+            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
+        self.save_store(ai, &store);
+        Ok(blob)
+    }
+
+    fn write_event(&mut self, out: &mut Outcome, e: NewEvent) {
+        let rec = self.state.events.write(self.state.clock, e);
+        out.events.push(rec);
+    }
+
+    fn state_event(&mut self, out: &mut Outcome, si: usize) {
+        let s = &self.state.services[si];
+        let msg = text::event_7036(&s.display_name, s.state.event_word());
+        self.write_event(
+            out,
+            NewEvent {
+                log: LogName::System,
+                source: SCM_SOURCE,
+                id: 7036,
+                level: Level::Information,
+                message: msg,
+            },
+        );
+    }
+
+    /// Runs one command.
+    pub fn exec(&mut self, command: &Command) -> Result<Outcome, WorldError> {
+        let mut rng = self.rng();
+        let out = match command {
+            Command::Status => Ok(self.status()),
+            Command::AccountList => Ok(self.account_list()),
+            Command::AccountReset {
+                name,
+                password,
+                net_user,
+            } => self.account_reset(name, password, *net_user),
+            Command::AccountChange { name, old, new } => {
+                self.account_change(name, old, new, &mut rng)
+            }
+            Command::ScQuery { name } => Ok(self.sc_query(name)),
+            Command::ScStart { name } => self.start_service(name, &mut rng),
+            Command::ScStop { name } => Ok(self.stop_service(name)),
+            Command::ScConfig {
+                name,
+                obj,
+                password,
+                start,
+            } => self.sc_config(name, obj.as_deref(), password.as_ref(), *start),
+            Command::PsService { verb, name } => self.ps_service(*verb, name, &mut rng),
+            Command::Events {
+                log,
+                id,
+                last,
+                get_winevent,
+            } => Ok(self.events(*log, *id, *last, *get_winevent)),
+            Command::ClockAdvance { secs } => self.clock_advance(*secs, &mut rng),
+        }?;
+        self.save_rng(&rng);
+        Ok(out)
+    }
+
+    fn status(&self) -> Outcome {
+        let s = &self.state;
+        let services: Vec<Value> = s
+            .services
+            .iter()
+            .map(|v| json!({"name": v.name, "state": v.state.as_str(), "account": v.account, "win32_exit_code": v.win32_exit_code, "service_exit_code": v.service_exit_code}))
+            .collect();
+        let sa = s
+            .accounts
+            .iter()
+            .find(|a| a.qualified_name() == s.service_account);
+        let json = json!({
+            "clock": s.clock.to_string(),
+            "seed": s.seed,
+            "kdf_rounds": s.kdf_rounds,
+            "server": SERVER_NAME,
+            "domain": s.domain.as_ref().map(|d| json!({"dns": d.dns, "netbios": d.netbios, "sid": d.sid, "dc_reachable": d.dc_reachable})),
+            "service_account": {"name": s.service_account, "kind": sa.map(|a| a.kind.as_str())},
+            "services": services,
+            "accounts": s.accounts.len(),
+            "events": s.events.all().len(),
+        });
+        let mut text = format!(
+            "Server {SERVER_NAME}, domain {}\nClock {}\nSeed {}, master key rounds {}{}\n",
+            s.domain.as_ref().map_or("(none)", |d| d.dns.as_str()),
+            s.clock,
+            s.seed,
+            s.kdf_rounds,
+            if s.kdf_rounds == DEFAULT_KDF_ROUNDS {
+                ""
+            } else {
+                " (lowered; Windows uses 8000)"
+            }
+        );
+        for v in &s.services {
+            text.push_str(&format!(
+                "Service {} ({}): {} as {}\n",
+                v.name,
+                v.display_name,
+                v.state.as_str(),
+                v.account
+            ));
+        }
+        Outcome {
+            code: 0,
+            text,
+            json,
+            events: vec![],
+        }
+    }
+
+    fn account_list(&self) -> Outcome {
+        let mut text = format!(
+            "{:<32} {:<8} {:<8} {:<20} {}\n",
+            "NAME", "KIND", "ENABLED", "PASSWORD LAST SET", "SID"
+        );
+        let mut rows = Vec::new();
+        for a in &self.state.accounts {
+            let pls = if a.kind == AccountKind::Virtual {
+                "-".to_owned()
+            } else {
+                a.password_last_set.to_string()
+            };
+            text.push_str(&format!(
+                "{:<32} {:<8} {:<8} {:<20} {}\n",
+                a.qualified_name(),
+                a.kind.as_str(),
+                if a.enabled { "yes" } else { "no" },
+                pls,
+                a.sid
+            ));
+            rows.push(json!({"name": a.qualified_name(), "kind": a.kind.as_str(), "sid": a.sid, "enabled": a.enabled, "password_last_set": (a.kind != AccountKind::Virtual).then(|| a.password_last_set.to_string()), "master_keys": a.protect.files.iter().filter(|(p, _)| !p.ends_with("Preferred") && !p.ends_with("CREDHIST")).count()}));
+        }
+        Outcome {
+            code: 0,
+            text,
+            json: json!({"accounts": rows}),
+            events: vec![],
+        }
+    }
+
+    fn refuse_password(a: &Account, what: &str) -> WorldError {
+        match a.kind {
+            AccountKind::Virtual => WorldError::NoPassword(format!(
+                "{} is a virtual account: it has no password to {what}. Windows manages its credentials; DPAPI protects its keys with the machine's DPAPI_SYSTEM secret.",
+                a.qualified_name()
+            )),
+            _ => WorldError::NoPassword(format!(
+                "{} is a group managed service account: Active Directory manages its password and rotates it every {GMSA_ROTATION_DAYS} days; it cannot be {what} by hand.",
+                a.qualified_name()
+            )),
+        }
+    }
+
+    fn account_reset(
+        &mut self,
+        name: &str,
+        password: &Secret,
+        net_user: bool,
+    ) -> Result<Outcome, WorldError> {
+        let idx = self.account_index(name)?;
+        if !self.state.accounts[idx].kind.has_settable_password() {
+            return Err(Self::refuse_password(&self.state.accounts[idx], "reset"));
+        }
+        // An administrative reset: new hashes, and DPAPI cannot follow (research/dpapi.md §4).
+        let mut store = self.load_store(idx)?;
+        store.reset_password();
+        self.save_store(idx, &store);
+        let a = &mut self.state.accounts[idx];
+        a.hashes = Some(StoredHashes::of(&hashes_utf16le(&utf16le(
+            password.expose(),
+        ))));
+        a.password_last_set = self.state.clock;
+        a.locked = false;
+        let q = a.qualified_name();
+        let text = if net_user {
+            "The command completed successfully.".to_owned()
+        } else {
+            format!("The password of {q} was reset.")
+        };
+        Ok(Outcome {
+            code: 0,
+            text,
+            json: json!({"account": q, "operation": "reset"}),
+            events: vec![],
+        })
+    }
+
+    fn account_change(
+        &mut self,
+        name: &str,
+        old: &Secret,
+        new: &Secret,
+        rng: &mut Stream,
+    ) -> Result<Outcome, WorldError> {
+        let idx = self.account_index(name)?;
+        let a = self.state.accounts[idx].clone();
+        if !a.kind.has_settable_password() {
+            return Err(Self::refuse_password(&a, "changed"));
+        }
+        let old_utf16 = Zeroizing::new(utf16le(old.expose()));
+        if !a
+            .hashes
+            .as_ref()
+            .is_some_and(|h| h.matches(&hashes_utf16le(&old_utf16)))
+        {
+            let code = win32::INVALID_PASSWORD;
+            return Ok(Outcome {
+                code,
+                text: format!(
+                    "System error {code} has occurred.\n\n{}",
+                    win32::message(code)
+                ),
+                json: json!({"account": a.qualified_name(), "operation": "change", "error": win32::message(code)}),
+                events: vec![],
+            });
+        }
+        self.change_password_utf16(idx, &old_utf16, &utf16le(new.expose()), rng)?;
+        let q = a.qualified_name();
+        Ok(Outcome {
+            code: 0,
+            text: format!("The password of {q} was changed."),
+            json: json!({"account": q, "operation": "change"}),
+            events: vec![],
+        })
+    }
+
+    /// A password change with the old password known: DPAPI re-protects the master keys and
+    /// extends CREDHIST (research/dpapi.md §4).
+    fn change_password_utf16(
+        &mut self,
+        idx: usize,
+        old: &[u8],
+        new: &[u8],
+        rng: &mut Stream,
+    ) -> Result<(), WorldError> {
+        let a = self.state.accounts[idx].clone();
+        let sid = a.sid();
+        let mut store = self.load_store(idx)?;
+        store
+            .change_password(
+                &mut rng.0,
+                &credential_for(a.kind, &sid, old),
+                &credential_for(a.kind, &sid, new),
+            )
+            .map_err(|e| WorldError::Damaged(format!("DPAPI password change: {e}")))?;
+        self.save_store(idx, &store);
+        let acc = &mut self.state.accounts[idx];
+        acc.hashes = Some(StoredHashes::of(&hashes_utf16le(new)));
+        acc.password_last_set = self.state.clock;
+        Ok(())
+    }
+
+    fn sc_query(&self, name: &str) -> Outcome {
+        match self.service_index(name) {
+            Some(i) => {
+                let s = &self.state.services[i];
+                Outcome {
+                    code: 0,
+                    text: s.sc_query(),
+                    json: json!({"service": s.name, "display_name": s.display_name, "state": s.state.as_str(), "win32_exit_code": s.win32_exit_code, "service_exit_code": s.service_exit_code, "account": s.account, "pid": s.pid}),
+                    events: vec![],
+                }
+            }
+            None => self.no_such_service("EnumQueryServicesStatus:OpenService", name),
+        }
+    }
+
+    fn no_such_service(&self, op: &str, name: &str) -> Outcome {
+        let code = win32::SERVICE_DOES_NOT_EXIST;
+        Outcome {
+            code,
+            text: sc_failed(op, code),
+            json: json!({"service": name, "error": win32::message(code), "services": self.known_services()}),
+            events: vec![],
+        }
+    }
+
+    /// Starts a service: the logon check, then the program (DESIGN "host world" item 4).
+    fn start_service(&mut self, name: &str, rng: &mut Stream) -> Result<Outcome, WorldError> {
+        let Some(si) = self.service_index(name) else {
+            return Ok(self.no_such_service("StartService: OpenService", name));
+        };
+        let svc = self.state.services[si].clone();
+        let fail = |code: u32| Outcome {
+            code,
+            text: sc_failed("StartService", code),
+            json: json!({"service": svc.name, "state": svc.state.as_str(), "error": win32::message(code)}),
+            events: vec![],
+        };
+        if svc.state == ServiceState::Running {
+            return Ok(fail(win32::SERVICE_ALREADY_RUNNING));
+        }
+        if svc.start_type == StartType::Disabled {
+            return Ok(fail(win32::SERVICE_DISABLED));
+        }
+        let ai = self.account_index(&svc.account)?;
+        let mut out = Outcome::default();
+        if let Some(reason) = self.logon_failure(&svc, ai)? {
+            // research/seeds/2017-change-service-account-password.md: error 1069 and event 7038.
+            let code = win32::SERVICE_LOGON_FAILED;
+            let s = &mut self.state.services[si];
+            s.win32_exit_code = code;
+            s.service_exit_code = 0;
+            let account = svc.account.clone();
+            self.write_event(
+                &mut out,
+                NewEvent {
+                    log: LogName::System,
+                    source: SCM_SOURCE,
+                    id: 7038,
+                    level: Level::Error,
+                    message: text::event_7038(&svc.name, &account, win32::message(reason)),
+                },
+            );
+            self.write_event(
+                &mut out,
+                NewEvent {
+                    log: LogName::System,
+                    source: SCM_SOURCE,
+                    id: 7000,
+                    level: Level::Error,
+                    message: text::event_7000(&svc.display_name, win32::message(code)),
+                },
+            );
+            out.code = code;
+            out.text = format!(
+                "{}\n{}",
+                sc_failed("StartService", code),
+                text::start_failed_dialog(&svc.display_name, code)
+            );
+            out.json =
+                json!({"service": svc.name, "state": "STOPPED", "error": win32::message(code)});
+            return Ok(out);
+        }
+        let cred = self.service_credential(&svc, ai)?;
+        match self.state.programs.get(&svc.name).cloned() {
+            Some(Program::KeysetProbe { blob, entropy }) => {
+                let blob =
+                    hex::decode(blob).map_err(|_| WorldError::Damaged("keyset blob".into()))?;
+                let entropy = hex::decode(entropy)
+                    .map_err(|_| WorldError::Damaged("keyset entropy".into()))?;
+                let store = self.load_store(ai)?;
+                if let Err(e) = store.unprotect(&cred, &blob, &entropy) {
+                    return Ok(self.keyset_failure(si, e, out));
+                }
+            }
+            None => {}
+        }
+        let pid = self.state.next_pid;
+        self.state.next_pid += 4;
+        let s = &mut self.state.services[si];
+        s.state = ServiceState::Running;
+        s.win32_exit_code = 0;
+        s.service_exit_code = 0;
+        s.pid = Some(pid);
+        let mut pending = s.clone();
+        pending.state = ServiceState::StartPending;
+        self.state_event(&mut out, si);
+        let _ = rng;
+        out.text = pending.sc_query();
+        out.json = json!({"service": svc.name, "state": "RUNNING", "pid": pid});
+        Ok(out)
+    }
+
+    /// The keyset could not be unprotected: event 6028, the service stops with the documented
+    /// service-specific error (research/seeds/2017-change-service-account-password.md).
+    fn keyset_failure(&mut self, si: usize, error: DpapiError, mut out: Outcome) -> Outcome {
+        let s = &mut self.state.services[si];
+        s.state = ServiceState::Stopped;
+        s.win32_exit_code = win32::SERVICE_SPECIFIC_ERROR;
+        s.service_exit_code = KEYSET_SERVICE_EXIT_CODE;
+        s.pid = None;
+        let display = s.display_name.clone();
+        self.write_event(
+            &mut out,
+            NewEvent {
+                log: LogName::Application,
+                source: ADSYNC_SOURCE,
+                id: 6028,
+                level: Level::Error,
+                message: EVENT_6028_TEXT.into(),
+            },
+        );
+        self.write_event(
+            &mut out,
+            NewEvent {
+                log: LogName::System,
+                source: SCM_SOURCE,
+                id: 7024,
+                level: Level::Error,
+                message: text::event_7024(&display, KEYSET_SERVICE_ERROR_TEXT),
+            },
+        );
+        out.code = win32::SERVICE_SPECIFIC_ERROR;
+        // The Services console's dialog, verbatim from the seed article (it drops "service").
+        out.text = format!(
+            "Windows could not start the {display} on Local Computer. For more information, review the System Event log. If this is a non-Microsoft service, contact the service vendor, and refer to service-specific error code {KEYSET_SERVICE_ERROR_TEXT}."
+        );
+        out.json = json!({"service": self.state.services[si].name, "state": "STOPPED", "service_exit_code": KEYSET_SERVICE_EXIT_CODE, "dpapi_error": format!("0x{:08X}", error.hresult()), "event": 6028});
+        out
+    }
+
+    /// Why the SCM cannot log the service on, as a Win32 reason code, or `None`.
+    fn logon_failure(&self, svc: &Service, ai: usize) -> Result<Option<u32>, WorldError> {
+        let a = &self.state.accounts[ai];
+        if !a.enabled {
+            return Ok(Some(win32::ACCOUNT_DISABLED));
+        }
+        if a.locked {
+            return Ok(Some(win32::ACCOUNT_LOCKED_OUT));
+        }
+        if !a.kind.has_settable_password() {
+            return Ok(None);
+        }
+        let stored = self
+            .secret(&service_secret_name(&svc.name))?
+            .unwrap_or_default();
+        let candidate = hashes_utf16le(&utf16le(&String::from_utf8_lossy(&stored)));
+        Ok((!a.hashes.as_ref().is_some_and(|h| h.matches(&candidate)))
+            .then_some(win32::LOGON_FAILURE))
+    }
+
+    fn stop_service(&mut self, name: &str) -> Outcome {
+        let Some(si) = self.service_index(name) else {
+            return self.no_such_service("ControlService: OpenService", name);
+        };
+        if self.state.services[si].state != ServiceState::Running {
+            let code = win32::SERVICE_NOT_ACTIVE;
+            return Outcome {
+                code,
+                text: sc_failed("ControlService", code),
+                json: json!({"service": name, "error": win32::message(code)}),
+                events: vec![],
+            };
+        }
+        let mut out = Outcome::default();
+        let s = &mut self.state.services[si];
+        let mut pending = s.clone();
+        pending.state = ServiceState::StopPending;
+        s.state = ServiceState::Stopped;
+        s.pid = None;
+        s.win32_exit_code = 0;
+        s.service_exit_code = 0;
+        let service = s.name.clone();
+        self.state_event(&mut out, si);
+        out.text = pending.sc_query();
+        out.json = json!({"service": service, "state": "STOPPED"});
+        out
+    }
+
+    fn sc_config(
+        &mut self,
+        name: &str,
+        obj: Option<&str>,
+        password: Option<&Secret>,
+        start: Option<StartType>,
+    ) -> Result<Outcome, WorldError> {
+        let Some(si) = self.service_index(name) else {
+            return Ok(self.no_such_service("OpenService", name));
+        };
+        let account = match obj {
+            Some(o) if o.eq_ignore_ascii_case("LocalSystem") => Some("LocalSystem".to_owned()),
+            Some(o) => {
+                let dns = self.state.domain.as_ref().map(|d| d.dns.as_str());
+                match self.state.accounts.iter().find(|a| a.is_named(o, dns)) {
+                    Some(a) => Some(a.qualified_name()),
+                    None => {
+                        let code = 1057;
+                        return Ok(Outcome {
+                            code,
+                            text: format!(
+                                "[SC] ChangeServiceConfig FAILED {code}:\n\nThe account name is invalid or does not exist, or the password is invalid for the account name specified.\n"
+                            ),
+                            json: json!({"service": name, "error": "The account name is invalid or does not exist, or the password is invalid for the account name specified.", "accounts": self.state.accounts.iter().map(Account::qualified_name).collect::<Vec<_>>()}),
+                            events: vec![],
+                        });
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some(acc) = account {
+            self.state.services[si].account = acc;
+        }
+        if let Some(p) = password {
+            let sname = self.state.services[si].name.clone();
+            self.put_secret(&service_secret_name(&sname), p.expose().as_bytes());
+        }
+        if let Some(t) = start {
+            self.state.services[si].start_type = t;
+        }
+        Ok(Outcome {
+            code: 0,
+            text: "[SC] ChangeServiceConfig SUCCESS".into(),
+            json: json!({"service": self.state.services[si].name}),
+            events: vec![],
+        })
+    }
+
+    fn ps_service(
+        &mut self,
+        verb: PsServiceVerb,
+        name: &str,
+        rng: &mut Stream,
+    ) -> Result<Outcome, WorldError> {
+        let Some(si) = self.service_index(name) else {
+            let code = win32::SERVICE_DOES_NOT_EXIST;
+            let cmdlet = match verb {
+                PsServiceVerb::Start => "Start-Service",
+                PsServiceVerb::Stop => "Stop-Service",
+                PsServiceVerb::Restart => "Restart-Service",
+            };
+            return Ok(Outcome {
+                code,
+                text: format!("{cmdlet} : Cannot find any service with service name '{name}'."),
+                json: json!({"service": name, "error": "not found", "services": self.known_services()}),
+                events: vec![],
+            });
+        };
+        let svc_name = self.state.services[si].name.clone();
+        let display = self.state.services[si].display_name.clone();
+        let mut events = Vec::new();
+        if matches!(verb, PsServiceVerb::Stop | PsServiceVerb::Restart)
+            && self.state.services[si].state == ServiceState::Running
+        {
+            let o = self.stop_service(&svc_name);
+            events.extend(o.events);
+        }
+        if verb == PsServiceVerb::Stop {
+            return Ok(Outcome {
+                code: 0,
+                text: String::new(),
+                json: json!({"service": svc_name, "state": "STOPPED"}),
+                events,
+            });
+        }
+        if self.state.services[si].state == ServiceState::Running {
+            return Ok(Outcome {
+                code: 0,
+                text: String::new(),
+                json: json!({"service": svc_name, "state": "RUNNING"}),
+                events,
+            });
+        }
+        let mut o = self.start_service(&svc_name, rng)?;
+        events.append(&mut o.events);
+        o.events = events;
+        if o.code == 0 {
+            o.text = String::new();
+        } else {
+            let cmdlet = if verb == PsServiceVerb::Start {
+                "Start-Service"
+            } else {
+                "Restart-Service"
+            };
+            o.text = format!(
+                "{cmdlet} : Service '{display} ({svc_name})' cannot be started due to the following error: Cannot start service {svc_name} on computer '.'.\n{}",
+                o.text
+            );
+        }
+        Ok(o)
+    }
+
+    fn events(
+        &self,
+        log: Option<LogName>,
+        id: Option<u32>,
+        last: Option<usize>,
+        newest_first: bool,
+    ) -> Outcome {
+        let mut recs = self.state.events.query(log, id, last);
+        if newest_first {
+            recs.reverse();
+        }
+        let mut text = String::new();
+        if newest_first {
+            text.push_str(&format!(
+                "{:<22} {:>6} {:<16} {}\n",
+                "TimeCreated", "Id", "LevelDisplayName", "Message"
+            ));
+        }
+        for r in &recs {
+            if newest_first {
+                text.push_str(&format!(
+                    "{:<22} {:>6} {:<16} {}\n",
+                    r.time.to_string(),
+                    r.id,
+                    r.level.as_str(),
+                    r.message
+                ));
+            } else {
+                text.push_str(&format!(
+                    "{} {:<11} {:<11} {:>5} {}: {}\n",
+                    r.time,
+                    r.log.as_str(),
+                    r.level.as_str(),
+                    r.id,
+                    r.source,
+                    r.message
+                ));
+            }
+        }
+        let rows: Vec<Value> = recs.iter().map(|r| event_json(r)).collect();
+        Outcome {
+            code: 0,
+            text,
+            json: json!({"events": rows}),
+            events: vec![],
+        }
+    }
+
+    fn clock_advance(&mut self, secs: u64, rng: &mut Stream) -> Result<Outcome, WorldError> {
+        let target = self.state.clock.plus_secs(secs);
+        // gMSA passwords rotate on their 30-day schedule as time passes (a change: old known).
+        loop {
+            let due = self
+                .state
+                .accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.kind == AccountKind::Gmsa)
+                .map(|(i, a)| (a.password_last_set.plus_days(GMSA_ROTATION_DAYS), i))
+                .filter(|(t, _)| *t <= target)
+                .min();
+            let Some((when, idx)) = due else { break };
+            self.state.clock = when;
+            let name = self.state.accounts[idx].name.clone();
+            let old = self.managed_password(&name)?;
+            let mut new = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
+            rng.0.fill_bytes(&mut new);
+            self.change_password_utf16(idx, &old, &new, rng)?;
+            self.seal_managed_password(&name, &new);
+        }
+        self.state.clock = target;
+        Ok(Outcome {
+            code: 0,
+            text: format!("Clock is now {}", self.state.clock),
+            json: json!({"clock": self.state.clock.to_string()}),
+            events: vec![],
+        })
+    }
+
+    /// Every account's `Protect` folder, the machine store and `DPAPI_SYSTEM`, as the real paths
+    /// and bytes `export` writes (DESIGN §5).
+    pub fn artefacts(&self) -> Result<Vec<(String, Vec<u8>)>, WorldError> {
+        let mut out = Vec::new();
+        for a in &self.state.accounts {
+            let base = format!("{}/AppData/Roaming/Microsoft/Protect", a.profile);
+            for (path, hexbytes) in &a.protect.files {
+                let bytes = hex::decode(hexbytes)
+                    .map_err(|_| WorldError::Damaged("protect file".into()))?;
+                out.push((format!("{base}/{path}"), bytes));
+            }
+        }
+        for (path, hexbytes) in &self.state.machine_store.files {
+            let bytes =
+                hex::decode(hexbytes).map_err(|_| WorldError::Damaged("machine store".into()))?;
+            out.push((format!("Windows/System32/Microsoft/Protect/{path}"), bytes));
+        }
+        out.push((
+            "Windows/System32/config/LSA/DPAPI_SYSTEM".into(),
+            self.dpapi_system()?.to_bytes().to_vec(),
+        ));
+        Ok(out)
+    }
+
+    /// The event logs as JSON documents, one per log.
+    pub fn event_logs_json(&self) -> Vec<(String, Value)> {
+        LogName::ALL
+            .iter()
+            .map(|l| {
+                let rows: Vec<Value> = self
+                    .state
+                    .events
+                    .query(Some(*l), None, None)
+                    .into_iter()
+                    .map(event_json)
+                    .collect();
+                (
+                    l.as_str().to_owned(),
+                    json!({"log": l.as_str(), "events": rows}),
+                )
+            })
+            .collect()
+    }
+
+    /// Unprotects `blob` as the named account using `password` (for tests and tools that check
+    /// what DPAPI would do for that account).
+    pub fn unprotect_as(
+        &self,
+        account: &str,
+        password: Option<&str>,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Result<Zeroizing<Vec<u8>>, DpapiError>, WorldError> {
+        let idx = self.account_index(account)?;
+        let a = &self.state.accounts[idx];
+        let cred = match (a.kind, password) {
+            (AccountKind::Virtual, _) => {
+                Credential::virtual_account(&self.dpapi_system()?, &a.sid())
+            }
+            (AccountKind::Gmsa, _) => {
+                credential_for(a.kind, &a.sid(), &self.managed_password(&a.name)?)
+            }
+            (_, Some(p)) => credential_for(a.kind, &a.sid(), &utf16le(p)),
+            (_, None) => {
+                return Err(WorldError::Options(format!(
+                    "{} needs a password",
+                    a.qualified_name()
+                )));
+            }
+        };
+        let store = self.load_store(idx)?;
+        Ok(store.unprotect(&cred, blob, entropy).map(|(_, p)| p))
+    }
+
+    /// The ADSync keyset blob and entropy the probe program keeps.
+    pub fn keyset_blob(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self.state.programs.get(ADSYNC_SERVICE)? {
+            Program::KeysetProbe { blob, entropy } => {
+                Some((hex::decode(blob).ok()?, hex::decode(entropy).ok()?))
+            }
+        }
+    }
+}
+
+fn event_json(r: &EventRecord) -> Value {
+    json!({"record_id": r.record_id, "log": r.log.as_str(), "source": r.source, "id": r.id, "level": r.level.as_str(), "time": r.time.to_string(), "message": r.message})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::parse_line;
+
+    fn world(kind: ServiceAccountKind) -> (World, InitReport) {
+        let opts = WorldOptions {
+            seed: 7,
+            kdf_rounds: 3,
+            service_account: kind,
+            ..WorldOptions::default()
+        };
+        World::new(&opts, Sealer::new([1; 32])).unwrap()
+    }
+
+    fn run(w: &mut World, line: &str) -> Outcome {
+        w.exec(&parse_line(line).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn local_reset_gives_1069_then_6028_and_change_gives_neither() {
+        let (mut w, report) = world(ServiceAccountKind::Local);
+        let name = report.service_account.clone();
+        assert_eq!(run(&mut w, "sc query ADSync").json["state"], "RUNNING");
+        assert_eq!(run(&mut w, "sc stop ADSync").code, 0);
+        assert_eq!(
+            run(
+                &mut w,
+                &format!("account reset {name} --password 'Reset#2026'")
+            )
+            .code,
+            0
+        );
+        let o = run(&mut w, "sc start ADSync");
+        assert_eq!(o.code, 1069);
+        assert!(
+            o.text.contains("[SC] StartService FAILED 1069:"),
+            "{}",
+            o.text
+        );
+        assert!(o.events.iter().any(|e| {
+            e.id == 7038
+                && e.message
+                    .contains("The user name or password is incorrect.")
+        }));
+        assert_eq!(run(&mut w, "sc config ADSync password= Reset#2026").code, 0);
+        let o = run(&mut w, "sc start ADSync");
+        assert_eq!(o.code, 1066, "{}", o.text);
+        assert!(
+            o.text.contains("service-specific error code -21451857952"),
+            "{}",
+            o.text
+        );
+        assert!(
+            o.events
+                .iter()
+                .any(|e| e.id == 6028 && e.message == EVENT_6028_TEXT)
+        );
+
+        // The same account changed by its owner: DPAPI follows, the service starts.
+        let (mut w, report) = world(ServiceAccountKind::Local);
+        let old = report.service_account_password.clone().unwrap();
+        run(&mut w, "sc stop ADSync");
+        let o = run(
+            &mut w,
+            &format!(
+                "account change {} --old '{}' --new 'Changed#2026'",
+                report.service_account,
+                old.as_str()
+            ),
+        );
+        assert_eq!(o.code, 0, "{}", o.text);
+        assert_eq!(
+            run(&mut w, "sc start ADSync").code,
+            1069,
+            "the SCM still has the old password"
+        );
+        run(&mut w, "sc config ADSync password= Changed#2026");
+        let o = run(&mut w, "sc start ADSync");
+        assert_eq!(o.code, 0, "{}", o.text);
+    }
+
+    #[test]
+    fn virtual_account_has_no_password_and_survives_rotation() {
+        let (mut w, report) = world(ServiceAccountKind::Virtual);
+        assert_eq!(report.service_account, "NT SERVICE\\ADSync");
+        let e = w
+            .exec(&parse_line("account reset ADSync --password x").unwrap())
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("virtual account: it has no password"),
+            "{e}"
+        );
+        run(&mut w, "clock advance 200d");
+        run(&mut w, "Restart-Service ADSync");
+        assert_eq!(run(&mut w, "sc query ADSync").json["state"], "RUNNING");
+    }
+
+    #[test]
+    fn gmsa_rotates_every_30_days_without_breaking_dpapi() {
+        let (mut w, _) = world(ServiceAccountKind::Gmsa);
+        let before = w.state().accounts[0].hashes.clone();
+        run(&mut w, "clock advance 95d");
+        assert_ne!(w.state().accounts[0].hashes, before);
+        run(&mut w, "sc stop ADSync");
+        assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+    }
+
+    #[test]
+    fn same_seed_same_state() {
+        let (a, _) = world(ServiceAccountKind::Local);
+        let (b, _) = world(ServiceAccountKind::Local);
+        assert_eq!(
+            serde_json::to_string(a.state()).unwrap(),
+            serde_json::to_string(b.state()).unwrap()
+        );
+    }
+}
