@@ -1287,3 +1287,88 @@ fn reference_model_artefacts_open_in_sim_core_and_the_cli() {
     }
     out.finish(test);
 }
+
+/// The host world's exported `Protect` folders are real: impacket opens the service account's
+/// master keys with the account's current password after a change (issue "host world",
+/// How it will be checked).
+#[test]
+fn exported_world_master_keys_open_in_impacket() {
+    let Some((py, mut rng)) = setup("exported_world_master_keys_open_in_impacket") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8 path");
+    let seed = rng.next_u32().to_string();
+    let o = sim_tests::run([
+        "--state",
+        st,
+        "--format",
+        "json",
+        "init",
+        "--service-account",
+        "local",
+        "--seed",
+        &seed,
+        "--kdf-rounds",
+        "1000",
+    ]);
+    assert!(
+        o.status.success(),
+        "init (seed {seed}): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let init: Value = serde_json::from_slice(&o.stdout).expect("init JSON");
+    let account = init["service_account"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let old = init["service_account"]["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+    let new = random_password(&mut rng);
+    let o = sim_tests::run([
+        "--state", st, "account", "change", &account, "--old", &old, "--new", &new,
+    ]);
+    assert!(
+        o.status.success(),
+        "change (seed {seed}): {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let list = sim_tests::run(["--state", st, "--format", "json", "account", "list"]);
+    let list: Value = serde_json::from_slice(&list.stdout).expect("account list JSON");
+    let sid = list["accounts"][0]["sid"].as_str().expect("sid").to_owned();
+    let export = dir.path().join("export");
+    assert!(
+        sim_tests::run(["--state", st, "export", export.to_str().expect("utf-8")])
+            .status
+            .success()
+    );
+    let user = account.split('\\').next_back().expect("name");
+    let folder = export.join(format!(
+        "Users/{user}/AppData/Roaming/Microsoft/Protect/{sid}"
+    ));
+    let keys: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "Preferred"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        !keys.is_empty(),
+        "no master keys exported in {}",
+        folder.display()
+    );
+    let ops: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"op": "masterkey", "tool": "impacket", "file": k, "sid": sid, "password": new}))
+        .collect();
+    for (k, r) in keys.iter().zip(py.oracle(&ops)) {
+        assert_eq!(
+            r["ok"], true,
+            "impacket could not open {k} with the new password (seed {seed}): {r}"
+        );
+        assert_eq!(r["kind"], "SHA1", "{k}: {r}");
+    }
+}

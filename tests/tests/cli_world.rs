@@ -1,0 +1,511 @@
+//! The host world through the real binary (issue "host world", How it will be checked): change
+//! versus reset of a local service account, no password in state, exports or JSON, parallel
+//! writers, SIGKILL mid-command, and bad input named clearly.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use sim_tests::run;
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: PathBuf,
+    outputs: Vec<Vec<u8>>,
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        Self {
+            _dir: dir,
+            state,
+            outputs: vec![],
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self._dir.path()
+    }
+
+    /// Runs `adsync-sim --state S ARGS…` and keeps its output for the leak search.
+    fn run(&mut self, args: &[&str]) -> Output {
+        let mut full = vec!["--state", self.state.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let o = run(&full);
+        self.outputs.push(o.stdout.clone());
+        self.outputs.push(o.stderr.clone());
+        o
+    }
+
+    fn json(&mut self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--format", "json"];
+        full.extend_from_slice(args);
+        let o = self.run(&full);
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&o.stdout)))
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn seed() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let s = (t.as_nanos() as u64 % 1_000_000).to_string();
+    eprintln!("seed {s}");
+    s
+}
+
+fn init_local(w: &mut World, seed: &str) -> (String, String) {
+    // init's own output is the one place a password may appear (DESIGN §4), so it is not kept.
+    let o = run([
+        "--state",
+        w.state.to_str().unwrap(),
+        "--format",
+        "json",
+        "init",
+        "--service-account",
+        "local",
+        "--seed",
+        seed,
+        "--kdf-rounds",
+        "50",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (
+        j["service_account"]["name"].as_str().unwrap().to_owned(),
+        j["service_account"]["password"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[test]
+fn local_service_account_reset_versus_change() {
+    let seed = seed();
+    // Reset: the SCM's password is stale (1069, 7038); once it is updated, the keyset protected
+    // under the old password no longer opens (1066, 6028).
+    let mut w = World::new();
+    let (account, _) = init_local(&mut w, &seed);
+    let status = w.json(&["status"]);
+    assert_eq!(status["clock"], "2026-01-05T09:00:00Z");
+    assert_eq!(status["services"][0]["state"], "RUNNING");
+    assert!(w.run(&["sc", "stop", "ADSync"]).status.success());
+    assert!(
+        w.run(&["account", "reset", &account, "--password", "Reset-2026!"])
+            .status
+            .success()
+    );
+    let o = w.run(&["sc", "start", "ADSync"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains(
+            "[SC] StartService FAILED 1069:\n\nThe service did not start due to a logon failure."
+        ),
+        "{}",
+        text(&o)
+    );
+    let j = w.json(&["sc", "start", "ADSync"]);
+    assert_eq!(j["result_code"], 1069);
+    let ev = w.json(&["events", "--log", "System", "--id", "7038", "--last", "1"]);
+    let msg = ev["events"][0]["message"].as_str().unwrap();
+    assert_eq!(ev["events"][0]["source"], "Service Control Manager");
+    assert_eq!(
+        msg,
+        format!(
+            "The ADSync service was unable to log on as {account} with the currently configured password due to the following error: The user name or password is incorrect."
+        )
+    );
+    assert!(
+        w.run(&["sc", "config", "ADSync", "password=", "Reset-2026!"])
+            .status
+            .success()
+    );
+    let o = w.run(&["sc", "start", "ADSync"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("refer to service-specific error code -21451857952"),
+        "{}",
+        text(&o)
+    );
+    let q = w.json(&["sc", "query", "ADSync"]);
+    assert_eq!(
+        (q["state"].as_str(), q["win32_exit_code"].as_u64()),
+        (Some("STOPPED"), Some(1066))
+    );
+    let ev = w.json(&["events", "--log", "Application", "--id", "6028"]);
+    assert_eq!(
+        ev["events"][0]["message"],
+        "The server encryption key cannot be accessed."
+    );
+    let o = w.run(&["exec", "Get-WinEvent -LogName Application -MaxEvents 1"]);
+    assert!(
+        text(&o).contains("6028 Error            The server encryption key cannot be accessed."),
+        "{}",
+        text(&o)
+    );
+
+    // Change by the owner: DPAPI follows; only the SCM password needs updating.
+    let mut w = World::new();
+    let (account, password) = init_local(&mut w, &seed);
+    assert!(w.run(&["sc", "stop", "ADSync"]).status.success());
+    let o = w.run(&[
+        "account", "change", &account, "--old", "wrong", "--new", "x",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("The specified network password is not correct."),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        w.run(&[
+            "account",
+            "change",
+            &account,
+            "--old",
+            &password,
+            "--new",
+            "Changed-2026!"
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(
+        w.run(&["sc", "start", "ADSync"]).status.code(),
+        Some(1),
+        "the SCM still holds the old password"
+    );
+    assert!(
+        w.run(&["sc", "config", "ADSync", "password=", "Changed-2026!"])
+            .status
+            .success()
+    );
+    let o = w.run(&["exec", "Start-Service ADSync"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(w.json(&["sc", "query", "ADSync"])["state"], "RUNNING");
+}
+
+#[test]
+fn no_password_in_state_exports_or_outputs() {
+    let seed = seed();
+    let mut w = World::new();
+    let (account, password) = init_local(&mut w, &seed);
+    let secrets = [
+        password.clone(),
+        "Reset-Pw-31337!".to_owned(),
+        "Changed-Pw-4242?".to_owned(),
+    ];
+    w.run(&["sc", "stop", "ADSync"]);
+    w.run(&[
+        "account",
+        "change",
+        &account,
+        "--old",
+        &password,
+        "--new",
+        &secrets[2],
+    ]);
+    w.run(&["sc", "config", "ADSync", "password=", &secrets[2]]);
+    w.run(&["sc", "start", "ADSync"]);
+    w.run(&["exec", &format!("net user {account} {}", secrets[1])]);
+    w.run(&["sc", "config", "ADSync", "password=", &secrets[1]]);
+    w.run(&["sc", "stop", "ADSync"]);
+    w.run(&["exec", "sc.exe start ADSync"]);
+    w.run(&[
+        "sc",
+        "config",
+        "ADSync",
+        &format!("password={}", secrets[1]),
+    ]);
+    for args in [
+        &["status"][..],
+        &["account", "list"],
+        &["events"],
+        &["sc", "query", "ADSync"],
+    ] {
+        w.json(args);
+    }
+    let export = w.root().join("export");
+    assert!(
+        w.run(&["export", export.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let mut haystacks: Vec<(String, Vec<u8>)> = all_files(&w.state)
+        .into_iter()
+        .chain(all_files(&export))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    haystacks.extend(
+        w.outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("output #{i}"), o.clone())),
+    );
+    for secret in &secrets {
+        for (what, hay) in &haystacks {
+            assert!(
+                !contains(hay, secret.as_bytes()),
+                "a password appears in UTF-8 in {what}"
+            );
+            assert!(
+                !contains(hay, &utf16(secret)),
+                "a password appears in UTF-16LE in {what}"
+            );
+        }
+    }
+    // The export holds the real Windows layout.
+    let files: Vec<String> = all_files(&export)
+        .iter()
+        .map(|p| p.strip_prefix(&export).unwrap().display().to_string())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("AppData/Roaming/Microsoft/Protect/CREDHIST")),
+        "{files:?}"
+    );
+    assert!(files.iter().any(|f| f.ends_with("/Preferred")), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f == "Windows/System32/winevt/Logs/System.json"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn four_parallel_writers_lose_no_update() {
+    let mut w = World::new();
+    init_local(&mut w, "5");
+    let state = w.state.clone();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let state = state.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    let o = run(["--state", state.to_str().unwrap(), "clock", "advance", "1m"]);
+                    assert!(o.status.success(), "{}", text(&o));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(
+        w.json(&["status"])["clock"],
+        "2026-01-05T10:40:00Z",
+        "exactly 100 minutes later"
+    );
+}
+
+#[test]
+fn sigkill_mid_command_always_leaves_a_state_that_opens() {
+    let mut w = World::new();
+    let (account, password) = init_local(&mut w, "9");
+    let bin = sim_tests::adsync_sim_bin();
+    let mut current = password;
+    for i in 0..30u64 {
+        let next = format!("Kill-{i}-pw");
+        let args: Vec<String> = match i % 3 {
+            0 => vec!["clock".into(), "advance".into(), "1h".into()],
+            1 => vec![
+                "account".into(),
+                "change".into(),
+                account.clone(),
+                "--old".into(),
+                current.clone(),
+                "--new".into(),
+                next.clone(),
+            ],
+            _ => vec!["sc".into(), "stop".into(), "ADSync".into()],
+        };
+        let mut child = std::process::Command::new(&bin)
+            .arg("--state")
+            .arg(&w.state)
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis((i * 7) % 40));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let o = w.run(&["--format", "json", "status"]);
+        assert!(o.status.success(), "after kill {i}: {}", text(&o));
+        // Whether the change landed decides which password is current now.
+        if i % 3 == 1 && status.success() {
+            current = next;
+        } else if i % 3 == 1 {
+            let probe = w.run(&[
+                "account", "change", &account, "--old", &next, "--new", &next,
+            ]);
+            if probe.status.success() {
+                current = next;
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_named_and_changes_nothing() {
+    let mut w = World::new();
+    init_local(&mut w, "11");
+    let before = std::fs::read(w.state.join("state.db")).ok();
+    let o = w.run(&["account", "reset", "nobody", "--password", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("no account named 'nobody'; the accounts are: AADCONNECT01\\AAD_"),
+        "{}",
+        text(&o)
+    );
+    let o = w.run(&["sc", "config", "ADSync", "password=hunter2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("sc.exe needs a space after the equals sign"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("hunter2"));
+    let j = w.json(&["sc", "query", "NoSuchService"]);
+    assert_eq!(
+        (j["result_code"].as_u64(), j["services"].as_str()),
+        (Some(1060), Some("ADSync"))
+    );
+    let o = w.run(&["events", "--log", "Security"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("unknown log 'Security': the logs are System and Application"),
+        "{}",
+        text(&o)
+    );
+    let o = w.run(&["exec", "Get-ADSyncNothing"]);
+    assert!(
+        text(&o).contains("The term 'Get-ADSyncNothing' is not recognized as the name of a cmdlet"),
+        "{}",
+        text(&o)
+    );
+    let o = w.run(&["clock", "advance", "5y"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = before;
+
+    // A virtual account has no password to reset.
+    let mut v = World::new();
+    let o = run([
+        "--state",
+        v.state.to_str().unwrap(),
+        "init",
+        "--seed",
+        "3",
+        "--kdf-rounds",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = v.run(&["account", "reset", "NT SERVICE\\ADSync", "--password", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("NT SERVICE\\ADSync is a virtual account: it has no password to reset"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn foreign_and_corrupt_state_files_are_named_and_kept() {
+    let w = World::new();
+    std::fs::create_dir_all(&w.state).unwrap();
+    let db = w.state.join("state.db");
+    std::fs::write(&db, b"this is not a database, it is a note").unwrap();
+    let o = run(["--state", w.state.to_str().unwrap(), "status"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("state.db is not an adsync-sim state file"),
+        "{}",
+        text(&o)
+    );
+    let o = run(["--state", w.state.to_str().unwrap(), "init", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("already holds a world; pass --force"),
+        "{}",
+        text(&o)
+    );
+    let o = run([
+        "--state",
+        w.state.to_str().unwrap(),
+        "init",
+        "--seed",
+        "1",
+        "--force",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "--force never replaces a file that is not ours"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        b"this is not a database, it is a note"
+    );
+    let empty = w.root().join("empty");
+    let o = run(["--state", empty.to_str().unwrap(), "status"]);
+    assert!(text(&o).contains("no world in"), "{}", text(&o));
+    // A world whose key file is damaged says so.
+    let good = w.root().join("good");
+    assert!(
+        run([
+            "--state",
+            good.to_str().unwrap(),
+            "init",
+            "--seed",
+            "2",
+            "--kdf-rounds",
+            "5"
+        ])
+        .status
+        .success()
+    );
+    std::fs::write(good.join("seal.key"), b"zz").unwrap();
+    let o = run(["--state", good.to_str().unwrap(), "status"]);
+    assert!(
+        text(&o).contains("seal.key is not an adsync-sim state file: it is not 64 hex digits"),
+        "{}",
+        text(&o)
+    );
+}
