@@ -40,8 +40,11 @@ pub enum Command {
     Init(InitArgs),
     /// Show the world: clock, seed, services, service account.
     Status,
-    /// Accounts: `account list | reset NAME --password P | change NAME --old P --new Q`.
+    /// Accounts: `account list | reset NAME --password P | change NAME --old P --new Q |
+    /// enable|disable|lock|unlock NAME`.
     Account(WorldArgs),
+    /// The domain controller: `dc connect | dc disconnect` (whether a writable DC answers).
+    Dc(WorldArgs),
     /// The Service Control Manager, as sc.exe: `sc query|start|stop NAME`,
     /// `sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]`.
     Sc(WorldArgs),

@@ -20,6 +20,7 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         Command::Export(a) => return export(state, a),
         Command::Status => ("status", vec![]),
         Command::Account(a) => ("account", a.args),
+        Command::Dc(a) => ("dc", a.args),
         Command::Sc(a) => ("sc", a.args),
         Command::Events(a) => ("events", a.args),
         Command::Clock(a) => ("clock", a.args),

@@ -55,9 +55,44 @@ pub enum PsServiceVerb {
     Restart,
 }
 
+/// What `account enable|disable|lock|unlock` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountState {
+    /// `account enable`, `net user NAME /active:yes`.
+    Enable,
+    /// `account disable`, `net user NAME /active:no`.
+    Disable,
+    /// `account lock`: what repeated bad passwords do (a simulator verb).
+    Lock,
+    /// `account unlock`.
+    Unlock,
+}
+
+impl AccountState {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Enable => "enable",
+            Self::Disable => "disable",
+            Self::Lock => "lock",
+            Self::Unlock => "unlock",
+        }
+    }
+}
+
 /// A typed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// `account enable|disable|lock|unlock NAME`, or `net user NAME /active:yes|no`.
+    AccountState {
+        /// The account.
+        name: String,
+        /// What to do.
+        state: AccountState,
+        /// Spelled as `net user`.
+        net_user: bool,
+    },
+    /// `dc connect` / `dc disconnect`: whether a writable domain controller answers.
+    DcReachable(bool),
     /// `status`.
     Status,
     /// `account list`.
@@ -197,12 +232,12 @@ pub fn parse_line(line: &str) -> Result<Command, ParseError> {
     parse_words(&split_words(line)?)
 }
 
-const ACCOUNT_USAGE: &str =
-    "account list | account reset NAME --password P | account change NAME --old P --new Q";
+const ACCOUNT_USAGE: &str = "account list | account reset NAME --password P | account change NAME --old P --new Q | account enable|disable|lock|unlock NAME";
+const DC_USAGE: &str = "dc connect | dc disconnect";
 const SC_USAGE: &str = "sc query|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
 const EVENTS_USAGE: &str = "events [--log System|Application] [--id N] [--last N]";
 const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)";
-const NET_USAGE: &str = "net user NAME PASSWORD";
+const NET_USAGE: &str = "net user NAME PASSWORD | net user NAME /active:yes|no";
 const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
 
 fn usage(command: &'static str, usage: &'static str, message: impl Into<String>) -> ParseError {
@@ -225,6 +260,11 @@ pub fn parse_words(words: &[String]) -> Result<Command, ParseError> {
         "sc" | "sc.exe" => parse_sc(&rest),
         "events" => parse_events(&rest),
         "clock" => parse_clock(&rest),
+        "dc" => match rest.as_slice() {
+            ["connect"] => Ok(Command::DcReachable(true)),
+            ["disconnect"] => Ok(Command::DcReachable(false)),
+            _ => Err(usage("dc", DC_USAGE, "use 'dc connect' or 'dc disconnect'")),
+        },
         "net" | "net.exe" => parse_net(&rest),
         "start-service" | "stop-service" | "restart-service" => {
             let verb = match verb.as_str() {
@@ -294,6 +334,19 @@ fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
             Ok(Command::AccountReset {
                 name: (*name).to_owned(),
                 password,
+                net_user: false,
+            })
+        }
+        [verb @ ("enable" | "disable" | "lock" | "unlock"), name] => {
+            let state = match *verb {
+                "enable" => AccountState::Enable,
+                "disable" => AccountState::Disable,
+                "lock" => AccountState::Lock,
+                _ => AccountState::Unlock,
+            };
+            Ok(Command::AccountState {
+                name: (*name).to_owned(),
+                state,
                 net_user: false,
             })
         }
@@ -487,6 +540,21 @@ fn parse_clock(args: &[&str]) -> Result<Command, ParseError> {
 
 fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
     match args {
+        [user, name, flag]
+            if user.eq_ignore_ascii_case("user")
+                && flag.to_ascii_lowercase().starts_with("/active:") =>
+        {
+            let state = match flag.to_ascii_lowercase().as_str() {
+                "/active:yes" => AccountState::Enable,
+                "/active:no" => AccountState::Disable,
+                _ => return Err(usage("net", NET_USAGE, "use /active:yes or /active:no")),
+            };
+            Ok(Command::AccountState {
+                name: (*name).to_owned(),
+                state,
+                net_user: true,
+            })
+        }
         [user, name, password] if user.eq_ignore_ascii_case("user") => Ok(Command::AccountReset {
             name: (*name).to_owned(),
             password: Secret::new(*password),
@@ -506,6 +574,23 @@ impl Command {
     pub fn redacted(&self) -> String {
         const R: &str = "********";
         match self {
+            Self::AccountState {
+                name,
+                state,
+                net_user: true,
+            } => {
+                format!(
+                    "net user {name} /active:{}",
+                    if *state == AccountState::Enable {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                )
+            }
+            Self::AccountState { name, state, .. } => format!("account {} {name}", state.word()),
+            Self::DcReachable(true) => "dc connect".into(),
+            Self::DcReachable(false) => "dc disconnect".into(),
             Self::Status => "status".into(),
             Self::AccountList => "account list".into(),
             Self::AccountReset {

@@ -15,13 +15,15 @@ use serde_json::{Value, json};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::command::{Command, PsServiceVerb, Secret};
+use crate::command::{AccountState, Command, PsServiceVerb, Secret};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
+use crate::dpapi::bkrp::BackupKeyPair;
 use crate::dpapi::blob::BlobPolicy;
 use crate::dpapi::crypto::utf16le;
 use crate::dpapi::masterkey::MasterKeyPolicy;
 use crate::dpapi::prekey::{Credential, DpapiSystem, hashes_utf16le};
 use crate::dpapi::sid::Sid;
+use crate::dpapi::store::DomainBackup;
 use crate::dpapi::store::{ProtectStore, StoreKind};
 use crate::filetime::FileTime;
 use crate::seal::{Sealed, Sealer, UnsealError};
@@ -123,6 +125,19 @@ pub struct Domain {
     pub dc_reachable: bool,
     /// The next RID the domain hands out.
     pub next_rid: u32,
+    /// The domain's DPAPI backup key pair, made when the first domain account with a `Protect`
+    /// folder is created.
+    #[serde(default)]
+    pub backup_key: Option<StoredBackupKey>,
+}
+
+/// A domain backup key pair at rest: its GUID and its sealed PKCS#8 private key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredBackupKey {
+    /// The key pair's GUID (`BCKUPKEY_<guid>`).
+    pub guid: String,
+    /// The private key, sealed.
+    pub sealed: Sealed,
 }
 
 /// The program behind a service. Named choice for the host world: ADSync is modelled by a
@@ -315,6 +330,7 @@ impl World {
                     sid: format!("S-1-5-21-{d}-{e}-{f}"),
                     dc_reachable: true,
                     next_rid: 1103,
+                    backup_key: None,
                 }),
                 other_forests: forests[1..].to_vec(),
                 accounts: vec![],
@@ -531,6 +547,7 @@ impl World {
                 )
             }
             _ => {
+                self.ensure_backup_key(rng)?;
                 let d = self
                     .state
                     .domain
@@ -566,6 +583,56 @@ impl World {
         let q = account.qualified_name();
         self.state.accounts.push(account);
         Ok(q)
+    }
+
+    /// The domain's DPAPI backup key pair: made once, sealed at rest.
+    fn ensure_backup_key(&mut self, rng: &mut Stream) -> Result<(), WorldError> {
+        if self
+            .state
+            .domain
+            .as_ref()
+            .is_none_or(|d| d.backup_key.is_some())
+        {
+            return Ok(());
+        }
+        let guid = rng.guid();
+        let mut seed = [0u8; 32];
+        rng.0.fill_bytes(&mut seed);
+        let pair = BackupKeyPair::generate(guid, seed)
+            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))?;
+        let der = pair
+            .to_pkcs8()
+            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))?;
+        let name = format!("BCKUPKEY_{guid}");
+        let sealed = self.sealer.seal(self.state.seal_counter, &name, &der);
+        self.state.seal_counter += 1;
+        if let Some(d) = self.state.domain.as_mut() {
+            d.backup_key = Some(StoredBackupKey {
+                guid: guid.to_string(),
+                sealed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The domain backup service, when a writable DC answers.
+    fn dc(&self) -> Result<Option<BackupKeyPair>, WorldError> {
+        let Some(d) = self.state.domain.as_ref().filter(|d| d.dc_reachable) else {
+            return Ok(None);
+        };
+        let Some(k) = &d.backup_key else {
+            return Ok(None);
+        };
+        let der = self
+            .sealer
+            .open(&format!("BCKUPKEY_{}", k.guid), &k.sealed)?;
+        let guid = k
+            .guid
+            .parse()
+            .map_err(|_| WorldError::Damaged("backup key GUID".into()))?;
+        BackupKeyPair::from_pkcs8(guid, &der)
+            .map(Some)
+            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))
     }
 
     fn create_gmsa(&mut self, name: &str, rng: &mut Stream) -> Result<String, WorldError> {
@@ -674,8 +741,9 @@ impl World {
         let cred = self.service_credential(&svc, ai)?;
         let mut store = self.load_store(ai)?;
         let now = self.state.clock;
+        let dc = self.dc()?;
         let blob = store
-            .protect(
+            .protect_with(
                 &mut rng.0,
                 &cred,
                 data,
@@ -683,6 +751,7 @@ impl World {
                 "",
                 ProtectFlags::default(),
                 now,
+                dc.as_ref().map(|d| d as &dyn DomainBackup),
             )
             .map_err(|e| WorldError::Damaged(format!("{e}")))?;
         self.save_store(ai, &store);
@@ -740,6 +809,12 @@ impl World {
                 get_winevent,
             } => Ok(self.events(*log, *id, *last, *get_winevent)),
             Command::ClockAdvance { secs } => self.clock_advance(*secs, &mut rng),
+            Command::AccountState {
+                name,
+                state,
+                net_user,
+            } => self.account_state(name, *state, *net_user),
+            Command::DcReachable(reachable) => self.dc_reachable(*reachable),
         }?;
         self.save_rng(&rng);
         Ok(out)
@@ -761,7 +836,7 @@ impl World {
             "seed": s.seed,
             "kdf_rounds": s.kdf_rounds,
             "server": SERVER_NAME,
-            "domain": s.domain.as_ref().map(|d| json!({"dns": d.dns, "netbios": d.netbios, "sid": d.sid, "dc_reachable": d.dc_reachable})),
+            "domain": s.domain.as_ref().map(|d| json!({"dns": d.dns, "netbios": d.netbios, "sid": d.sid, "dc_reachable": d.dc_reachable, "backup_key": d.backup_key.as_ref().map(|k| k.guid.clone())})),
             "service_account": {"name": s.service_account, "kind": sa.map(|a| a.kind.as_str())},
             "services": services,
             "accounts": s.accounts.len(),
@@ -938,6 +1013,115 @@ impl World {
         Ok(())
     }
 
+    fn account_state(
+        &mut self,
+        name: &str,
+        state: AccountState,
+        net_user: bool,
+    ) -> Result<Outcome, WorldError> {
+        let idx = self.account_index(name)?;
+        let a = &mut self.state.accounts[idx];
+        if a.kind == AccountKind::Virtual {
+            return Err(WorldError::NoPassword(format!(
+                "{} is a virtual account: Windows manages it; it cannot be disabled or locked.",
+                a.qualified_name()
+            )));
+        }
+        match state {
+            AccountState::Enable => a.enabled = true,
+            AccountState::Disable => a.enabled = false,
+            AccountState::Lock => a.locked = true,
+            AccountState::Unlock => a.locked = false,
+        }
+        let q = a.qualified_name();
+        let text = if net_user {
+            "The command completed successfully.".to_owned()
+        } else {
+            format!("{q}: enabled {}, locked {}.", a.enabled, a.locked)
+        };
+        Ok(Outcome {
+            code: 0,
+            text,
+            json: json!({"account": q, "enabled": a.enabled, "locked": a.locked}),
+            events: vec![],
+        })
+    }
+
+    fn dc_reachable(&mut self, reachable: bool) -> Result<Outcome, WorldError> {
+        let d = self
+            .state
+            .domain
+            .as_mut()
+            .ok_or_else(|| WorldError::Options("the server has no domain".into()))?;
+        d.dc_reachable = reachable;
+        let text = format!(
+            "A writable domain controller of {} is {}.",
+            d.dns,
+            if reachable {
+                "reachable"
+            } else {
+                "unreachable"
+            }
+        );
+        Ok(Outcome {
+            code: 0,
+            text,
+            json: json!({"domain": d.dns, "dc_reachable": reachable}),
+            events: vec![],
+        })
+    }
+
+    /// `CryptProtectData` with `CRYPTPROTECT_LOCAL_MACHINE`: the machine's `S-1-5-18` keys,
+    /// opened with `DPAPI_SYSTEM`'s machine half (research/dpapi.md §2.6).
+    pub fn protect_machine(
+        &mut self,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+    ) -> Result<Vec<u8>, WorldError> {
+        let mut rng = self.rng();
+        let cred = Credential::system_machine(&self.dpapi_system()?);
+        let mut store = self.machine_store()?;
+        let flags = ProtectFlags(
+            crate::dpapi::api::CRYPTPROTECT_LOCAL_MACHINE
+                | crate::dpapi::api::CRYPTPROTECT_UI_FORBIDDEN,
+        );
+        let blob = store
+            .protect(
+                &mut rng.0,
+                &cred,
+                data,
+                entropy,
+                description,
+                flags,
+                self.state.clock,
+            )
+            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
+        self.state.machine_store = StoredProtect::capture(&store);
+        self.save_rng(&rng);
+        Ok(blob)
+    }
+
+    /// `CryptUnprotectData` of a `LOCAL_MACHINE` blob on this machine.
+    pub fn unprotect_machine(
+        &self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Result<Zeroizing<Vec<u8>>, DpapiError>, WorldError> {
+        let cred = Credential::system_machine(&self.dpapi_system()?);
+        Ok(self
+            .machine_store()?
+            .unprotect(&cred, blob, entropy)
+            .map(|(_, p)| p))
+    }
+
+    fn machine_store(&self) -> Result<ProtectStore, WorldError> {
+        self.state
+            .machine_store
+            .restore(&Sid::local_system(), StoreKind::System)
+            .ok_or_else(|| WorldError::Damaged("the S-1-5-18 store does not parse".into()))
+    }
+
     fn sc_query(&self, name: &str) -> Outcome {
         match self.service_index(name) {
             Some(i) => {
@@ -1027,8 +1211,18 @@ impl World {
                     hex::decode(blob).map_err(|_| WorldError::Damaged("keyset blob".into()))?;
                 let entropy = hex::decode(entropy)
                     .map_err(|_| WorldError::Damaged("keyset entropy".into()))?;
-                let store = self.load_store(ai)?;
-                if let Err(e) = store.unprotect(&cred, &blob, &entropy) {
+                let mut store = self.load_store(ai)?;
+                let dc = self.dc()?;
+                let result = store.unprotect_recovering(
+                    &mut rng.0,
+                    &cred,
+                    &blob,
+                    &entropy,
+                    dc.as_ref().map(|d| d as &dyn DomainBackup),
+                );
+                // A recovery through the DC re-protects the key: keep what DPAPI wrote.
+                self.save_store(ai, &store);
+                if let Err(e) = result {
                     return Ok(self.keyset_failure(si, e, out));
                 }
             }
@@ -1044,7 +1238,6 @@ impl World {
         let mut pending = s.clone();
         pending.state = ServiceState::StartPending;
         self.state_event(&mut out, si);
-        let _ = rng;
         out.text = pending.sc_query();
         out.json = json!({"service": svc.name, "state": "RUNNING", "pid": pid});
         Ok(out)
@@ -1523,6 +1716,99 @@ mod tests {
         assert_ne!(w.state().accounts[0].hashes, before);
         run(&mut w, "sc stop ADSync");
         assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+    }
+
+    #[test]
+    fn domain_reset_recovers_through_the_dc_backup_key_only_when_reachable() {
+        for reachable in [true, false] {
+            let (mut w, report) = world(ServiceAccountKind::Domain);
+            let name = report.service_account.clone();
+            assert!(w.state().domain.as_ref().unwrap().backup_key.is_some());
+            let acc = w
+                .state()
+                .accounts
+                .iter()
+                .find(|a| a.qualified_name() == name)
+                .unwrap()
+                .clone();
+            let st = acc
+                .protect
+                .restore(&acc.sid(), acc.kind.store_kind())
+                .unwrap();
+            assert!(
+                st.master_keys.values().all(|f| f.domain_key.is_some()),
+                "domain keys are wrapped for the DC"
+            );
+            run(&mut w, "sc stop ADSync");
+            run(
+                &mut w,
+                &format!("account reset {name} --password Dom-Reset-1"),
+            );
+            run(&mut w, "sc config ADSync password= Dom-Reset-1");
+            if !reachable {
+                run(&mut w, "dc disconnect");
+            }
+            let o = run(&mut w, "sc start ADSync");
+            if reachable {
+                assert_eq!(o.code, 0, "recovered through the backup key: {}", o.text);
+                // The key was re-protected under the new password: no DC needed any more.
+                run(&mut w, "sc stop ADSync");
+                run(&mut w, "dc disconnect");
+                assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+            } else {
+                assert_eq!(o.code, 1066, "{}", o.text);
+                run(&mut w, "dc connect");
+                assert_eq!(
+                    run(&mut w, "sc start ADSync").code,
+                    0,
+                    "recovered once the DC answers"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn disabled_or_locked_accounts_fail_the_logon() {
+        let (mut w, report) = world(ServiceAccountKind::Local);
+        let name = report.service_account.clone();
+        run(&mut w, "sc stop ADSync");
+        run(&mut w, &format!("net user {name} /active:no"));
+        let o = run(&mut w, "sc start ADSync");
+        assert_eq!(o.code, 1069);
+        assert!(
+            o.events[0]
+                .message
+                .ends_with("This user can't sign in because this account is currently disabled.")
+        );
+        run(&mut w, &format!("account enable {name}"));
+        run(&mut w, &format!("account lock {name}"));
+        assert_eq!(run(&mut w, "sc start ADSync").code, 1069);
+        run(&mut w, &format!("account unlock {name}"));
+        assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+    }
+
+    #[test]
+    fn machine_scope_blobs_need_this_machines_dpapi_system() {
+        let (mut w, _) = world(ServiceAccountKind::Virtual);
+        let blob = w
+            .protect_machine(b"keyset", b"entropy", "MMS_ENCRYPTION_KEYSET")
+            .unwrap();
+        assert_eq!(
+            &w.unprotect_machine(&blob, b"entropy").unwrap().unwrap()[..],
+            b"keyset"
+        );
+        let parsed = crate::dpapi::blob::Blob::parse(&blob).unwrap();
+        assert_eq!(parsed.flags, crate::dpapi::api::CRYPTPROTECT_LOCAL_MACHINE);
+        let opts = WorldOptions {
+            seed: 8,
+            kdf_rounds: 3,
+            ..WorldOptions::default()
+        };
+        let (other, _) = World::new(&opts, Sealer::new([1; 32])).unwrap();
+        assert!(matches!(
+            other.unprotect_machine(&blob, b"entropy").unwrap(),
+            Err(DpapiError::BadKeyState { .. })
+        ));
     }
 
     #[test]

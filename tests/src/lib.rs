@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The directory holding `vectors.json` and the `*.hex` artefacts.
 pub fn vectors_dir() -> PathBuf {
@@ -45,23 +46,18 @@ pub fn hex_field(v: &serde_json::Value, field: &str) -> Vec<u8> {
     hex::decode(s).unwrap_or_else(|e| panic!("vector field {field}: {e}"))
 }
 
-/// Path of the built `adsync-sim` binary (cargo builds it for integration tests of this
-/// workspace through the `CARGO_BIN_EXE_` variable of the CLI package, or next to the test
-/// executable).
+/// Path of the `adsync-sim` binary the tests run: `ADSYNC_SIM_BIN`, or the workspace's own,
+/// brought up to date once per test process (`cargo test -p sim-tests` alone does not rebuild
+/// another package's binary, and a stale one would test old code).
 pub fn adsync_sim_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("ADSYNC_SIM_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/runner-xxxx -> target/<profile>/adsync-sim
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
-    let bin = dir.join(format!("adsync-sim{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
-        // `cargo test --workspace` builds it (sim-cli has integration tests); `cargo test -p
-        // sim-tests` alone does not, so build it the same way here.
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ADSYNC_SIM_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/runner-xxxx -> target/<profile>/adsync-sim
+        let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "sim-cli", "--bin", "adsync-sim"]);
@@ -70,8 +66,9 @@ pub fn adsync_sim_bin() -> PathBuf {
         }
         let status = cmd.status().expect("run cargo build for adsync-sim");
         assert!(status.success(), "building adsync-sim failed");
-    }
-    bin
+        dir.join(format!("adsync-sim{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
 }
 
 /// Runs `adsync-sim` with arguments and returns its output.

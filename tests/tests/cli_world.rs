@@ -509,3 +509,59 @@ fn foreign_and_corrupt_state_files_are_named_and_kept() {
         text(&o)
     );
 }
+
+#[test]
+fn domain_account_reset_recovers_through_a_reachable_dc() {
+    let mut w = World::new();
+    let o = run([
+        "--state",
+        w.state.to_str().unwrap(),
+        "--format",
+        "json",
+        "init",
+        "--service-account",
+        "domain",
+        "--seed",
+        "21",
+        "--kdf-rounds",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let account = j["service_account"]["name"].as_str().unwrap().to_owned();
+    assert!(account.starts_with("CONTOSO\\AAD_"), "{account}");
+    assert!(w.json(&["status"])["domain"]["backup_key"].is_string());
+    w.run(&["sc", "stop", "ADSync"]);
+    w.run(&["account", "reset", &account, "--password", "Dom-Reset-2026"]);
+    w.run(&["sc", "config", "ADSync", "password=", "Dom-Reset-2026"]);
+    assert!(w.run(&["dc", "disconnect"]).status.success());
+    assert_eq!(w.json(&["status"])["domain"]["dc_reachable"], false);
+    assert_eq!(
+        w.json(&["sc", "start", "ADSync"])["result_code"],
+        1066,
+        "no DC: the key stays undecryptable"
+    );
+    assert!(w.run(&["dc", "connect"]).status.success());
+    let o = w.run(&["sc", "start", "ADSync"]);
+    assert!(
+        o.status.success(),
+        "recovered through the domain backup key: {}",
+        text(&o)
+    );
+    // A disabled account fails the logon, as net.exe spells it.
+    w.run(&["sc", "stop", "ADSync"]);
+    assert!(
+        w.run(&["exec", &format!("net user {account} /active:no")])
+            .status
+            .success()
+    );
+    let o = w.run(&["sc", "start", "ADSync"]);
+    assert_eq!(o.status.code(), Some(1));
+    let ev = w.json(&["events", "--id", "7038", "--last", "1"]);
+    assert!(
+        ev["events"][0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("This user can't sign in because this account is currently disabled.")
+    );
+}

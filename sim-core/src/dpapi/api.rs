@@ -59,6 +59,14 @@ pub enum DpapiError {
     /// `ERROR_INVALID_PARAMETER`: the input is not a blob.
     #[error("{} ({})", hresult_text(0x8007_0057), "The parameter is incorrect.")]
     InvalidParameter,
+    /// `SEC_E_DELEGATION_REQUIRED`: a domain user needs a new master key but no writable domain
+    /// controller answers to back it up (research/dpapi.md §3.1, KB 3205778).
+    #[error(
+        "{} ({})",
+        hresult_text(0x8009_0345),
+        "The requested operation cannot be completed. The computer must be trusted for delegation and the current user account must be configured to allow delegation."
+    )]
+    DelegationRequired,
 }
 
 fn hresult_text(h: u32) -> String {
@@ -72,6 +80,7 @@ impl DpapiError {
             Self::BadKeyState { .. } => 0x8009_000B,
             Self::InvalidData => 0x8007_000D,
             Self::InvalidParameter => 0x8007_0057,
+            Self::DelegationRequired => 0x8009_0345,
         }
     }
 
@@ -81,6 +90,7 @@ impl DpapiError {
             Self::BadKeyState { .. } => 0x8009_000B,
             Self::InvalidData => 13,
             Self::InvalidParameter => 87,
+            Self::DelegationRequired => 0x8009_0345,
         }
     }
 
@@ -90,6 +100,7 @@ impl DpapiError {
             Self::BadKeyState { .. } => "NTE_BAD_KEY_STATE",
             Self::InvalidData => "ERROR_INVALID_DATA",
             Self::InvalidParameter => "ERROR_INVALID_PARAMETER",
+            Self::DelegationRequired => "SEC_E_DELEGATION_REQUIRED",
         }
     }
 
@@ -99,6 +110,9 @@ impl DpapiError {
             Self::BadKeyState { .. } => "Key not valid for use in specified state.",
             Self::InvalidData => "The data is invalid.",
             Self::InvalidParameter => "The parameter is incorrect.",
+            Self::DelegationRequired => {
+                "The requested operation cannot be completed. The computer must be trusted for delegation and the current user account must be configured to allow delegation."
+            }
         }
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod alg;
 pub mod api;
+pub mod bkrp;
 pub mod blob;
 pub mod credfile;
 pub mod credhist;

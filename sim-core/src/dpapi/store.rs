@@ -20,9 +20,11 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::api::{DpapiError, ProtectFlags};
+use super::bkrp::BackupKeyPair;
 use super::blob::{Blob, BlobPolicy};
 use super::credhist::CredHistFile;
 use super::crypto::SecretBytes;
+use super::domainkey::DomainKeyBlock;
 use super::masterkey::{
     FLAGS_DOMAIN_USER, FLAGS_LOCAL_USER, FLAGS_SYSTEM, MasterKey, MasterKeyError, MasterKeyFile,
     MasterKeyPolicy, backup_prekey,
@@ -31,6 +33,23 @@ use super::preferred::Preferred;
 use super::prekey::{Credential, PreKey, nt_hash_1607};
 use super::sid::Sid;
 use crate::filetime::FileTime;
+
+/// A writable domain controller's DPAPI backup service (MS-BKRP), for domain accounts.
+pub trait DomainBackup {
+    /// ClientWrap: the domain key block of a new master key (`research/dpapi.md` §3.1).
+    fn wrap(&self, key: &MasterKey, sid: &Sid, seed: [u8; 32]) -> Option<DomainKeyBlock>;
+    /// `BACKUPKEY_RESTORE_GUID`: the master key in a domain key block, for its owner (§3.2 step 4).
+    fn recover(&self, block: &DomainKeyBlock, sid: &Sid) -> Option<MasterKey>;
+}
+
+impl DomainBackup for BackupKeyPair {
+    fn wrap(&self, key: &MasterKey, sid: &Sid, seed: [u8; 32]) -> Option<DomainKeyBlock> {
+        BackupKeyPair::wrap(self, key, sid, seed).ok()
+    }
+    fn recover(&self, block: &DomainKeyBlock, sid: &Sid) -> Option<MasterKey> {
+        BackupKeyPair::recover(self, block, sid).ok()
+    }
+}
 
 /// What kind of principal owns the folder; decides master key flags and whether a CREDHIST
 /// exists.
@@ -133,6 +152,106 @@ impl ProtectStore {
         self.master_keys.insert(guid, file);
         self.preferred = Some(Preferred::for_new_key(guid, now));
         Ok((guid, key))
+    }
+
+    /// [`ProtectStore::create_master_key`] for a world with a domain: a domain account's new key
+    /// is wrapped for the domain backup key, and cannot be made without a reachable DC
+    /// (`SEC_E_DELEGATION_REQUIRED`, §3.1).
+    pub fn create_master_key_with<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        now: FileTime,
+        dc: Option<&dyn DomainBackup>,
+    ) -> Result<(Uuid, MasterKey), DpapiError> {
+        if self.kind != StoreKind::DomainUser {
+            return self
+                .create_master_key(rng, credential, now)
+                .map_err(|_| DpapiError::InvalidParameter);
+        }
+        let dc = dc.ok_or(DpapiError::DelegationRequired)?;
+        let (guid, key) = self
+            .create_master_key(rng, credential, now)
+            .map_err(|_| DpapiError::InvalidParameter)?;
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let block = dc
+            .wrap(&key, &self.sid, seed)
+            .ok_or(DpapiError::DelegationRequired)?;
+        if let Some(file) = self.master_keys.get_mut(&guid) {
+            file.domain_key = Some(block);
+        }
+        Ok((guid, key))
+    }
+
+    /// `CryptProtectData` with the domain's backup service (see
+    /// [`ProtectStore::create_master_key_with`]).
+    #[allow(clippy::too_many_arguments)] // CryptProtectData's parameters plus rng, clock and DC
+    pub fn protect_with<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: ProtectFlags,
+        now: FileTime,
+        dc: Option<&dyn DomainBackup>,
+    ) -> Result<Vec<u8>, DpapiError> {
+        let current = self.preferred.filter(|p| !p.is_expired(now)).and_then(|p| {
+            self.open_master_key(credential, p.guid)
+                .ok()
+                .map(|k| (p.guid, k))
+        });
+        let (guid, key) = match current {
+            Some(found) => found,
+            None => self.create_master_key_with(rng, credential, now, dc)?,
+        };
+        let blob = Blob::seal(
+            rng,
+            &key,
+            guid,
+            data,
+            entropy,
+            description,
+            flags.stored(),
+            &self.blob_policy,
+        );
+        Ok(blob.to_bytes())
+    }
+
+    /// `CryptUnprotectData` for a domain account, with recovery: a master key that neither the
+    /// password nor CREDHIST opens is recovered through the DC's backup key and re-protected
+    /// under the current password, as DPAPI does after a domain password reset (§3.2 step 4, §4).
+    pub fn unprotect_recovering<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        credential: &Credential,
+        blob: &[u8],
+        entropy: &[u8],
+        dc: Option<&dyn DomainBackup>,
+    ) -> Result<(Blob, SecretBytes), DpapiError> {
+        let parsed = Blob::parse(blob).map_err(|_| DpapiError::InvalidParameter)?;
+        let guid = parsed.master_key_guid;
+        let key = match (self.open_master_key(credential, guid), dc) {
+            (Ok(key), _) => key,
+            (Err(e), None) => return Err(e),
+            (Err(e), Some(dc)) => {
+                let file = self.master_keys.get(&guid).ok_or(e)?;
+                let block = file.domain_key.as_ref().ok_or(e)?;
+                let key = dc.recover(block, &self.sid).ok_or(e)?;
+                let credhist = self.credhist.as_ref().map(|c| c.current_guid);
+                let resealed = file
+                    .reseal(rng, &key, credential.primary().1, credhist)
+                    .map_err(|_| e)?;
+                self.master_keys.insert(guid, resealed);
+                key
+            }
+        };
+        let plain = parsed
+            .open(&key, entropy)
+            .map_err(|_| DpapiError::InvalidData)?;
+        Ok((parsed, plain))
     }
 
     /// The key protect uses at `now`: the preferred one if it is current and opens, else a new
