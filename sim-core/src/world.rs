@@ -26,6 +26,7 @@ use crate::dpapi::sid::Sid;
 use crate::dpapi::store::DomainBackup;
 use crate::dpapi::store::{ProtectStore, StoreKind};
 use crate::filetime::FileTime;
+use crate::probe::KeysetProbe;
 use crate::seal::{Sealed, Sealer, UnsealError};
 use crate::win::account::{
     Account, AccountKind, GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS, StoredHashes, StoredProtect,
@@ -34,7 +35,9 @@ use crate::win::account::{
 use crate::win::clock::world_epoch;
 use crate::win::eventlog::{EventLogs, EventRecord, Level, LogName, NewEvent};
 use crate::win::lsa::{DPAPI_SYSTEM, Lsa, service_secret_name};
-use crate::win::scm::{Service, ServiceState, StartType, sc_failed};
+use crate::win::scm::{
+    Service, ServiceFailure, ServiceHost, ServiceProgram, ServiceState, StartType, sc_failed,
+};
 use crate::win::text::{self, SCM_SOURCE, win32};
 
 /// Version of the persisted world layout.
@@ -50,17 +53,6 @@ pub const ADSYNC_DISPLAY_NAME: &str = "Microsoft Azure AD Sync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
-/// Application event 6028 and its text (research/seeds/2017-change-service-account-password.md).
-pub const EVENT_6028_TEXT: &str = "The server encryption key cannot be accessed.";
-/// The source of event 6028. Named choice: `ADSync` (`research/adsync.md` §9 leaves it open).
-pub const ADSYNC_SOURCE: &str = "ADSync";
-/// The service-specific error the seed article prints, verbatim. It is not a valid 32-bit value;
-/// read as `-2145185792` with one digit doubled it is 0x80231000, in the MIIS facility 0x8023
-/// that `research/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] stores that.
-pub const KEYSET_SERVICE_ERROR_TEXT: &str = "-21451857952";
-/// The `SERVICE_EXIT_CODE` recorded for that failure (named choice, see above).
-pub const KEYSET_SERVICE_EXIT_CODE: u32 = 0x8023_1000;
-
 /// How the ADSync service account is provisioned at install (`research/adsync.md` §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,19 +132,57 @@ pub struct StoredBackupKey {
     pub sealed: Sealed,
 }
 
-/// The program behind a service. Named choice for the host world: ADSync is modelled by a
-/// keyset probe that protects a random keyset with the service account's user-scope DPAPI at
-/// install and must unprotect it at every start (`research/adsync.md` §3.2, the ≤1.1.443 and
-/// Credential Manager layers), failing with event 6028 and the documented service-specific error.
+/// The program behind a service, persisted. Named choice for the host world: ADSync is modelled
+/// by the [`KeysetProbe`] until the ADSync engine replaces it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Program {
     /// The keyset probe.
-    KeysetProbe {
-        /// The DPAPI blob of the keyset, hex.
-        blob: String,
-        /// Its entropy (the database entropy GUID bytes), hex.
-        entropy: String,
-    },
+    KeysetProbe(KeysetProbe),
+}
+
+impl Program {
+    fn as_program(&mut self) -> &mut dyn ServiceProgram {
+        match self {
+            Self::KeysetProbe(p) => p,
+        }
+    }
+}
+
+/// The host a service program sees while it starts: DPAPI as its account (with domain
+/// recovery through the DC), and the event log.
+struct StartHost<'a> {
+    world: &'a mut World,
+    account: usize,
+    credential: Credential,
+    rng: &'a mut Stream,
+    out: &'a mut Outcome,
+    error: Option<WorldError>,
+}
+
+impl ServiceHost for StartHost<'_> {
+    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+        let (mut store, dc) = match (self.world.load_store(self.account), self.world.dc()) {
+            (Ok(s), Ok(dc)) => (s, dc),
+            (Err(e), _) | (_, Err(e)) => {
+                self.error = Some(e);
+                return Err(DpapiError::InvalidParameter);
+            }
+        };
+        let result = store.unprotect_recovering(
+            &mut self.rng.0,
+            &self.credential,
+            blob,
+            entropy,
+            dc.as_ref().map(|d| d as &dyn DomainBackup),
+        );
+        // A recovery through the DC re-protects the key: keep what DPAPI wrote.
+        self.world.save_store(self.account, &store);
+        result.map(|(_, plain)| plain)
+    }
+
+    fn write_event(&mut self, event: NewEvent) {
+        self.world.write_event(self.out, event);
+    }
 }
 
 /// The persisted world.
@@ -180,6 +210,9 @@ pub struct WorldState {
     pub accounts: Vec<Account>,
     /// LocalSystem's machine-scope store (`System32\Microsoft\Protect\S-1-5-18`).
     pub machine_store: StoredProtect,
+    /// LocalSystem's own user-scope store (`System32\Microsoft\Protect\S-1-5-18\User`).
+    #[serde(default)]
+    pub system_user_store: StoredProtect,
     /// LSA secrets.
     pub lsa: Lsa,
     /// Managed passwords of gMSAs, sealed (the directory's `msDS-ManagedPassword`).
@@ -335,6 +368,7 @@ impl World {
                 other_forests: forests[1..].to_vec(),
                 accounts: vec![],
                 machine_store: StoredProtect::default(),
+                system_user_store: StoredProtect::default(),
                 lsa: Lsa::default(),
                 managed_passwords: BTreeMap::new(),
                 services: vec![],
@@ -347,14 +381,29 @@ impl World {
         };
         let dpapi_system = DpapiSystem::generate(&mut rng.0);
         world.put_secret(DPAPI_SYSTEM, &dpapi_system.to_bytes());
-        let machine = ProtectStore::new(
-            &mut rng.0,
-            Sid::local_system(),
-            StoreKind::System,
-            world.policy(),
-            BlobPolicy::WINDOWS_10,
-        );
-        world.state.machine_store = StoredProtect::capture(&machine);
+        // Sysprep's specialize pass makes the first SYSTEM master keys (research/dpapi.md §3.1):
+        // the machine store under the machine half, LocalSystem's own under the user half.
+        let now = world.state.clock;
+        for (user, cred) in [
+            (false, Credential::system_machine(&dpapi_system)),
+            (true, Credential::system_user(&dpapi_system)),
+        ] {
+            let mut store = ProtectStore::new(
+                &mut rng.0,
+                Sid::local_system(),
+                StoreKind::System,
+                world.policy(),
+                BlobPolicy::WINDOWS_10,
+            );
+            store
+                .create_master_key(&mut rng.0, &cred, now)
+                .map_err(|e| WorldError::Damaged(format!("SYSTEM master key: {e}")))?;
+            if user {
+                world.state.system_user_store = StoredProtect::capture(&store);
+            } else {
+                world.state.machine_store = StoredProtect::capture(&store);
+            }
+        }
 
         let hex_suffix = rng.hex(6);
         let (account, password) = match options.service_account {
@@ -411,10 +460,10 @@ impl World {
             })?;
         world.state.programs.insert(
             ADSYNC_SERVICE.into(),
-            Program::KeysetProbe {
+            Program::KeysetProbe(KeysetProbe {
                 blob: hex::encode(blob),
                 entropy: hex::encode(entropy),
-            },
+            }),
         );
         let started = world.start_service(ADSYNC_SERVICE, &mut rng)?;
         if started.code != 0 {
@@ -1205,28 +1254,23 @@ impl World {
             return Ok(out);
         }
         let cred = self.service_credential(&svc, ai)?;
-        match self.state.programs.get(&svc.name).cloned() {
-            Some(Program::KeysetProbe { blob, entropy }) => {
-                let blob =
-                    hex::decode(blob).map_err(|_| WorldError::Damaged("keyset blob".into()))?;
-                let entropy = hex::decode(entropy)
-                    .map_err(|_| WorldError::Damaged("keyset entropy".into()))?;
-                let mut store = self.load_store(ai)?;
-                let dc = self.dc()?;
-                let result = store.unprotect_recovering(
-                    &mut rng.0,
-                    &cred,
-                    &blob,
-                    &entropy,
-                    dc.as_ref().map(|d| d as &dyn DomainBackup),
-                );
-                // A recovery through the DC re-protects the key: keep what DPAPI wrote.
-                self.save_store(ai, &store);
-                if let Err(e) = result {
-                    return Ok(self.keyset_failure(si, e, out));
-                }
+        if let Some(mut program) = self.state.programs.get(&svc.name).cloned() {
+            let mut host = StartHost {
+                world: self,
+                account: ai,
+                credential: cred,
+                rng,
+                out: &mut out,
+                error: None,
+            };
+            let result = program.as_program().start(&mut host);
+            if let Some(e) = host.error {
+                return Err(e);
             }
-            None => {}
+            self.state.programs.insert(svc.name.clone(), program);
+            if let Err(failure) = result {
+                return Ok(self.service_failed(si, failure, out));
+            }
         }
         let pid = self.state.next_pid;
         self.state.next_pid += 4;
@@ -1243,25 +1287,16 @@ impl World {
         Ok(out)
     }
 
-    /// The keyset could not be unprotected: event 6028, the service stops with the documented
-    /// service-specific error (research/seeds/2017-change-service-account-password.md).
-    fn keyset_failure(&mut self, si: usize, error: DpapiError, mut out: Outcome) -> Outcome {
+    /// The program stopped with a service-specific error: the SCM records it (1066 and the code,
+    /// System event 7024) and the Services console shows its dialog, verbatim from
+    /// research/seeds/2017-change-service-account-password.md (which drops the word "service").
+    fn service_failed(&mut self, si: usize, failure: ServiceFailure, mut out: Outcome) -> Outcome {
         let s = &mut self.state.services[si];
         s.state = ServiceState::Stopped;
         s.win32_exit_code = win32::SERVICE_SPECIFIC_ERROR;
-        s.service_exit_code = KEYSET_SERVICE_EXIT_CODE;
+        s.service_exit_code = failure.code;
         s.pid = None;
-        let display = s.display_name.clone();
-        self.write_event(
-            &mut out,
-            NewEvent {
-                log: LogName::Application,
-                source: ADSYNC_SOURCE,
-                id: 6028,
-                level: Level::Error,
-                message: EVENT_6028_TEXT.into(),
-            },
-        );
+        let (name, display) = (s.name.clone(), s.display_name.clone());
         self.write_event(
             &mut out,
             NewEvent {
@@ -1269,15 +1304,15 @@ impl World {
                 source: SCM_SOURCE,
                 id: 7024,
                 level: Level::Error,
-                message: text::event_7024(&display, KEYSET_SERVICE_ERROR_TEXT),
+                message: text::event_7024(&display, &failure.code_text),
             },
         );
         out.code = win32::SERVICE_SPECIFIC_ERROR;
-        // The Services console's dialog, verbatim from the seed article (it drops "service").
         out.text = format!(
-            "Windows could not start the {display} on Local Computer. For more information, review the System Event log. If this is a non-Microsoft service, contact the service vendor, and refer to service-specific error code {KEYSET_SERVICE_ERROR_TEXT}."
+            "Windows could not start the {display} on Local Computer. For more information, review the System Event log. If this is a non-Microsoft service, contact the service vendor, and refer to service-specific error code {}.",
+            failure.code_text
         );
-        out.json = json!({"service": self.state.services[si].name, "state": "STOPPED", "service_exit_code": KEYSET_SERVICE_EXIT_CODE, "dpapi_error": format!("0x{:08X}", error.hresult()), "event": 6028});
+        out.json = json!({"service": name, "state": "STOPPED", "win32_exit_code": win32::SERVICE_SPECIFIC_ERROR, "service_exit_code": failure.code});
         out
     }
 
@@ -1538,6 +1573,13 @@ impl World {
                 hex::decode(hexbytes).map_err(|_| WorldError::Damaged("machine store".into()))?;
             out.push((format!("Windows/System32/Microsoft/Protect/{path}"), bytes));
         }
+        // LocalSystem's user-scope keys live in the `User` subfolder of the S-1-5-18 folder.
+        for (path, hexbytes) in &self.state.system_user_store.files {
+            let bytes = hex::decode(hexbytes)
+                .map_err(|_| WorldError::Damaged("system user store".into()))?;
+            let rel = path.replacen("S-1-5-18/", "S-1-5-18/User/", 1);
+            out.push((format!("Windows/System32/Microsoft/Protect/{rel}"), bytes));
+        }
         out.push((
             "Windows/System32/config/LSA/DPAPI_SYSTEM".into(),
             self.dpapi_system()?.to_bytes().to_vec(),
@@ -1598,8 +1640,8 @@ impl World {
     /// The ADSync keyset blob and entropy the probe program keeps.
     pub fn keyset_blob(&self) -> Option<(Vec<u8>, Vec<u8>)> {
         match self.state.programs.get(ADSYNC_SERVICE)? {
-            Program::KeysetProbe { blob, entropy } => {
-                Some((hex::decode(blob).ok()?, hex::decode(entropy).ok()?))
+            Program::KeysetProbe(p) => {
+                Some((hex::decode(&p.blob).ok()?, hex::decode(&p.entropy).ok()?))
             }
         }
     }
@@ -1665,7 +1707,7 @@ mod tests {
         assert!(
             o.events
                 .iter()
-                .any(|e| e.id == 6028 && e.message == EVENT_6028_TEXT)
+                .any(|e| e.id == 6028 && e.message == crate::probe::EVENT_6028_TEXT)
         );
 
         // The same account changed by its owner: DPAPI follows, the service starts.
@@ -1809,6 +1851,34 @@ mod tests {
             other.unprotect_machine(&blob, b"entropy").unwrap(),
             Err(DpapiError::BadKeyState { .. })
         ));
+    }
+
+    #[test]
+    fn sysprep_made_system_keys_open_with_their_dpapi_system_halves() {
+        let (w, _) = world(ServiceAccountKind::Virtual);
+        let secret = w.dpapi_system().unwrap();
+        let files = w.artefacts().unwrap();
+        let key = |prefix: &str| {
+            files
+                .iter()
+                .find(|(p, _)| {
+                    p.starts_with(prefix)
+                        && !p.ends_with("Preferred")
+                        && p[prefix.len()..].len() == 36
+                })
+                .map(|(_, b)| crate::dpapi::masterkey::MasterKeyFile::parse(b).unwrap())
+                .unwrap_or_else(|| panic!("no key under {prefix}"))
+        };
+        let machine = key("Windows/System32/Microsoft/Protect/S-1-5-18/");
+        let user = key("Windows/System32/Microsoft/Protect/S-1-5-18/User/");
+        assert_eq!(machine.flags, 6);
+        assert!(
+            machine
+                .decrypt(&Credential::system_machine(&secret))
+                .is_ok()
+        );
+        assert!(machine.decrypt(&Credential::system_user(&secret)).is_err());
+        assert!(user.decrypt(&Credential::system_user(&secret)).is_ok());
     }
 
     #[test]

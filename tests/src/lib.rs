@@ -57,7 +57,10 @@ pub fn adsync_sim_bin() -> PathBuf {
         }
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/runner-xxxx -> target/<profile>/adsync-sim
-        let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile directory");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "sim-cli", "--bin", "adsync-sim"]);

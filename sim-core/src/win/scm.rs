@@ -11,8 +11,36 @@
 //! instead of sc.exe's asynchronous `START_PENDING`.
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
+use super::eventlog::NewEvent;
 use super::text::win32;
+use crate::dpapi::api::DpapiError;
+
+/// What a program sees of the host while the SCM starts it: DPAPI as the service's logon
+/// account, and the event log.
+pub trait ServiceHost {
+    /// `CryptUnprotectData` as the service's account.
+    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    /// Writes an event.
+    fn write_event(&mut self, event: NewEvent);
+}
+
+/// A start that failed inside the service: it stops with a service-specific error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceFailure {
+    /// The `SERVICE_EXIT_CODE` the SCM records.
+    pub code: u32,
+    /// The code as the Services console prints it.
+    pub code_text: String,
+}
+
+/// The program behind a service, run by the SCM after the logon succeeded (the ADSync model
+/// implements it).
+pub trait ServiceProgram {
+    /// Starts the program.
+    fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure>;
+}
 
 /// A service's current state (`SERVICE_STATUS.dwCurrentState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
