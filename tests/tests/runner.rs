@@ -5,3 +5,4 @@ mod cli_world;
 mod oracles;
 mod properties;
 mod vectors;
+mod world_properties;
