@@ -125,6 +125,18 @@ fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
     Ok(Sealer::new(key))
 }
 
+/// Reads the world from the database (inside the caller's transaction, if any).
+fn read_world(conn: &Connection, db: &Path, sealer: &Sealer) -> Result<World, StoreError> {
+    let text: String = conn
+        .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
+        .map_err(sql(db))?;
+    let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
+        file: db.to_owned(),
+        reason: format!("the world does not parse: {e}"),
+    })?;
+    Ok(World::from_state(state, sealer.clone())?)
+}
+
 fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(file))?;
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -253,16 +265,7 @@ impl StateDir {
 
     /// Loads the world (read-only use).
     pub fn load(&self) -> Result<World, StoreError> {
-        let db = self.db();
-        let text: String = self
-            .conn
-            .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
-            .map_err(sql(&db))?;
-        let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
-            file: db.clone(),
-            reason: format!("the world does not parse: {e}"),
-        })?;
-        Ok(World::from_state(state, self.sealer.clone())?)
+        read_world(&self.conn, &self.db(), &self.sealer)
     }
 
     /// Runs one command as one transaction: the world is read, changed and written back, and the
@@ -273,14 +276,7 @@ impl StateDir {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(&db))?;
-        let text: String = tx
-            .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
-            .map_err(sql(&db))?;
-        let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
-            file: db.clone(),
-            reason: format!("the world does not parse: {e}"),
-        })?;
-        let mut world = World::from_state(state, self.sealer.clone())?;
+        let mut world = read_world(&tx, &db, &self.sealer)?;
         let outcome = world.exec(command)?;
         if command.mutates() {
             let new = serde_json::to_string(world.state())

@@ -207,17 +207,7 @@ impl ProtectStore {
             Some(found) => found,
             None => self.create_master_key_with(rng, credential, now, dc)?,
         };
-        let blob = Blob::seal(
-            rng,
-            &key,
-            guid,
-            data,
-            entropy,
-            description,
-            flags.stored(),
-            &self.blob_policy,
-        );
-        Ok(blob.to_bytes())
+        Ok(self.seal_blob(rng, &key, guid, data, entropy, description, flags))
     }
 
     /// `CryptUnprotectData` for a domain account, with recovery: a master key that neither the
@@ -319,17 +309,32 @@ impl ProtectStore {
         let (guid, key) = self
             .key_for_protect(rng, credential, now)
             .map_err(|_| DpapiError::InvalidParameter)?;
-        let blob = Blob::seal(
+        Ok(self.seal_blob(rng, &key, guid, data, entropy, description, flags))
+    }
+
+    /// The blob bytes of `data` under one of this folder's keys.
+    #[allow(clippy::too_many_arguments)] // the blob's inputs
+    fn seal_blob<R: rand_core::CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        key: &MasterKey,
+        guid: Uuid,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: ProtectFlags,
+    ) -> Vec<u8> {
+        Blob::seal(
             rng,
-            &key,
+            key,
             guid,
             data,
             entropy,
             description,
             flags.stored(),
             &self.blob_policy,
-        );
-        Ok(blob.to_bytes())
+        )
+        .to_bytes()
     }
 
     /// `CryptUnprotectData` as this principal: returns the plaintext and the parsed blob.
