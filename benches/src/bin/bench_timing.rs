@@ -1,0 +1,163 @@
+//! `bench-timing`: single measurements of the real crypto path, one number per run on stdout, for
+//! `benches/compare.sh` to interleave with the reference implementations' runs.
+//!
+//! ```text
+//! bench-timing kdf ROUNDS                        seconds of one dpapi_pbkdf2 (SHA-512, 48 bytes)
+//! bench-timing mk-open FILE SID PASSWORD REPS    seconds per master key open (local account)
+//! bench-timing blob protect|unprotect BYTES SECS bytes per second over about SECS seconds
+//! bench-timing parts BYTES SECS                  bytes per second of the blob's parts (see below)
+//! bench-timing prekey SID PASSWORD               a local account's pre-key, hex (for --prekey)
+//! ```
+//!
+//! `mk-open` times what impacket's `MasterKey.decrypt(prekey)` does: the KDF, the CBC decryption
+//! and the two HMACs, with the file parsed and the pre-key derived beforehand. `parts` times the
+//! pieces a blob of BYTES is made of through sim-core's public crypto functions (AES-256-CBC
+//! encryption and decryption, SHA-512 over the data), one line each, to show what bounds the blob.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use sim_benches::{blob, master_key_file};
+use sim_core::dpapi::alg::{CipherAlg, Digest};
+use sim_core::dpapi::blob::{Blob, BlobPolicy};
+use sim_core::dpapi::crypto::{Padding, cbc_decrypt, cbc_encrypt, hash};
+use sim_core::dpapi::kdf::dpapi_pbkdf2;
+use sim_core::dpapi::masterkey::{MasterKeyFile, MasterKeyPolicy};
+use sim_core::dpapi::prekey::{PreKey, sha1_password};
+use uuid::Uuid;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    match run(&strs) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-timing: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Result<(), String> {
+    match args {
+        ["kdf", rounds] => {
+            let rounds: u32 = num(rounds)?;
+            let start = Instant::now();
+            let out = dpapi_pbkdf2(
+                Digest::Sha512,
+                black_box(&[0x42; 20]),
+                black_box(&[0x17; 16]),
+                rounds,
+                48,
+            );
+            let secs = start.elapsed().as_secs_f64();
+            black_box(out);
+            println!("{secs:.6}");
+        }
+        ["mk-open", file, sid, password, reps] => {
+            let reps: u32 = num(reps)?;
+            let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+            let mk = MasterKeyFile::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
+            let prekey = PreKey::from_hash(&sha1_password(password)[..], sid);
+            mk.open(&prekey)
+                .map_err(|e| format!("{file}: does not open: {e}"))?;
+            let start = Instant::now();
+            for _ in 0..reps {
+                black_box(mk.open(black_box(&prekey)).map_err(|e| e.to_string())?);
+            }
+            println!(
+                "{:.6}",
+                start.elapsed().as_secs_f64() / f64::from(reps.max(1))
+            );
+        }
+        ["blob", op, len, secs] => {
+            let len: usize = num(len)?;
+            let secs: f64 = num(secs)?;
+            let (_, key) = master_key_file(&MasterKeyPolicy::WINDOWS_10.with_rounds(1));
+            let data = vec![0xa5u8; len];
+            let sealed = blob(&key, len);
+            let mut rng = sim_benches::rng();
+            let rate = match *op {
+                "protect" => throughput(len, secs, || {
+                    Blob::seal(
+                        &mut rng,
+                        &key,
+                        Uuid::nil(),
+                        black_box(&data),
+                        &[7; 16],
+                        "",
+                        0,
+                        &BlobPolicy::WINDOWS_10,
+                    )
+                }),
+                "unprotect" => throughput(len, secs, || {
+                    sealed.open(&key, black_box(&[7; 16])).expect("opens")
+                }),
+                other => return Err(format!("unknown blob operation {other}")),
+            };
+            println!("{rate:.0}");
+        }
+        ["parts", len, secs] => {
+            let len: usize = num(len)?;
+            let secs: f64 = num(secs)?;
+            let data = vec![0xa5u8; len];
+            let (key, iv) = ([0x11u8; 32], [0u8; 16]);
+            let ct = cbc_encrypt(CipherAlg::Aes256, &key, &iv, &data, Padding::Pkcs7)
+                .map_err(|_| "cbc".to_string())?;
+            let enc = throughput(len, secs, || {
+                cbc_encrypt(
+                    CipherAlg::Aes256,
+                    &key,
+                    &iv,
+                    black_box(&data),
+                    Padding::Pkcs7,
+                )
+            });
+            let dec = throughput(len, secs, || {
+                cbc_decrypt(CipherAlg::Aes256, &key, &iv, black_box(&ct), Padding::Pkcs7)
+            });
+            let sha = throughput(len, secs, || hash(Digest::Sha512, &[black_box(&data)]));
+            println!("aes-256-cbc-encrypt {enc:.0}");
+            println!("aes-256-cbc-decrypt {dec:.0}");
+            println!("sha512 {sha:.0}");
+        }
+        ["prekey", sid, password] => {
+            let prekey = PreKey::from_hash(&sha1_password(password)[..], sid);
+            println!("{}", hex_lower(prekey.as_bytes()));
+        }
+        _ => {
+            return Err(
+                "usage: bench-timing kdf ROUNDS | mk-open FILE SID PASSWORD REPS | \
+                 blob protect|unprotect BYTES SECS | parts BYTES SECS | \
+                 prekey SID PASSWORD"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn num<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("not a number: {s}"))
+}
+
+/// Bytes per second of `op` over `len` bytes, run for about `secs` seconds after a short warm-up.
+fn throughput<R>(len: usize, secs: f64, mut op: impl FnMut() -> R) -> f64 {
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(50) {
+        black_box(op());
+    }
+    let budget = Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while n == 0 || start.elapsed() < budget {
+        black_box(op());
+        n += 1;
+    }
+    (n as f64) * (len as f64) / start.elapsed().as_secs_f64()
+}
