@@ -19,6 +19,7 @@ use sim_core::dpapi::masterkey::{
 };
 use sim_core::dpapi::prekey::{Credential, PreKey, PreKeyKind, parse_hex_key, sha1_password};
 use sim_core::dpapi::sid::Sid;
+use sim_core::dpapi::store::new_guid;
 use zeroize::Zeroizing;
 
 use crate::cli::{
@@ -147,12 +148,9 @@ fn create(a: CreateArgs) -> Result<Outcome> {
         )
     };
     let policy = MasterKeyPolicy::WINDOWS_10.with_rounds(a.rounds);
-    let mut guid_bytes = [0u8; 16];
-    rand_core::Rng::fill_bytes(&mut rng, &mut guid_bytes);
-    let guid = uuid::Builder::from_random_bytes(guid_bytes).into_uuid();
+    let guid = new_guid(&mut rng);
     let key = MasterKey::generate(&mut rng);
-    let mut credhist = [0u8; 16];
-    rand_core::Rng::fill_bytes(&mut rng, &mut credhist);
+    let credhist = new_guid(&mut rng);
     let file = MasterKeyFile::seal(
         &mut rng,
         guid,
@@ -161,7 +159,7 @@ fn create(a: CreateArgs) -> Result<Outcome> {
         cred.primary().1,
         &backup_prekey(&sid.to_string()),
         &policy,
-        Some(uuid::Builder::from_random_bytes(credhist).into_uuid()),
+        Some(credhist),
     )?;
     write_output(&a.out, &file.to_bytes(), "master key file")?;
     Ok(Outcome {

@@ -637,9 +637,9 @@ impl Command {
             ),
             Self::Events {
                 log,
-                id,
                 last,
                 get_winevent: true,
+                ..
             } => {
                 let mut s = format!(
                     "Get-WinEvent -LogName {}",
@@ -648,7 +648,6 @@ impl Command {
                 if let Some(n) = last {
                     s.push_str(&format!(" -MaxEvents {n}"));
                 }
-                let _ = id;
                 s
             }
             Self::Events { log, id, last, .. } => {

@@ -280,9 +280,7 @@ struct Stream(ChaCha20Rng);
 
 impl Stream {
     fn guid(&mut self) -> uuid::Uuid {
-        let mut b = [0u8; 16];
-        self.0.fill_bytes(&mut b);
-        uuid::Builder::from_random_bytes(b).into_uuid()
+        crate::dpapi::store::new_guid(&mut self.0)
     }
     fn hex(&mut self, bytes: usize) -> String {
         let mut b = vec![0u8; bytes];
@@ -985,7 +983,7 @@ impl World {
         a.locked = false;
         let q = a.qualified_name();
         let text = if net_user {
-            "The command completed successfully.".to_owned()
+            text::NET_SUCCESS.to_owned()
         } else {
             format!("The password of {q} was reset.")
         };
@@ -1084,7 +1082,7 @@ impl World {
         }
         let q = a.qualified_name();
         let text = if net_user {
-            "The command completed successfully.".to_owned()
+            text::NET_SUCCESS.to_owned()
         } else {
             format!("{q}: enabled {}, locked {}.", a.enabled, a.locked)
         };
@@ -1381,13 +1379,11 @@ impl World {
                 match self.state.accounts.iter().find(|a| a.is_named(o, dns)) {
                     Some(a) => Some(a.qualified_name()),
                     None => {
-                        let code = 1057;
+                        let code = win32::INVALID_SERVICE_ACCOUNT;
                         return Ok(Outcome {
                             code,
-                            text: format!(
-                                "[SC] ChangeServiceConfig FAILED {code}:\n\nThe account name is invalid or does not exist, or the password is invalid for the account name specified.\n"
-                            ),
-                            json: json!({"service": name, "error": "The account name is invalid or does not exist, or the password is invalid for the account name specified.", "accounts": self.state.accounts.iter().map(Account::qualified_name).collect::<Vec<_>>()}),
+                            text: sc_failed("ChangeServiceConfig", code),
+                            json: json!({"service": name, "error": win32::message(code), "accounts": self.state.accounts.iter().map(Account::qualified_name).collect::<Vec<_>>()}),
                             events: vec![],
                         });
                     }
@@ -1428,7 +1424,7 @@ impl World {
             };
             return Ok(Outcome {
                 code,
-                text: format!("{cmdlet} : Cannot find any service with service name '{name}'."),
+                text: text::ps_service_not_found(cmdlet, name),
                 json: json!({"service": name, "error": "not found", "services": self.known_services()}),
                 events: vec![],
             });
@@ -1470,7 +1466,8 @@ impl World {
                 "Restart-Service"
             };
             o.text = format!(
-                "{cmdlet} : Service '{display} ({svc_name})' cannot be started due to the following error: Cannot start service {svc_name} on computer '.'.\n{}",
+                "{}\n{}",
+                text::ps_cannot_start(cmdlet, &display, &svc_name),
                 o.text
             );
         }
@@ -1605,45 +1602,6 @@ impl World {
                 )
             })
             .collect()
-    }
-
-    /// Unprotects `blob` as the named account using `password` (for tests and tools that check
-    /// what DPAPI would do for that account).
-    pub fn unprotect_as(
-        &self,
-        account: &str,
-        password: Option<&str>,
-        blob: &[u8],
-        entropy: &[u8],
-    ) -> Result<Result<Zeroizing<Vec<u8>>, DpapiError>, WorldError> {
-        let idx = self.account_index(account)?;
-        let a = &self.state.accounts[idx];
-        let cred = match (a.kind, password) {
-            (AccountKind::Virtual, _) => {
-                Credential::virtual_account(&self.dpapi_system()?, &a.sid())
-            }
-            (AccountKind::Gmsa, _) => {
-                credential_for(a.kind, &a.sid(), &self.managed_password(&a.name)?)
-            }
-            (_, Some(p)) => credential_for(a.kind, &a.sid(), &utf16le(p)),
-            (_, None) => {
-                return Err(WorldError::Options(format!(
-                    "{} needs a password",
-                    a.qualified_name()
-                )));
-            }
-        };
-        let store = self.load_store(idx)?;
-        Ok(store.unprotect(&cred, blob, entropy).map(|(_, p)| p))
-    }
-
-    /// The ADSync keyset blob and entropy the probe program keeps.
-    pub fn keyset_blob(&self) -> Option<(Vec<u8>, Vec<u8>)> {
-        match self.state.programs.get(ADSYNC_SERVICE)? {
-            Program::KeysetProbe(p) => {
-                Some((hex::decode(&p.blob).ok()?, hex::decode(&p.entropy).ok()?))
-            }
-        }
     }
 }
 

@@ -8,8 +8,6 @@
 //!
 //! Message texts are the system's `FormatMessage` texts for these codes.
 
-use std::fmt;
-
 use uuid::Uuid;
 
 /// `CRYPTPROTECT_UI_FORBIDDEN`: accepted, never stored in the blob (§2.4).
@@ -114,16 +112,6 @@ impl DpapiError {
                 "The requested operation cannot be completed. The computer must be trusted for delegation and the current user account must be configured to allow delegation."
             }
         }
-    }
-}
-
-/// An HRESULT shown as Windows tools show it, e.g. `0x8007000D`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HResult(pub u32);
-
-impl fmt::Display for HResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:08X}", self.0)
     }
 }
 

@@ -93,11 +93,6 @@ impl<'a> Reader<'a> {
         self.data.len() - self.pos
     }
 
-    /// The structure name used in errors.
-    pub fn structure(&self) -> &'static str {
-        self.structure
-    }
-
     /// Reads `n` bytes; `n` may come from an untrusted length field.
     pub fn bytes(&mut self, n: u64, field: &'static str) -> Result<&'a [u8], FormatError> {
         let available = self.remaining();

@@ -101,7 +101,8 @@ pub struct ProtectStore {
     pub credhist: Option<CredHistFile>,
 }
 
-fn new_guid<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Uuid {
+/// A random (version 4) GUID from `rng`: how DPAPI names master keys and CREDHIST credentials.
+pub fn new_guid<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Uuid {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     uuid::Builder::from_random_bytes(b).into_uuid()
@@ -198,12 +199,7 @@ impl ProtectStore {
         now: FileTime,
         dc: Option<&dyn DomainBackup>,
     ) -> Result<Vec<u8>, DpapiError> {
-        let current = self.preferred.filter(|p| !p.is_expired(now)).and_then(|p| {
-            self.open_master_key(credential, p.guid)
-                .ok()
-                .map(|k| (p.guid, k))
-        });
-        let (guid, key) = match current {
+        let (guid, key) = match self.current_key(credential, now) {
             Some(found) => found,
             None => self.create_master_key_with(rng, credential, now, dc)?,
         };
@@ -252,12 +248,18 @@ impl ProtectStore {
         credential: &Credential,
         now: FileTime,
     ) -> Result<(Uuid, MasterKey), MasterKeyError> {
-        if let Some(p) = self.preferred.filter(|p| !p.is_expired(now))
-            && let Ok(key) = self.open_master_key(credential, p.guid)
-        {
-            return Ok((p.guid, key));
+        match self.current_key(credential, now) {
+            Some(found) => Ok(found),
+            None => self.create_master_key(rng, credential, now),
         }
-        self.create_master_key(rng, credential, now)
+    }
+
+    /// The `Preferred` key, if it has not expired at `now` and opens with the credential.
+    fn current_key(&self, credential: &Credential, now: FileTime) -> Option<(Uuid, MasterKey)> {
+        let p = self.preferred.filter(|p| !p.is_expired(now))?;
+        self.open_master_key(credential, p.guid)
+            .ok()
+            .map(|k| (p.guid, k))
     }
 
     /// Opens a master key with the session's credentials, falling back to the CREDHIST chain

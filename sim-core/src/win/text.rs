@@ -21,6 +21,8 @@ pub mod win32 {
     pub const SERVICE_DOES_NOT_EXIST: u32 = 1060;
     /// `ERROR_SERVICE_NOT_ACTIVE`.
     pub const SERVICE_NOT_ACTIVE: u32 = 1062;
+    /// `ERROR_INVALID_SERVICE_ACCOUNT` (`sc config obj=` naming no account).
+    pub const INVALID_SERVICE_ACCOUNT: u32 = 1057;
     /// `ERROR_SERVICE_SPECIFIC_ERROR`.
     pub const SERVICE_SPECIFIC_ERROR: u32 = 1066;
     /// `ERROR_SERVICE_LOGON_FAILED` (seed: "Error 1069").
@@ -48,6 +50,9 @@ pub mod win32 {
                 "The specified service does not exist as an installed service."
             }
             SERVICE_NOT_ACTIVE => "The service has not been started.",
+            INVALID_SERVICE_ACCOUNT => {
+                "The account name is invalid or does not exist, or the password is invalid for the account name specified."
+            }
             SERVICE_SPECIFIC_ERROR => "The service has returned a service-specific error code.",
             // research/seeds/2017-change-service-account-password.md: "Error 1069: The service
             // did not start due to a logon failure."
@@ -64,6 +69,22 @@ pub mod win32 {
             _ => "Unknown error.",
         }
     }
+}
+
+/// What net.exe prints when a command succeeds (its `NERR_Success` message).
+pub const NET_SUCCESS: &str = "The command completed successfully.";
+
+/// PowerShell's `Start-Service` / `Stop-Service` / `Restart-Service` error for an unknown
+/// service (the Microsoft.PowerShell.Management cmdlets' own message).
+pub fn ps_service_not_found(cmdlet: &str, name: &str) -> String {
+    format!("{cmdlet} : Cannot find any service with service name '{name}'.")
+}
+
+/// PowerShell's error when the SCM refuses to start a service (the same cmdlets' message).
+pub fn ps_cannot_start(cmdlet: &str, display_name: &str, name: &str) -> String {
+    format!(
+        "{cmdlet} : Service '{display_name} ({name})' cannot be started due to the following error: Cannot start service {name} on computer '.'."
+    )
 }
 
 /// The event source of every SCM event.
