@@ -12,6 +12,7 @@
 #![deny(unused_must_use)]
 #![warn(missing_docs)]
 
+pub mod adsync;
 pub mod command;
 pub mod dpapi;
 pub mod filetime;

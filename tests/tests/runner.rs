@@ -1,7 +1,9 @@
 //! The one integration test binary: every test module is listed here.
 
+mod adsync_codecs;
 mod cli_dpapi;
 mod cli_world;
+mod credential;
 mod oracles;
 mod properties;
 mod vectors;

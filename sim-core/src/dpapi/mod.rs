@@ -22,6 +22,7 @@ pub mod alg;
 pub mod api;
 pub mod bkrp;
 pub mod blob;
+pub mod credential;
 pub mod credfile;
 pub mod credhist;
 pub mod crypto;

@@ -1,0 +1,1 @@
+//! The decrypted ADSync encryption keyset (`research/adsync.md` §3.3).

@@ -1,0 +1,1 @@
+//! The CREDENTIAL structure inside a Credential Manager file.

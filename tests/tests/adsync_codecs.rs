@@ -1,0 +1,1 @@
+//! The ADSync codecs: the MMSK keyset and `encrypted_configuration`.

@@ -1,0 +1,1 @@
+//! The CREDENTIAL structure: real Credential Manager plaintexts, round trips, oracles.
