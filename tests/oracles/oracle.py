@@ -36,6 +36,14 @@ OPs ("tool" is impacket, dpapick3 or pypykatz unless said otherwise):
            (ok is true when every entry decrypted; impacket's "guid" is the GUID it names the entry
            by, the one of the NEXT newer credential; dpapick3's GUID text is not canonical, so it is
            omitted)
+    {"op": "credential", "tool": T, "file": PATH, "key": HEX (64-byte master key)}
+        A Credential Manager file (12-byte header, then a blob) decrypted and its CREDENTIAL read:
+        impacket: CredentialFile, DPAPI_BLOB.decrypt, CREDENTIAL_BLOB (as its dpapi.py credential);
+        pypykatz: DPAPI.decrypt_credential_bytes with the key cached under the blob's GUID;
+        dpapick3: has no CREDENTIAL reader of its own, so its DPAPIBlob decrypts and its Eater
+        reads the plaintext as dpapilab-ng's creddec.py does (vaultstruct.CREDENTIAL_DECRYPTED:
+        skip the header by its leading size DWORD, then six length-prefixed fields)
+        -> {"ok", "target", "username" (text, one terminating NUL removed), "secret": HEX}
 """
 
 import contextlib
@@ -71,6 +79,23 @@ def stretched_1607_first(password, sid):
     """PBKDF2-SHA256(NT, UTF-16LE(SID), 10000, 32): the part of the 1607+ stretch dpapick3 omits."""
     nt = md4(password.encode("utf-16-le"))
     return hashlib.pbkdf2_hmac("sha256", nt, sid.encode("utf-16-le"), 10000, 32)
+
+
+def utf16_text(raw):
+    """A CREDENTIAL string field as stored (UTF-16LE, NUL-terminated unless empty) as text."""
+    raw = bytes(raw)
+    if raw.endswith(b"\0\0") and len(raw) % 2 == 0:
+        raw = raw[:-2]
+    return raw.decode("utf-16-le")
+
+
+def credential_result(target, username, secret):
+    return {
+        "ok": True,
+        "target": utf16_text(target),
+        "username": utf16_text(username),
+        "secret": hx(secret),
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -142,6 +167,21 @@ def impacket_credhist(op):
     return {"ok": all(e["sha1"] is not None for e in out), "entries": out}
 
 
+def impacket_credential(op):
+    from impacket.dpapi import CREDENTIAL_BLOB, DPAPI_BLOB, CredentialFile
+
+    plain = DPAPI_BLOB(CredentialFile(read(op["file"]))["Data"]).decrypt(bytes.fromhex(op["key"]))
+    if plain is None:
+        return {"ok": False}
+    cred = CREDENTIAL_BLOB(plain)
+    # impacket names the secret (CredentialBlob) "Unknown3", like the 8 bytes at 0x28, so
+    # cred["Unknown3"] is the secret and those 8 bytes are lost. It calls the first DWORD (the
+    # header size, 0x30) "Flags", so its dump() prints REQUIRE_CONFIRMATION|WILDCARD_MATCH
+    # for every file; the real CREDENTIAL Flags are its "Flags2". Like pypykatz, it reads attributes
+    # right after the secret, without mimikatz's alignment byte after an odd-sized secret.
+    return credential_result(cred["Target"], cred["Username"], cred["Unknown3"])
+
+
 # ------------------------------------------------------------------------------------------------
 # dpapick3
 
@@ -178,6 +218,25 @@ def dpapick3_credhist(op):
     return {"ok": all(e["sha1"] is not None for e in out), "entries": out}
 
 
+def dpapick3_credential(op):
+    import struct
+
+    from dpapick3 import blob
+    from dpapick3.eater import Eater
+
+    data = read(op["file"])
+    _version, size, _reserved = struct.unpack_from("<LLL", data)
+    b = blob.DPAPIBlob(data[12 : 12 + size])
+    if not b.decrypt(bytes.fromhex(op["key"])):
+        return {"ok": False}
+    e = Eater(b.cleartext)
+    header_size = e.eat("L")
+    e.eat_sub(header_size - 4)
+    fields = [e.eat_length_and_string("L") for _ in range(6)]
+    target, _alias, _comment, _unknown, username, secret = fields
+    return credential_result(target, username, secret)
+
+
 # ------------------------------------------------------------------------------------------------
 # pypykatz
 
@@ -206,6 +265,23 @@ def pypykatz_blob(op):
     return {"ok": plain is not None, "plaintext": hx(plain)}
 
 
+def pypykatz_credential(op):
+    from pypykatz.dpapi.dpapi import DPAPI
+    from pypykatz.dpapi.structures.credentialfile import CredentialFile
+
+    data = read(op["file"])
+    d = DPAPI()
+    d.masterkeys[CredentialFile.from_bytes(data).blob.masterkey_guid] = bytes.fromhex(op["key"])
+    cred = d.decrypt_credential_bytes(data)
+
+    def raw(field):
+        # pypykatz decodes non-empty strings itself (keeping the NUL) but leaves empty ones b"".
+        return field if isinstance(field, bytes) else field.encode("utf-16-le")
+
+    # pypykatz names the secret "unknown4" (and the unknown string before UserName "unknown3").
+    return credential_result(raw(cred.target), raw(cred.username), cred.unknown4_raw)
+
+
 # ------------------------------------------------------------------------------------------------
 
 
@@ -229,6 +305,9 @@ HANDLERS = {
     ("blob", "pypykatz"): pypykatz_blob,
     ("credhist", "impacket"): impacket_credhist,
     ("credhist", "dpapick3"): dpapick3_credhist,
+    ("credential", "impacket"): impacket_credential,
+    ("credential", "dpapick3"): dpapick3_credential,
+    ("credential", "pypykatz"): pypykatz_credential,
 }
 
 
