@@ -24,15 +24,11 @@
 //!   one alignment byte after an odd-sized secret. The files here have no attributes, so this
 //!   difference is not exercised.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use serde_json::{Value, json};
+
+use serde_json::json;
 use sim_core::dpapi::api::{CRYPTPROTECT_SYSTEM, ProtectFlags};
 use sim_core::dpapi::blob::{Blob, BlobPolicy};
 use sim_core::dpapi::credential::{
@@ -47,6 +43,7 @@ use sim_core::dpapi::prekey::Credential as Logon;
 use sim_core::dpapi::sid::Sid;
 use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
+use sim_tests::oracle::setup;
 use sim_tests::{hex_field, vector_bytes, vectors_json};
 
 // ------------------------------------------------------------------------------------------------
@@ -282,106 +279,7 @@ proptest! {
 }
 
 // ------------------------------------------------------------------------------------------------
-// 3. Oracles: the Python environment, found and skipped as in `oracles.rs`
-
-const SETUP_HINT: &str = "set up the oracles with `python3 -m venv .venv && .venv/bin/pip install \
-                          impacket dpapick3 pypykatz` at the repository root, or point \
-                          ADSYNC_SIM_PYTHON at an interpreter that has them";
-
-fn interpreter() -> PathBuf {
-    if let Some(p) = std::env::var_os("ADSYNC_SIM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(".venv");
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-/// The interpreter if it runs and imports the three tools; otherwise a skip notice (or a failure
-/// under `ADSYNC_SIM_REQUIRE_ORACLES=1`) and `None`.
-fn python(test: &str) -> Option<PathBuf> {
-    let python = interpreter();
-    let why = if std::env::var_os("ADSYNC_SIM_PYTHON").is_none() && !python.is_file() {
-        Some(format!("no Python interpreter at {}", python.display()))
-    } else {
-        match Command::new(&python)
-            .args([
-                "-c",
-                "import impacket.dpapi, dpapick3.masterkey, pypykatz.dpapi.dpapi",
-            ])
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-        {
-            Err(e) => Some(format!("cannot run {}: {e}", python.display())),
-            Ok(o) if !o.status.success() => Some(format!(
-                "{} cannot import impacket, dpapick3 and pypykatz: {}",
-                python.display(),
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("no output")
-            )),
-            Ok(_) => None,
-        }
-    };
-    let Some(why) = why else {
-        return Some(python);
-    };
-    assert!(
-        std::env::var("ADSYNC_SIM_REQUIRE_ORACLES").as_deref() != Ok("1"),
-        "credential::{test}: ADSYNC_SIM_REQUIRE_ORACLES=1 but {why}; {SETUP_HINT}"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED credential::{test}: {why}; {SETUP_HINT}"
-    );
-    None
-}
-
-/// Runs `tests/oracles/oracle.py` on `ops` and returns one result per op.
-fn oracle(python: &Path, ops: &[Value]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/oracle.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(json!({ "ops": ops }).to_string().as_bytes())
-        .expect("write the job to Python");
-    let out = child.wait_with_output().expect("wait for Python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !stderr.trim().is_empty() {
-        eprintln!("--- oracle.py stderr ---\n{stderr}");
-    }
-    let results = stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ORACLE-RESULT "))
-        .filter(|_| out.status.success())
-        .and_then(|j| serde_json::from_str::<Value>(j).ok())
-        .unwrap_or_else(|| panic!("oracle.py failed ({}): {stdout}\n{stderr}", out.status))
-        ["results"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(results.len(), ops.len(), "one result per op");
-    results
-}
+// 3. Oracles (`sim_tests::oracle`)
 
 /// A generic credential, protected the way Windows writes a credential file: the user's master
 /// key, `CRYPTPROTECT_SYSTEM`, and the description that matches the persistence. Returns the file
@@ -422,10 +320,9 @@ fn protect_credential_file(
 #[test]
 fn generic_credential_files_open_in_impacket_dpapick3_and_pypykatz() {
     let test = "generic_credential_files_open_in_impacket_dpapick3_and_pypykatz";
-    let Some(python) = python(test) else {
+    let Some((python, mut rng)) = setup(test) else {
         return;
     };
-    let mut rng = ChaCha20Rng::seed_from_u64(0x4352_4544);
     let sid: Sid = "S-1-5-21-1004336348-1177238915-682003330-1104"
         .parse()
         .unwrap();
@@ -517,7 +414,7 @@ fn generic_credential_files_open_in_impacket_dpapick3_and_pypykatz() {
             expect.push((format!("{name}, {tool}"), cred.clone()));
         }
     }
-    let results = oracle(&python, &ops);
+    let results = python.oracle(&ops);
     let failures: Vec<String> = expect
         .iter()
         .zip(&results)
