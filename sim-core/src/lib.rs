@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod adsync;
+pub mod cloud;
 pub mod command;
 pub mod dpapi;
 pub mod filetime;

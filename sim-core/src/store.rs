@@ -7,8 +7,15 @@
 //! previous state, which SQLite's journal guarantees; corrupt or foreign files give an error that
 //! names the file and are never overwritten unless `init --force` is given.
 //!
-//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`), `seal.key` (32 random bytes,
-//! hex: the AES-256-GCM key of [`crate::seal`]).
+//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`, and the ADSync database's own
+//! `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random bytes, hex: the
+//! AES-256-GCM key of [`crate::seal`]).
+//!
+//! The two ADSync tables keep their real names and columns (DESIGN §5, `research/adsync.md`
+//! §3.1), so `sqlite3 state.db` answers the queries admins and tools run against the real
+//! database. They are the source of truth for their columns: an edit made with `sqlite3` (as
+//! AADInternals' `UPDATE mms_management_agent SET encrypted_configuration=…` does, §5.4) is what
+//! the engine reads next.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,7 +35,7 @@ pub const KEY_FILE: &str = "seal.key";
 /// The value of `meta.product`, which marks a database as ours.
 const PRODUCT: &str = "adsync-sim";
 /// Schema version of the tables.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// How long a command waits for another one holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -125,16 +132,132 @@ fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
     Ok(Sealer::new(key))
 }
 
+/// The ADSync tables (`research/adsync.md` §3.1). SQL Server's `uniqueidentifier` columns are
+/// kept as upper-case GUID text, the way `sqlcmd` prints them.
+const ADSYNC_SCHEMA: &str = "
+    CREATE TABLE mms_server_configuration (keyset_id INTEGER NOT NULL, instance_id TEXT NOT NULL,
+                                           entropy TEXT NOT NULL);
+    CREATE TABLE mms_management_agent (ma_id TEXT PRIMARY KEY, ma_name TEXT NOT NULL,
+                                       ma_type TEXT NOT NULL, subtype TEXT NOT NULL,
+                                       private_configuration_xml TEXT NOT NULL,
+                                       encrypted_configuration TEXT NOT NULL);";
+
+/// Writes the engine's rows into the ADSync tables.
+fn write_adsync_tables(conn: &Connection, db: &Path, world: &World) -> Result<(), StoreError> {
+    let Ok(engine) = world.engine() else {
+        return Ok(());
+    };
+    conn.execute("DELETE FROM mms_server_configuration", [])
+        .map_err(sql(db))?;
+    conn.execute("DELETE FROM mms_management_agent", [])
+        .map_err(sql(db))?;
+    let c = &engine.server;
+    conn.execute(
+        "INSERT INTO mms_server_configuration (keyset_id, instance_id, entropy) VALUES (?1, ?2, ?3)",
+        params![
+            c.keyset_id,
+            c.instance_id.to_string().to_ascii_uppercase(),
+            c.entropy.to_string().to_ascii_uppercase()
+        ],
+    )
+    .map_err(sql(db))?;
+    for a in &engine.agents {
+        conn.execute(
+            "INSERT INTO mms_management_agent (ma_id, ma_name, ma_type, subtype, private_configuration_xml, encrypted_configuration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                a.ma_id.to_ascii_uppercase(),
+                a.ma_name,
+                a.ma_type,
+                a.subtype,
+                a.private_configuration_xml,
+                a.encrypted_configuration
+            ],
+        )
+        .map_err(sql(db))?;
+    }
+    Ok(())
+}
+
+/// Reads the ADSync tables back over the engine's columns.
+fn read_adsync_tables(
+    conn: &Connection,
+    db: &Path,
+    state: &mut WorldState,
+) -> Result<(), StoreError> {
+    let Some(crate::world::Program::Engine(engine)) =
+        state.programs.get_mut(crate::world::ADSYNC_SERVICE)
+    else {
+        return Ok(());
+    };
+    let foreign = |reason: String| StoreError::Foreign {
+        file: db.to_owned(),
+        reason,
+    };
+    let (keyset_id, instance, entropy): (u32, String, String) = conn
+        .query_row(
+            "SELECT keyset_id, instance_id, entropy FROM mms_server_configuration",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(sql(db))?;
+    engine.server.keyset_id = keyset_id;
+    engine.server.instance_id = instance.parse().map_err(|_| {
+        foreign(format!(
+            "mms_server_configuration.instance_id '{instance}' is not a GUID"
+        ))
+    })?;
+    engine.server.entropy = entropy.parse().map_err(|_| {
+        foreign(format!(
+            "mms_server_configuration.entropy '{entropy}' is not a GUID"
+        ))
+    })?;
+    let mut stmt = conn
+        .prepare("SELECT ma_id, ma_name, private_configuration_xml, encrypted_configuration FROM mms_management_agent")
+        .map_err(sql(db))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql(db))?;
+    for row in rows {
+        let (id, name, private, encrypted) = row.map_err(sql(db))?;
+        if let Some(a) = engine
+            .agents
+            .iter_mut()
+            .find(|a| a.ma_id.eq_ignore_ascii_case(&id))
+        {
+            a.ma_name = name;
+            a.private_configuration_xml = private;
+            a.encrypted_configuration = encrypted;
+        }
+    }
+    Ok(())
+}
+
 /// Reads the world from the database (inside the caller's transaction, if any).
 fn read_world(conn: &Connection, db: &Path, sealer: &Sealer) -> Result<World, StoreError> {
     let text: String = conn
         .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
         .map_err(sql(db))?;
-    let state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
+    let mut state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
         file: db.to_owned(),
         reason: format!("the world does not parse: {e}"),
     })?;
+    read_adsync_tables(conn, db, &mut state)?;
     Ok(World::from_state(state, sealer.clone())?)
+}
+
+/// Writes the ADSync database as the export's copy: a new SQLite file holding the two ADSync
+/// tables only (`research/adsync.md` §3.1). The file must not exist.
+pub fn export_adsync_database(world: &World, file: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open(file).map_err(sql(file))?;
+    conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(file))?;
+    write_adsync_tables(&conn, file, world)
 }
 
 fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
@@ -189,6 +312,8 @@ impl StateDir {
                                    command TEXT NOT NULL, result_code INTEGER NOT NULL);",
         )
         .map_err(sql(&db))?;
+        conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(&db))?;
+        write_adsync_tables(&conn, &db, &world)?;
         let state = serde_json::to_string(world.state())
             .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
         conn.execute(
@@ -283,6 +408,7 @@ impl StateDir {
                 .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
             tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
                 .map_err(sql(&db))?;
+            write_adsync_tables(&tx, &db, &world)?;
         }
         tx.execute(
             "INSERT INTO journal (clock, command, result_code) VALUES (?1, ?2, ?3)",

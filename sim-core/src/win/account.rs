@@ -110,6 +110,10 @@ pub struct Account {
     pub profile: String,
     /// The account's DPAPI `Protect` folder, as its real files.
     pub protect: StoredProtect,
+    /// The forest of a directory account outside the server's own domain (DNS name); `None`
+    /// for the server's domain and for local and virtual accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forest: Option<String>,
 }
 
 impl Account {
@@ -128,12 +132,19 @@ impl Account {
         if let Some(rest) = t.strip_prefix(".\\") {
             return self.kind == AccountKind::Local && rest.eq_ignore_ascii_case(&self.name);
         }
-        if let (Some((user, dom)), Some(dns)) = (t.split_once('@'), domain_dns) {
-            return matches!(self.kind, AccountKind::Domain | AccountKind::Gmsa)
-                && user.eq_ignore_ascii_case(&self.name)
-                && dom.eq_ignore_ascii_case(dns);
+        if let (Some((user, dom)), Some(dns)) = (t.split_once('@'), self.forest_dns(domain_dns)) {
+            return user.eq_ignore_ascii_case(&self.name) && dom.eq_ignore_ascii_case(dns);
         }
         false
+    }
+
+    /// The DNS name of the forest a directory account lives in (`None` for local and virtual
+    /// accounts).
+    pub fn forest_dns<'a>(&'a self, domain_dns: Option<&'a str>) -> Option<&'a str> {
+        match self.kind {
+            AccountKind::Domain | AccountKind::Gmsa => self.forest.as_deref().or(domain_dns),
+            AccountKind::Local | AccountKind::Virtual => None,
+        }
     }
 
     /// The parsed SID.

@@ -90,6 +90,11 @@ pub struct NewEvent {
     pub message: String,
 }
 
+/// How many records a log keeps. Named choice: Windows caps a log by size (20 MB for the
+/// Application log by default); the simulator caps it by count, enough for months of failing
+/// sync cycles while keeping the state small.
+pub const MAX_RECORDS_PER_LOG: usize = 2000;
+
 /// Both logs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventLogs {
@@ -97,9 +102,16 @@ pub struct EventLogs {
 }
 
 impl EventLogs {
-    /// Appends an event at `time` and returns the stored record.
+    /// Appends an event at `time` and returns the stored record. A log holding
+    /// [`MAX_RECORDS_PER_LOG`] records drops its oldest ("Overwrite events as needed", the
+    /// Windows default); record ids keep counting.
     pub fn write(&mut self, time: FileTime, e: NewEvent) -> EventRecord {
-        let record_id = self.records.iter().filter(|r| r.log == e.log).count() as u64 + 1;
+        let record_id = self
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.log == e.log)
+            .map_or(1, |r| r.record_id + 1);
         let rec = EventRecord {
             record_id,
             log: e.log,
@@ -109,6 +121,11 @@ impl EventLogs {
             time,
             message: e.message,
         };
+        if self.records.iter().filter(|r| r.log == e.log).count() >= MAX_RECORDS_PER_LOG
+            && let Some(oldest) = self.records.iter().position(|r| r.log == e.log)
+        {
+            self.records.remove(oldest);
+        }
         self.records.push(rec.clone());
         rec
     }

@@ -15,13 +15,41 @@ use zeroize::Zeroizing;
 
 use super::eventlog::NewEvent;
 use super::text::win32;
-use crate::dpapi::api::DpapiError;
+use crate::dpapi::api::{DpapiError, ProtectFlags};
+use crate::filetime::FileTime;
 
 /// What a program sees of the host while the SCM starts it: DPAPI as the service's logon
-/// account, and the event log.
+/// account and as the machine, randomness, the clock, its own process memory, and the event log.
 pub trait ServiceHost {
     /// `CryptUnprotectData` as the service's account.
     fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    /// `CryptProtectData` as the service's account.
+    fn protect(
+        &mut self,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: ProtectFlags,
+    ) -> Result<Vec<u8>, DpapiError>;
+    /// `CryptUnprotectData` of a `CRYPTPROTECT_LOCAL_MACHINE` blob.
+    fn unprotect_machine(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    /// `CryptProtectData(CRYPTPROTECT_LOCAL_MACHINE)`.
+    fn protect_machine(
+        &mut self,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+    ) -> Result<Vec<u8>, DpapiError>;
+    /// Random bytes (the world's seeded stream).
+    fn random(&mut self, buf: &mut [u8]);
+    /// The host's clock.
+    fn now(&self) -> FileTime;
+    /// Keeps a secret in the process's memory until the service stops.
+    fn retain(&mut self, name: &str, secret: &[u8]);
     /// Writes an event.
     fn write_event(&mut self, event: NewEvent);
 }

@@ -12,6 +12,11 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub mod adsync;
+
+pub use adsync::PsCredential;
+
+use crate::adsync::run::{PolicyType, RunProfile};
 use crate::win::clock::parse_duration;
 use crate::win::eventlog::LogName;
 use crate::win::scm::StartType;
@@ -164,6 +169,64 @@ pub enum Command {
         /// Seconds to advance.
         secs: u64,
     },
+    /// `miiskmu.exe /a`: abandon the encryption key set.
+    Miiskmu,
+    /// `connector list`.
+    ConnectorList,
+    /// `Get-ADSyncConnector [-Name NAME]`.
+    GetConnector {
+        /// Only this connector.
+        name: Option<String>,
+    },
+    /// `connector set-password NAME --password P`: the Synchronization Service Manager's
+    /// "Connect to Active Directory Forest" dialog.
+    ConnectorSetPassword {
+        /// The connector.
+        name: String,
+        /// The password typed.
+        password: Secret,
+    },
+    /// `sync run CONNECTOR [--profile P]`, `Invoke-ADSyncRunProfile`.
+    SyncRun {
+        /// The connector.
+        connector: String,
+        /// The run profile.
+        profile: RunProfile,
+    },
+    /// `sync cycle`, `Start-ADSyncSyncCycle [-PolicyType Delta|Initial]`.
+    SyncCycle {
+        /// The policy.
+        policy: PolicyType,
+    },
+    /// `Get-ADSyncScheduler`.
+    GetScheduler,
+    /// `Set-ADSyncScheduler -SyncCycleEnabled $true|$false`.
+    SetScheduler {
+        /// `SyncCycleEnabled`.
+        enabled: bool,
+    },
+    /// `Add-ADSyncAADServiceAccount -AADCredential USER:PASSWORD [-Name NAME]`.
+    AddAadServiceAccount {
+        /// The Global Administrator's credential.
+        credential: PsCredential,
+        /// Create or switch to this account instead of resetting the current one.
+        name: Option<String>,
+    },
+    /// `Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential USER:PASSWORD`.
+    AddAddsConnectorAccount {
+        /// The connector (its forest).
+        connector: String,
+        /// The Enterprise Admin's credential.
+        credential: PsCredential,
+    },
+    /// `Set-MsolUserPassword -UserPrincipalName UPN -NewPassword P`: a cloud administrator's
+    /// reset of a cloud user's password.
+    CloudReset {
+        /// The user.
+        upn: String,
+        /// The new password.
+        password: Secret,
+    },
 }
 
 /// A line that is not a command.
@@ -190,6 +253,9 @@ pub enum ParseError {
     /// The line is empty.
     #[error("the line is empty")]
     Empty,
+    /// A cmdlet's parameters do not bind: PowerShell's own error text.
+    #[error("{0}")]
+    PowerShell(String),
 }
 
 /// Splits a line into words: whitespace separates, single and double quotes group.
@@ -240,7 +306,11 @@ const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)
 const NET_USAGE: &str = "net user NAME PASSWORD | net user NAME /active:yes|no";
 const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
 
-fn usage(command: &'static str, usage: &'static str, message: impl Into<String>) -> ParseError {
+pub(crate) fn usage(
+    command: &'static str,
+    usage: &'static str,
+    message: impl Into<String>,
+) -> ParseError {
     ParseError::Usage {
         command,
         message: message.into(),
@@ -289,7 +359,11 @@ pub fn parse_words(words: &[String]) -> Result<Command, ParseError> {
             })
         }
         "get-winevent" => parse_get_winevent(&rest),
-        _ => Err(ParseError::UnknownCommand(first.clone())),
+        "connector" => adsync::parse_connector(&rest),
+        "sync" => adsync::parse_sync(&rest),
+        _ if adsync::is_miiskmu(&verb) => adsync::parse_miiskmu(&rest),
+        _ => adsync::parse_cmdlet(&verb, words, &rest)
+            .unwrap_or_else(|| Err(ParseError::UnknownCommand(first.clone()))),
     }
 }
 
@@ -664,6 +738,44 @@ impl Command {
                 s
             }
             Self::ClockAdvance { secs } => format!("clock advance {secs}s"),
+            Self::Miiskmu => "miiskmu.exe /a".into(),
+            Self::ConnectorList => "connector list".into(),
+            Self::GetConnector { name: None } => "Get-ADSyncConnector".into(),
+            Self::GetConnector { name: Some(n) } => format!("Get-ADSyncConnector -Name {n}"),
+            Self::ConnectorSetPassword { name, .. } => {
+                format!("connector set-password {name} --password {R}")
+            }
+            Self::SyncRun { connector, profile } => {
+                format!("sync run {connector} --profile '{}'", profile.as_str())
+            }
+            Self::SyncCycle { policy } => {
+                format!("Start-ADSyncSyncCycle -PolicyType {}", policy.as_str())
+            }
+            Self::GetScheduler => "Get-ADSyncScheduler".into(),
+            Self::SetScheduler { enabled } => format!(
+                "Set-ADSyncScheduler -SyncCycleEnabled ${}",
+                if *enabled { "true" } else { "false" }
+            ),
+            Self::AddAadServiceAccount { credential, name } => {
+                let mut s = format!(
+                    "Add-ADSyncAADServiceAccount -AADCredential {}:{R}",
+                    credential.user
+                );
+                if let Some(n) = name {
+                    s.push_str(&format!(" -Name {n}"));
+                }
+                s
+            }
+            Self::AddAddsConnectorAccount {
+                connector,
+                credential,
+            } => format!(
+                "Add-ADSyncADDSConnectorAccount -Name {connector} -EACredential {}:{R}",
+                credential.user
+            ),
+            Self::CloudReset { upn, .. } => {
+                format!("Set-MsolUserPassword -UserPrincipalName {upn} -NewPassword {R}")
+            }
         }
     }
 
@@ -671,7 +783,13 @@ impl Command {
     pub fn mutates(&self) -> bool {
         !matches!(
             self,
-            Self::Status | Self::AccountList | Self::ScQuery { .. } | Self::Events { .. }
+            Self::Status
+                | Self::AccountList
+                | Self::ScQuery { .. }
+                | Self::Events { .. }
+                | Self::ConnectorList
+                | Self::GetConnector { .. }
+                | Self::GetScheduler
         )
     }
 }

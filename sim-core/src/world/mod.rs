@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use crate::adsync::build::{Build, DEFAULT_BUILD};
+use crate::adsync::engine::Engine;
+use crate::cloud::Tenant;
 use crate::command::{AccountState, Command, PsServiceVerb, Secret};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
 use crate::dpapi::bkrp::BackupKeyPair;
@@ -26,7 +29,6 @@ use crate::dpapi::sid::Sid;
 use crate::dpapi::store::DomainBackup;
 use crate::dpapi::store::{ProtectStore, StoreKind};
 use crate::filetime::FileTime;
-use crate::probe::KeysetProbe;
 use crate::seal::{Sealed, Sealer, UnsealError};
 use crate::win::account::{
     Account, AccountKind, GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS, StoredHashes, StoredProtect,
@@ -41,18 +43,20 @@ use crate::win::scm::{
 use crate::win::text::{self, SCM_SOURCE, win32};
 
 /// Version of the persisted world layout.
-pub const STATE_FORMAT: u32 = 1;
+pub const STATE_FORMAT: u32 = 2;
 /// The server's name. Named choice: one fixed NetBIOS name, so outputs are stable.
 pub const SERVER_NAME: &str = "AADCONNECT01";
 /// Rounds of new master keys by default (Windows 10, `research/dpapi.md` §5).
 pub const DEFAULT_KDF_ROUNDS: u32 = 8000;
 /// The ADSync service's key name (`research/adsync.md` §1).
 pub const ADSYNC_SERVICE: &str = "ADSync";
-/// Its display name in the seed articles (`research/adsync.md` §1).
-pub const ADSYNC_DISPLAY_NAME: &str = "Microsoft Azure AD Sync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
+mod sync;
+
+pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
+
 /// How the ADSync service account is provisioned at install (`research/adsync.md` §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +72,26 @@ pub enum ServiceAccountKind {
 }
 
 impl ServiceAccountKind {
+    /// The word `init --service-account` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Virtual => "virtual",
+            Self::Local => "local",
+            Self::Domain => "domain",
+            Self::Gmsa => "gmsa",
+        }
+    }
+
+    /// The default of a build (`research/adsync.md` §2.1: a local `AAD_` account up to
+    /// 1.1.443.0, `NT SERVICE\ADSync` from 1.1.484.0 on a member server).
+    pub fn default_for(build: Build) -> Self {
+        if build.supports_managed_accounts() {
+            Self::Virtual
+        } else {
+            Self::Local
+        }
+    }
+
     /// Parses `virtual|local|domain|gmsa`.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
@@ -87,10 +111,14 @@ pub struct WorldOptions {
     pub seed: u64,
     /// PBKDF2 rounds of new master keys (8000 on Windows 10).
     pub kdf_rounds: u32,
-    /// The ADSync service account kind.
-    pub service_account: ServiceAccountKind,
+    /// The ADSync service account kind; `None` takes the build's default.
+    pub service_account: Option<ServiceAccountKind>,
     /// Forests (DNS names); the first is the server's own domain.
     pub forests: Vec<String>,
+    /// The installed build.
+    pub build: Build,
+    /// The tenant's initial domain; `None` names it after the first forest.
+    pub tenant: Option<String>,
 }
 
 impl Default for WorldOptions {
@@ -98,8 +126,10 @@ impl Default for WorldOptions {
         Self {
             seed: 0,
             kdf_rounds: DEFAULT_KDF_ROUNDS,
-            service_account: ServiceAccountKind::Virtual,
+            service_account: None,
             forests: vec!["contoso.com".into()],
+            build: DEFAULT_BUILD,
+            tenant: None,
         }
     }
 }
@@ -132,18 +162,17 @@ pub struct StoredBackupKey {
     pub sealed: Sealed,
 }
 
-/// The program behind a service, persisted. Named choice for the host world: ADSync is modelled
-/// by the [`KeysetProbe`] until the ADSync engine replaces it.
+/// The program behind a service, persisted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Program {
-    /// The keyset probe.
-    KeysetProbe(KeysetProbe),
+    /// The Synchronization Service engine (`miiserver.exe`).
+    Engine(Box<Engine>),
 }
 
 impl Program {
     fn as_program(&mut self) -> &mut dyn ServiceProgram {
         match self {
-            Self::KeysetProbe(p) => p,
+            Self::Engine(e) => e.as_mut(),
         }
     }
 }
@@ -152,6 +181,7 @@ impl Program {
 /// recovery through the DC), and the event log.
 struct StartHost<'a> {
     world: &'a mut World,
+    service: String,
     account: usize,
     credential: Credential,
     rng: &'a mut Stream,
@@ -178,6 +208,78 @@ impl ServiceHost for StartHost<'_> {
         // A recovery through the DC re-protects the key: keep what DPAPI wrote.
         self.world.save_store(self.account, &store);
         result.map(|(_, plain)| plain)
+    }
+
+    fn protect(
+        &mut self,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: ProtectFlags,
+    ) -> Result<Vec<u8>, DpapiError> {
+        let (mut store, dc) = match (self.world.load_store(self.account), self.world.dc()) {
+            (Ok(s), Ok(dc)) => (s, dc),
+            (Err(e), _) | (_, Err(e)) => {
+                self.error = Some(e);
+                return Err(DpapiError::InvalidParameter);
+            }
+        };
+        let blob = store.protect_with(
+            &mut self.rng.0,
+            &self.credential,
+            data,
+            entropy,
+            description,
+            flags,
+            self.world.state.clock,
+            dc.as_ref().map(|d| d as &dyn DomainBackup),
+        )?;
+        self.world.save_store(self.account, &store);
+        Ok(blob)
+    }
+
+    fn unprotect_machine(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+        match self.world.unprotect_machine(blob, entropy) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error = Some(e);
+                Err(DpapiError::InvalidParameter)
+            }
+        }
+    }
+
+    fn protect_machine(
+        &mut self,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+    ) -> Result<Vec<u8>, DpapiError> {
+        match self
+            .world
+            .protect_machine_with(self.rng, data, entropy, description)
+        {
+            Ok(b) => Ok(b),
+            Err(e) => {
+                self.error = Some(e);
+                Err(DpapiError::InvalidParameter)
+            }
+        }
+    }
+
+    fn random(&mut self, buf: &mut [u8]) {
+        self.rng.0.fill_bytes(buf);
+    }
+
+    fn now(&self) -> FileTime {
+        self.world.state.clock
+    }
+
+    fn retain(&mut self, name: &str, secret: &[u8]) {
+        self.world.memory_put(&self.service, name, secret);
     }
 
     fn write_event(&mut self, event: NewEvent) {
@@ -227,6 +329,11 @@ pub struct WorldState {
     pub events: EventLogs,
     /// Next process id.
     pub next_pid: u32,
+    /// The Entra tenant.
+    pub tenant: Tenant,
+    /// What running services hold in memory (the engine's keyset and cached credentials),
+    /// sealed, by `memory:<service>:<name>`; cleared when the service stops.
+    pub memory: BTreeMap<String, Sealed>,
 }
 
 /// The result of a command: its result code, what it prints, and the events it wrote.
@@ -266,6 +373,14 @@ pub enum WorldError {
     /// The options are invalid.
     #[error("{0}")]
     Options(String),
+    /// No such connector.
+    #[error("no connector named '{name}'; the connectors are: {known}")]
+    UnknownConnector {
+        /// What was asked for.
+        name: String,
+        /// The connectors that exist.
+        known: String,
+    },
 }
 
 /// The live world: its state and the key that opens its sealed secrets.
@@ -314,6 +429,10 @@ pub struct InitReport {
     pub service_account_password: Option<Zeroizing<String>>,
     /// Its kind.
     pub service_account_kind: ServiceAccountKind,
+    /// The installed build.
+    pub build: Build,
+    /// The ADSync install: tenant admin, forest admins, connector accounts.
+    pub install: InstallReport,
 }
 
 impl World {
@@ -336,6 +455,31 @@ impl World {
                 "each --forest must be a DNS name such as contoso.com".into(),
             ));
         }
+        let build = options.build;
+        let kind = options
+            .service_account
+            .unwrap_or_else(|| ServiceAccountKind::default_for(build));
+        if matches!(kind, ServiceAccountKind::Virtual | ServiceAccountKind::Gmsa)
+            && !build.supports_managed_accounts()
+        {
+            return Err(WorldError::Options(format!(
+                "--service-account {} needs build {} or later (research/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
+                kind.as_str(),
+                crate::adsync::build::VIRTUAL_ACCOUNT_FROM
+            )));
+        }
+        let tenant = match &options.tenant {
+            Some(t) if t.contains('.') && !t.trim().is_empty() => t.trim().to_ascii_lowercase(),
+            Some(t) => {
+                return Err(WorldError::Options(format!(
+                    "--tenant '{t}' is not a domain name such as contoso.onmicrosoft.com"
+                )));
+            }
+            None => format!(
+                "{}.onmicrosoft.com",
+                forests[0].split('.').next().unwrap_or("contoso")
+            ),
+        };
         let mut rng = Stream(ChaCha20Rng::seed_from_u64(options.seed));
         let [a, b, c] = rng.sub_authorities();
         let machine_sid = format!("S-1-5-21-{a}-{b}-{c}");
@@ -374,6 +518,8 @@ impl World {
                 service_account: String::new(),
                 events: EventLogs::default(),
                 next_pid: 4000,
+                tenant: Tenant::new(&tenant),
+                memory: BTreeMap::new(),
             },
             sealer,
         };
@@ -404,29 +550,17 @@ impl World {
         }
 
         let hex_suffix = rng.hex(6);
-        let (account, password) = match options.service_account {
+        let (account, password) = match kind {
             ServiceAccountKind::Virtual => (world.create_virtual(ADSYNC_SERVICE, &mut rng)?, None),
-            ServiceAccountKind::Local => {
+            ServiceAccountKind::Local | ServiceAccountKind::Domain => {
                 let pw = generate_password(&mut rng);
+                let k = if kind == ServiceAccountKind::Local {
+                    AccountKind::Local
+                } else {
+                    AccountKind::Domain
+                };
                 (
-                    world.create_user(
-                        AccountKind::Local,
-                        &format!("AAD_{hex_suffix}"),
-                        &pw,
-                        &mut rng,
-                    )?,
-                    Some(pw),
-                )
-            }
-            ServiceAccountKind::Domain => {
-                let pw = generate_password(&mut rng);
-                (
-                    world.create_user(
-                        AccountKind::Domain,
-                        &format!("AAD_{hex_suffix}"),
-                        &pw,
-                        &mut rng,
-                    )?,
+                    world.create_user(k, &format!("AAD_{hex_suffix}"), &pw, &mut rng)?,
                     Some(pw),
                 )
             }
@@ -435,7 +569,7 @@ impl World {
         world.state.service_account = account.clone();
         world.state.services.push(Service {
             name: ADSYNC_SERVICE.into(),
-            display_name: ADSYNC_DISPLAY_NAME.into(),
+            display_name: build.display_name().into(),
             binary_path: ADSYNC_BINARY.into(),
             start_type: StartType::Auto,
             account: account.clone(),
@@ -447,34 +581,14 @@ impl World {
         if let Some(pw) = &password {
             world.put_secret(&service_secret_name(ADSYNC_SERVICE), pw.as_bytes());
         }
-        // Install: the keyset is protected as the service account (probe program, see Program).
-        let mut keyset = Zeroizing::new(vec![0u8; 164]);
-        rng.0.fill_bytes(&mut keyset);
-        let entropy = rng.guid().to_bytes_le();
-        let blob = world
-            .protect_as_service(ADSYNC_SERVICE, &keyset, &entropy, &mut rng)
-            .map_err(|e| {
-                WorldError::Damaged(format!("protecting the keyset at install failed: {e}"))
-            })?;
-        world.state.programs.insert(
-            ADSYNC_SERVICE.into(),
-            Program::KeysetProbe(KeysetProbe {
-                blob: hex::encode(blob),
-                entropy: hex::encode(entropy),
-            }),
-        );
-        let started = world.start_service(ADSYNC_SERVICE, &mut rng)?;
-        if started.code != 0 {
-            return Err(WorldError::Damaged(format!(
-                "the service did not start at install: {}",
-                started.text
-            )));
-        }
+        let install = world.install_adsync(build, &forests, &hex_suffix, &mut rng)?;
         world.save_rng(&rng);
         let report = InitReport {
             service_account: account,
             service_account_password: password,
-            service_account_kind: options.service_account,
+            service_account_kind: kind,
+            build,
+            install,
         };
         Ok((world, report))
     }
@@ -555,6 +669,7 @@ impl World {
             password_last_set: self.state.clock,
             profile: format!("Windows/ServiceProfiles/{service}"),
             protect: StoredProtect::capture(&store),
+            forest: None,
         };
         let q = account.qualified_name();
         self.state.accounts.push(account);
@@ -570,6 +685,53 @@ impl World {
     ) -> Result<String, WorldError> {
         let pw = Zeroizing::new(utf16le(password));
         self.create_user_utf16(kind, name, &pw, rng)
+    }
+
+    /// A user in a forest: the server's own domain, or another forest the server connects to
+    /// (a directory account with no profile on this server).
+    fn create_forest_user(
+        &mut self,
+        forest: &str,
+        name: &str,
+        password: &str,
+        rng: &mut Stream,
+    ) -> Result<String, WorldError> {
+        if self
+            .state
+            .domain
+            .as_ref()
+            .is_some_and(|d| d.dns.eq_ignore_ascii_case(forest))
+        {
+            return self.create_user(AccountKind::Domain, name, password, rng);
+        }
+        // Another forest's domain SID: stable per forest name.
+        let digest =
+            crate::dpapi::crypto::hash(crate::dpapi::alg::Digest::Sha1, &[forest.as_bytes()]);
+        let sub =
+            |i: usize| u32::from_le_bytes([digest[i], digest[i + 1], digest[i + 2], digest[i + 3]]);
+        let rid = 1103
+            + self
+                .state
+                .accounts
+                .iter()
+                .filter(|a| a.forest.as_deref() == Some(forest))
+                .count() as u32;
+        let account = Account {
+            name: name.to_owned(),
+            authority: sync::netbios_of(forest),
+            kind: AccountKind::Domain,
+            sid: format!("S-1-5-21-{}-{}-{}-{rid}", sub(0), sub(4), sub(8)),
+            hashes: Some(StoredHashes::of(&hashes_utf16le(&utf16le(password)))),
+            enabled: true,
+            locked: false,
+            password_last_set: self.state.clock,
+            profile: format!("Users/{name}"),
+            protect: StoredProtect::default(),
+            forest: Some(forest.to_owned()),
+        };
+        let q = account.qualified_name();
+        self.state.accounts.push(account);
+        Ok(q)
     }
 
     fn create_user_utf16(
@@ -626,6 +788,7 @@ impl World {
             password_last_set: self.state.clock,
             profile: format!("Users/{name}"),
             protect: StoredProtect::capture(&store),
+            forest: None,
         };
         let q = account.qualified_name();
         self.state.accounts.push(account);
@@ -773,38 +936,6 @@ impl World {
         })
     }
 
-    fn protect_as_service(
-        &mut self,
-        service: &str,
-        data: &[u8],
-        entropy: &[u8],
-        rng: &mut Stream,
-    ) -> Result<Vec<u8>, WorldError> {
-        let si = self
-            .service_index(service)
-            .ok_or_else(|| WorldError::Damaged(format!("no service {service}")))?;
-        let svc = self.state.services[si].clone();
-        let ai = self.account_index(&svc.account)?;
-        let cred = self.service_credential(&svc, ai)?;
-        let mut store = self.load_store(ai)?;
-        let now = self.state.clock;
-        let dc = self.dc()?;
-        let blob = store
-            .protect_with(
-                &mut rng.0,
-                &cred,
-                data,
-                entropy,
-                "",
-                ProtectFlags::default(),
-                now,
-                dc.as_ref().map(|d| d as &dyn DomainBackup),
-            )
-            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
-        self.save_store(ai, &store);
-        Ok(blob)
-    }
-
     fn write_event(&mut self, out: &mut Outcome, e: NewEvent) {
         let rec = self.state.events.write(self.state.clock, e);
         out.events.push(rec);
@@ -862,6 +993,24 @@ impl World {
                 net_user,
             } => self.account_state(name, *state, *net_user),
             Command::DcReachable(reachable) => self.dc_reachable(*reachable),
+            Command::Miiskmu => self.miiskmu_abandon(),
+            Command::ConnectorList => self.connector_list(None, false),
+            Command::GetConnector { name } => self.connector_list(name.as_deref(), true),
+            Command::ConnectorSetPassword { name, password } => {
+                self.connector_set_password(name, password, &mut rng)
+            }
+            Command::SyncRun { connector, profile } => self.sync_run(connector, *profile),
+            Command::SyncCycle { policy } => self.sync_cycle(*policy),
+            Command::GetScheduler => self.get_scheduler(),
+            Command::SetScheduler { enabled } => self.set_scheduler(*enabled),
+            Command::AddAadServiceAccount { credential, name } => {
+                self.add_aad_service_account(credential, name.as_deref(), &mut rng)
+            }
+            Command::AddAddsConnectorAccount {
+                connector,
+                credential,
+            } => self.add_adds_connector_account(connector, credential, &mut rng),
+            Command::CloudReset { upn, password } => self.cloud_reset(upn, password),
         }?;
         self.save_rng(&rng);
         Ok(out)
@@ -888,6 +1037,7 @@ impl World {
             "services": services,
             "accounts": s.accounts.len(),
             "events": s.events.all().len(),
+            "adsync": self.adsync_status(),
         });
         let mut text = format!(
             "Server {SERVER_NAME}, domain {}\nClock {}\nSeed {}, master key rounds {}{}\n",
@@ -967,6 +1117,9 @@ impl World {
         password: &Secret,
         net_user: bool,
     ) -> Result<Outcome, WorldError> {
+        if self.account_index(name).is_err() && self.is_cloud_user(name) {
+            return self.cloud_reset(name, password);
+        }
         let idx = self.account_index(name)?;
         if !self.state.accounts[idx].kind.has_settable_password() {
             return Err(Self::refuse_password(&self.state.accounts[idx], "reset"));
@@ -1127,6 +1280,18 @@ impl World {
         description: &str,
     ) -> Result<Vec<u8>, WorldError> {
         let mut rng = self.rng();
+        let blob = self.protect_machine_with(&mut rng, data, entropy, description)?;
+        self.save_rng(&rng);
+        Ok(blob)
+    }
+
+    fn protect_machine_with(
+        &mut self,
+        rng: &mut Stream,
+        data: &[u8],
+        entropy: &[u8],
+        description: &str,
+    ) -> Result<Vec<u8>, WorldError> {
         let cred = Credential::system_machine(&self.dpapi_system()?);
         let mut store = self.machine_store()?;
         let flags = ProtectFlags(
@@ -1145,7 +1310,6 @@ impl World {
             )
             .map_err(|e| WorldError::Damaged(format!("{e}")))?;
         self.state.machine_store = StoredProtect::capture(&store);
-        self.save_rng(&rng);
         Ok(blob)
     }
 
@@ -1255,6 +1419,7 @@ impl World {
         if let Some(mut program) = self.state.programs.get(&svc.name).cloned() {
             let mut host = StartHost {
                 world: self,
+                service: svc.name.clone(),
                 account: ai,
                 credential: cred,
                 rng,
@@ -1267,6 +1432,7 @@ impl World {
             }
             self.state.programs.insert(svc.name.clone(), program);
             if let Err(failure) = result {
+                self.clear_memory(&svc.name);
                 return Ok(self.service_failed(si, failure, out));
             }
         }
@@ -1356,6 +1522,7 @@ impl World {
         s.win32_exit_code = 0;
         s.service_exit_code = 0;
         let service = s.name.clone();
+        self.clear_memory(&service);
         self.state_event(&mut out, si);
         out.text = pending.sc_query();
         out.json = json!({"service": service, "state": "STOPPED"});
@@ -1522,11 +1689,14 @@ impl World {
         }
     }
 
+    /// Moves the clock: gMSA passwords rotate on their 30-day schedule and the sync scheduler
+    /// runs its cycles, each at its own time, in order.
     fn clock_advance(&mut self, secs: u64, rng: &mut Stream) -> Result<Outcome, WorldError> {
         let target = self.state.clock.plus_secs(secs);
-        // gMSA passwords rotate on their 30-day schedule as time passes (a change: old known).
+        let mut out = Outcome::default();
+        let mut cycles = 0u64;
         loop {
-            let due = self
+            let gmsa = self
                 .state
                 .accounts
                 .iter()
@@ -1535,22 +1705,36 @@ impl World {
                 .map(|(i, a)| (a.password_last_set.plus_days(GMSA_ROTATION_DAYS), i))
                 .filter(|(t, _)| *t <= target)
                 .min();
-            let Some((when, idx)) = due else { break };
-            self.state.clock = when;
-            let name = self.state.accounts[idx].name.clone();
-            let old = self.managed_password(&name)?;
-            let mut new = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
-            rng.0.fill_bytes(&mut new);
-            self.change_password_utf16(idx, &old, &new, rng)?;
-            self.seal_managed_password(&name, &new);
+            let cycle = self.next_cycle_due(target);
+            let gmsa_first = match (gmsa, cycle) {
+                (None, None) => break,
+                (Some((g, _)), Some(c)) => g <= c,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if let (true, Some((when, idx))) = (gmsa_first, gmsa) {
+                // A gMSA rotation is a password change: the old password is known.
+                self.state.clock = when;
+                let name = self.state.accounts[idx].name.clone();
+                let old = self.managed_password(&name)?;
+                let mut new = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
+                rng.0.fill_bytes(&mut new);
+                self.change_password_utf16(idx, &old, &new, rng)?;
+                self.seal_managed_password(&name, &new);
+            } else if let Some(when) = cycle {
+                self.state.clock = when;
+                self.scheduled_cycle(&mut out)?;
+                cycles += 1;
+            }
         }
         self.state.clock = target;
-        Ok(Outcome {
-            code: 0,
-            text: format!("Clock is now {}", self.state.clock),
-            json: json!({"clock": self.state.clock.to_string()}),
-            events: vec![],
-        })
+        out.text = format!("Clock is now {}", self.state.clock);
+        if cycles > 0 {
+            out.text
+                .push_str(&format!("\n{cycles} scheduled sync cycle(s) ran."));
+        }
+        out.json = json!({"clock": self.state.clock.to_string(), "sync_cycles": cycles});
+        Ok(out)
     }
 
     /// Every account's `Protect` folder, the machine store and `DPAPI_SYSTEM`, as the real paths
@@ -1581,6 +1765,9 @@ impl World {
             "Windows/System32/config/LSA/DPAPI_SYSTEM".into(),
             self.dpapi_system()?.to_bytes().to_vec(),
         ));
+        if let Some(keyset) = self.keyset_artefact()? {
+            out.push(keyset);
+        }
         Ok(out)
     }
 
@@ -1618,7 +1805,7 @@ mod tests {
         let opts = WorldOptions {
             seed: 7,
             kdf_rounds: 3,
-            service_account: kind,
+            service_account: Some(kind),
             ..WorldOptions::default()
         };
         World::new(&opts, Sealer::new([1; 32])).unwrap()
