@@ -50,15 +50,29 @@ pub enum Command {
     Sc(WorldArgs),
     /// Event logs: `events [--log System|Application] [--id N] [--last N]`.
     Events(WorldArgs),
-    /// Simulated time: `clock advance DURATION` (30s, 15m, 2h, 91d, 1w).
+    /// Simulated time: `clock advance DURATION` (30s, 15m, 2h, 91d, 1w). The sync scheduler
+    /// runs its 30-minute cycles as time passes.
     Clock(WorldArgs),
+    /// The key management utility: `miiskmu /a` abandons the encryption key set (the service
+    /// must be stopped).
+    Miiskmu(WorldArgs),
+    /// Connectors: `connector list | set-password NAME --password P` (the Synchronization
+    /// Service Manager's "Connect to Active Directory Forest" dialog).
+    Connector(WorldArgs),
+    /// Runs: `sync run CONNECTOR [--profile NAME] | sync cycle [--policy Delta|Initial]`.
+    Sync(WorldArgs),
     /// Run a line as an admin types it on the server: 'sc.exe start ADSync',
-    /// 'net user NAME PASSWORD', 'Start-Service ADSync', 'Get-WinEvent -LogName System -MaxEvents 5'.
+    /// 'net user NAME PASSWORD', 'Start-Service ADSync', 'Get-WinEvent -LogName System -MaxEvents 5',
+    /// './miiskmu.exe /a', 'Add-ADSyncAADServiceAccount -AADCredential USER:PASSWORD',
+    /// 'Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential USER:PASSWORD',
+    /// 'Get-ADSyncConnector', 'Get-ADSyncScheduler', 'Set-ADSyncScheduler -SyncCycleEnabled $false',
+    /// 'Start-ADSyncSyncCycle -PolicyType Delta', 'Set-MsolUserPassword -UserPrincipalName U -NewPassword P'.
     Exec {
         /// The command line (quote it as one argument).
         line: String,
     },
-    /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, event logs) to DIR.
+    /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, the keyset as the
+    /// build stores it, the ADSync database, event logs) to DIR.
     Export(ExportArgs),
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
     #[command(subcommand)]
@@ -75,9 +89,18 @@ pub struct WorldArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The ADSync service account: virtual (NT SERVICE\ADSync), local, domain or gmsa.
-    #[arg(long, default_value = "virtual", value_parser = ["virtual", "local", "domain", "gmsa"])]
-    pub service_account: String,
+    /// The Azure AD Connect / Entra Connect build: it selects the service-account default, where
+    /// the keyset lives and how a password change affects it (1.1.443.0, 1.1.484.0, 1.4.18.0,
+    /// 1.6.2.4, 2.x). Default: the newest 2.x.
+    #[arg(long)]
+    pub build: Option<String>,
+    /// The ADSync service account: virtual (NT SERVICE\ADSync), local, domain or gmsa. Default:
+    /// the build's (local AAD_ up to 1.1.443.0, virtual later).
+    #[arg(long, value_parser = ["virtual", "local", "domain", "gmsa"])]
+    pub service_account: Option<String>,
+    /// The Entra tenant's initial domain. Default: <first forest label>.onmicrosoft.com.
+    #[arg(long)]
+    pub tenant: Option<String>,
     /// An AD forest (DNS name); repeat for several. The first is the server's domain.
     #[arg(long = "forest", default_values_t = vec!["contoso.com".to_string()])]
     pub forests: Vec<String>,

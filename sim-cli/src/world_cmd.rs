@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
+use sim_core::adsync::build::{Build, DEFAULT_BUILD};
 use sim_core::command::{self, Command as WorldCommand};
 use sim_core::store::StateDir;
 use sim_core::world::{Outcome as WorldOutcome, ServiceAccountKind, World, WorldOptions};
@@ -24,6 +25,9 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         Command::Sc(a) => ("sc", a.args),
         Command::Events(a) => ("events", a.args),
         Command::Clock(a) => ("clock", a.args),
+        Command::Miiskmu(a) => ("miiskmu", a.args),
+        Command::Connector(a) => ("connector", a.args),
+        Command::Sync(a) => ("sync", a.args),
         Command::Exec { line } => {
             let parsed = command::parse_line(&line)?;
             return exec(state, &parsed);
@@ -63,19 +67,31 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
             u64::from_le_bytes(b) >> 11 // keep seeds short enough to type
         }
     };
-    let kind = ServiceAccountKind::parse(&a.service_account).context("--service-account")?;
+    let kind = match &a.service_account {
+        Some(k) => Some(ServiceAccountKind::parse(k).context("--service-account")?),
+        None => None,
+    };
+    let build = match &a.build {
+        Some(b) => b.parse::<Build>().context("--build")?,
+        None => DEFAULT_BUILD,
+    };
     let options = WorldOptions {
         seed,
         kdf_rounds: a.kdf_rounds,
         service_account: kind,
         forests: a.forests,
+        build,
+        tenant: a.tenant,
     };
     let (_, outcome) = StateDir::create(state, a.force, |sealer| {
         let (world, report) = World::new(&options, sealer)?;
-        let mut sa = json!({ "name": report.service_account, "kind": a.service_account });
+        let mut sa =
+            json!({ "name": report.service_account, "kind": report.service_account_kind.as_str() });
         let mut human = format!(
-            "Created a world in {} (seed {seed}).\nADSync runs as {}",
+            "Created a world in {} (seed {seed}).\n{} build {} is installed.\nADSync runs as {}",
             state.display(),
+            report.build.product_name(),
+            report.build,
             report.service_account
         );
         if let Some(pw) = &report.service_account_password {
@@ -84,7 +100,37 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
             human.push_str(&format!(" with password {}", pw.as_str()));
         }
         human.push('.');
-        let json = json!({ "seed": seed, "state": state.display().to_string(), "clock": world.now().to_string(), "service_account": sa });
+        let install = &report.install;
+        // What the admin knows after an install (DESIGN §4): the tenant's Global Administrator
+        // and each forest's Enterprise Admin; never a connector account's password.
+        human.push_str(&format!(
+            "\nGlobal Administrator: {} with password {}",
+            install.global_admin.0,
+            install.global_admin.1.as_str()
+        ));
+        for (forest, name, pw) in &install.enterprise_admins {
+            human.push_str(&format!(
+                "\nEnterprise Admin of {forest}: {name} with password {}",
+                pw.as_str()
+            ));
+        }
+        for (forest, name) in &install.ad_accounts {
+            human.push_str(&format!("\nAD DS connector {forest} uses {name}"));
+        }
+        human.push_str(&format!("\nEntra connector uses {}", install.entra_account));
+        let json = json!({
+            "seed": seed,
+            "state": state.display().to_string(),
+            "clock": world.now().to_string(),
+            "build": report.build.to_string(),
+            "display_name": report.build.display_name(),
+            "service_account": sa,
+            "global_admin": {"name": install.global_admin.0, "password": install.global_admin.1.as_str()},
+            "enterprise_admins": install.enterprise_admins.iter().map(|(f, n, p)| json!({"forest": f, "name": n, "password": p.as_str()})).collect::<Vec<_>>(),
+            "ad_connector_accounts": install.ad_accounts.iter().map(|(f, n)| json!({"forest": f, "name": n})).collect::<Vec<_>>(),
+            "entra_connector_account": install.entra_account,
+            "tenant": world.state().tenant.name,
+        });
         Ok((
             world,
             sim_core::world::Outcome {
@@ -122,6 +168,17 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
     for (path, bytes) in world.artefacts()? {
         write(&a.dir, &path, &bytes)?;
         written.push(path);
+    }
+    if let Ok(engine) = world.engine() {
+        // The database as a SQLite file beside where LocalDB keeps the real one.
+        let rel = engine.build.database_path().replace(".mdf", ".sqlite");
+        let path = a.dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        sim_core::store::export_adsync_database(&world, &path)?;
+        written.push(rel);
     }
     for (log, doc) in world.event_logs_json() {
         let path = format!("Windows/System32/winevt/Logs/{log}.json");

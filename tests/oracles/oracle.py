@@ -44,6 +44,15 @@ OPs ("tool" is impacket, dpapick3 or pypykatz unless said otherwise):
         reads the plaintext as dpapilab-ng's creddec.py does (vaultstruct.CREDENTIAL_DECRYPTED:
         skip the header by its leading size DWORD, then six length-prefixed fields)
         -> {"ok", "target", "username" (text, one terminating NUL removed), "secret": HEX}
+    {"op": "adsync_export", "tool": "impacket", "dir": EXPORT, "sid": SID, "password": PW | null}
+        adconnectdump's chain over an `adsync-sim export` directory, with impacket's DPAPI and
+        nothing of ours: DPAPI_SYSTEM -> the S-1-5-18 machine master keys; the service account's
+        master keys from its password (or, with no password, a virtual account's
+        HMAC-SHA1(DPAPI_SYSTEM.user, SID+NUL)); the keyset from the Credential Manager file (outer
+        user blob -> CREDENTIAL -> inner machine blob) or the registry value (machine blob, or the
+        ≤1.1.443 user blob), with the entropy GUID read from the exported database with sqlite3;
+        key = keyset[-88:-44][12:]; each encrypted_configuration decrypted with AES-256-CBC.
+        -> {"ok", "keyset": HEX, "connectors": [{"ma_type", "ma_name", "password"}, …]}
 """
 
 import contextlib
@@ -295,7 +304,104 @@ def check(_op):
     return {"ok": True, "versions": {n: version(n) for n in ("impacket", "dpapick3", "pypykatz")}}
 
 
+# ------------------------------------------------------------------------------------------------
+# adconnectdump's chain over an export
+
+
+def adsync_export(op):
+    import base64
+    import glob
+    import hmac
+    import os
+    import re
+    import sqlite3
+    import uuid
+
+    from Cryptodome.Cipher import AES
+    from impacket.dpapi import (
+        CREDENTIAL_BLOB,
+        DPAPI_BLOB,
+        CredentialFile,
+        MasterKey,
+        MasterKeyFile,
+        deriveKeysFromUser,
+    )
+
+    root = op["dir"]
+    system = read(os.path.join(root, "Windows/System32/config/LSA/DPAPI_SYSTEM"))
+    machine_key, user_key = system[4:24], system[24:44]
+
+    def masterkeys(folder, prekeys):
+        keys = {}
+        for path in glob.glob(os.path.join(folder, "*")):
+            name = os.path.basename(path)
+            if name in ("Preferred", "CREDHIST") or not os.path.isfile(path):
+                continue
+            data = read(path)
+            header = MasterKeyFile(data)
+            mk = MasterKey(data[len(header):][: header["MasterKeyLen"]])
+            for k in prekeys:
+                key = mk.decrypt(k)
+                if key:
+                    keys[header["Guid"].decode("utf-16-le").lower()] = key
+                    break
+        return keys
+
+    def blob_open(blob_bytes, keys, entropy=None):
+        blob = DPAPI_BLOB(blob_bytes)
+        guid = str(uuid.UUID(bytes_le=bytes(blob["GuidMasterKey"]))).lower()
+        key = keys.get(guid)
+        if key is None:
+            raise ValueError("no master key %s among %s" % (guid, sorted(keys)))
+        plain = blob.decrypt(key, entropy=entropy)
+        if plain is None:
+            raise ValueError("the blob does not open under master key %s" % guid)
+        return plain
+
+    machine = masterkeys(os.path.join(root, "Windows/System32/Microsoft/Protect/S-1-5-18"), [machine_key])
+    sid = op["sid"]
+    if op.get("password") is None:
+        prekeys = [hmac.new(user_key, (sid + "\0").encode("utf-16-le"), "sha1").digest()]
+    else:
+        prekeys = list(deriveKeysFromUser(sid, op["password"]))
+    user_folders = glob.glob(os.path.join(root, "**/AppData/Roaming/Microsoft/Protect", sid), recursive=True)
+    user = {}
+    for f in user_folders:
+        user.update(masterkeys(f, prekeys))
+
+    (db,) = glob.glob(os.path.join(root, "Program Files/Microsoft Azure AD Sync/Data/**/ADSync.sqlite"), recursive=True)
+    con = sqlite3.connect(db)
+    (entropy_text,) = con.execute("SELECT entropy FROM mms_server_configuration").fetchone()
+    entropy = uuid.UUID(entropy_text).bytes_le
+    rows = con.execute("SELECT ma_type, ma_name, encrypted_configuration FROM mms_management_agent").fetchall()
+
+    creds = glob.glob(os.path.join(root, "**/AppData/Local/Microsoft/Credentials/*"), recursive=True)
+    registry = glob.glob(os.path.join(root, "Registry/HKLM/SOFTWARE/Microsoft/Ad Sync/Shared/*/(Default)"))
+    if creds:
+        cred = CREDENTIAL_BLOB(blob_open(CredentialFile(read(creds[0]))["Data"], user))
+        # impacket names the secret "Unknown3" (see impacket_credential).
+        keyset = blob_open(cred["Unknown3"], machine, entropy)
+    else:
+        blob = read(registry[0])
+        is_machine = DPAPI_BLOB(blob)["Flags"] & 0x4
+        keyset = blob_open(blob, machine if is_machine else user, entropy)
+    key = keyset[-88:-44][12:]
+    out = []
+    for ma_type, ma_name, enc in rows:
+        raw = base64.b64decode(enc)
+        plain = AES.new(key, AES.MODE_CBC, raw[8:24]).decrypt(raw[24:])
+        plain = plain[: -plain[-1]].decode("utf-16-le").rstrip("\0")
+        m = re.search(r'<attribute name="[Pp]assword">(.*?)</attribute>', plain, re.S)
+        password = m.group(1) if m else None
+        if password is not None:
+            for a, b in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+                password = password.replace(a, b)
+        out.append({"ma_type": ma_type, "ma_name": ma_name, "password": password})
+    return {"ok": True, "keyset": hx(keyset), "connectors": out}
+
+
 HANDLERS = {
+    ("adsync_export", "impacket"): adsync_export,
     ("check", None): check,
     ("masterkey", "impacket"): impacket_masterkey,
     ("masterkey", "dpapick3"): dpapick3_masterkey,

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod oracle;
+
 /// The directory holding `vectors.json` and the `*.hex` artefacts.
 pub fn vectors_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ADSYNC_SIM_VECTORS") {
@@ -84,4 +86,158 @@ where
         .args(args)
         .output()
         .expect("run adsync-sim")
+}
+
+/// A world in a temporary state directory, driven through the binary. Every output is kept so
+/// a test can search them for passwords.
+#[derive(Debug)]
+pub struct Sim {
+    dir: tempfile::TempDir,
+    /// The state directory.
+    pub state: PathBuf,
+    /// Standard output and error of every command run through [`Sim::run`].
+    pub outputs: Vec<Vec<u8>>,
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sim {
+    /// An empty temporary directory.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let state = dir.path().join("state");
+        Self {
+            dir,
+            state,
+            outputs: vec![],
+        }
+    }
+
+    /// The temporary directory (the state directory's parent).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `adsync-sim init --format json ARGS…`, whose output (the one place passwords may appear,
+    /// DESIGN §4) is not kept.
+    pub fn init(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec![
+            "--state",
+            self.state.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "init",
+        ];
+        full.extend_from_slice(args);
+        let o = run(&full);
+        assert!(o.status.success(), "init {args:?}: {}", text(&o));
+        serde_json::from_slice(&o.stdout).expect("init prints JSON")
+    }
+
+    /// Runs `adsync-sim --state S ARGS…`.
+    pub fn run(&mut self, args: &[&str]) -> Output {
+        let mut full = vec!["--state", self.state.to_str().expect("utf-8 path")];
+        full.extend_from_slice(args);
+        let o = run(&full);
+        self.outputs.push(o.stdout.clone());
+        self.outputs.push(o.stderr.clone());
+        o
+    }
+
+    /// Runs a line through `exec`.
+    pub fn exec(&mut self, line: &str) -> Output {
+        self.run(&["exec", line])
+    }
+
+    /// Runs with `--format json` and parses the document.
+    pub fn json(&mut self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--format", "json"];
+        full.extend_from_slice(args);
+        let o = self.run(&full);
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&o)))
+    }
+
+    /// Runs and asserts success.
+    pub fn ok(&mut self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?} failed: {}", text(&o));
+        text(&o)
+    }
+
+    /// Asserts that no password appears, in UTF-8 or UTF-16LE, in the state directory, in
+    /// `extra` directories, or in any kept output.
+    pub fn assert_no_secret(&self, secrets: &[&str], extra: &[&Path]) {
+        let mut hay: Vec<(String, Vec<u8>)> = all_files(&self.state)
+            .into_iter()
+            .chain(extra.iter().flat_map(|d| all_files(d)))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).expect("read")))
+            .collect();
+        hay.extend(
+            self.outputs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (format!("output #{i}"), o.clone())),
+        );
+        for s in secrets {
+            let u16: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            for (what, h) in &hay {
+                assert!(
+                    !contains(h, s.as_bytes()),
+                    "a password appears in UTF-8 in {what}"
+                );
+                assert!(
+                    !contains(h, &u16),
+                    "a password appears in UTF-16LE in {what}"
+                );
+            }
+        }
+    }
+}
+
+/// Standard output and error of a run, as text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A fresh seed for a test run, printed so a failure can be replayed.
+pub fn fresh_seed() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    let s = (t.as_nanos() as u64 % 1_000_000).to_string();
+    eprintln!("seed {s}");
+    s
+}
+
+/// Every file under a directory.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -1,6 +1,7 @@
 //! The one integration test binary: every test module is listed here.
 
 mod adsync_codecs;
+mod cli_adsync;
 mod cli_dpapi;
 mod cli_world;
 mod credential;

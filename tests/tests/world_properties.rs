@@ -54,7 +54,7 @@ fn play(seed: u64, kind: ServiceAccountKind, session: &[String]) -> (String, Vec
     let opts = WorldOptions {
         seed,
         kdf_rounds: 2,
-        service_account: kind,
+        service_account: Some(kind),
         ..WorldOptions::default()
     };
     let (mut world, report) = World::new(&opts, Sealer::new([9; 32])).expect("init");
