@@ -1,11 +1,11 @@
-//! The keyset probe: the service program that stands in for the ADSync engine's start.
+//! The keyset probe: the smallest program that fails the way ADSync fails, for hosts without
+//! ADSync (the Windows backend's probe service, DESIGN §7).
 //!
 //! At install it protects a random keyset with the service account's user-scope DPAPI; at every
 //! start it must unprotect it. When it cannot, it writes Application event 6028 and stops with
 //! the service-specific error the seed article documents
-//! (research/seeds/2017-change-service-account-password.md; `research/adsync.md` §3.2: the
-//! ≤1.1.443 keyset and the ≥1.4 Credential Manager layer are both user-scope DPAPI of the
-//! service account). The Windows backend's probe service behaves the same way on a real host.
+//! (research/seeds/2017-change-service-account-password.md; `research/adsync.md` §3.2). The
+//! simulated ADSync engine ([`crate::adsync::engine`]) uses the same event and error constants.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,9 @@
-//! Property tests of the host world: random admin sessions over the whole command alphabet never
-//! panic, replay to the same bytes from the same seed, survive persistence unchanged, and never
-//! leave a typed password in the state.
+//! Property tests of the world: random admin sessions over the whole command alphabet (host and
+//! ADSync, on every era's build) never panic, replay to the same bytes from the same seed, survive
+//! persistence unchanged, and never leave a typed password in the state or an output.
 
 use proptest::prelude::*;
+use sim_core::adsync::build::Build;
 use sim_core::command::parse_line;
 use sim_core::seal::Sealer;
 use sim_core::world::{ServiceAccountKind, World, WorldOptions};
@@ -45,22 +46,82 @@ fn action() -> impl Strategy<Value = String> {
         Just("events --last 3".to_owned()),
         Just("status".to_owned()),
         Just("account list".to_owned()),
+        adsync_action(),
     ]
+}
+
+/// The ADSync part of the alphabet, with `{m}` for the AD DS connector account, `{s}` for the
+/// Entra one and `{g}` for the Global Administrator's credential.
+fn adsync_action() -> impl Strategy<Value = String> {
+    let pw = 0..PASSWORDS.len();
+    prop_oneof![
+        Just("miiskmu /a".to_owned()),
+        Just("sync cycle".to_owned()),
+        Just("sync run contoso.com --profile 'Full Import'".to_owned()),
+        Just("Start-ADSyncSyncCycle -PolicyType Initial".to_owned()),
+        Just("Set-ADSyncScheduler -SyncCycleEnabled $false".to_owned()),
+        Just("Set-ADSyncScheduler -SyncCycleEnabled $true".to_owned()),
+        Just("Get-ADSyncScheduler".to_owned()),
+        Just("connector list".to_owned()),
+        Just("clock advance 2h".to_owned()),
+        pw.clone().prop_map(|p| format!(
+            "connector set-password contoso.com --password {}",
+            PASSWORDS[p]
+        )),
+        pw.clone()
+            .prop_map(|p| format!("account reset {{m}} --password {}", PASSWORDS[p])),
+        pw.prop_map(|p| format!(
+            "Set-MsolUserPassword -UserPrincipalName {{s}} -NewPassword {}",
+            PASSWORDS[p]
+        )),
+        Just("Add-ADSyncAADServiceAccount -AADCredential {g}".to_owned()),
+    ]
+}
+
+/// A build of each era that supports the account kind.
+fn build(kind: ServiceAccountKind) -> impl Strategy<Value = Build> {
+    let builds: Vec<Build> = ["1.1.443.0", "1.1.484.0", "1.4.18.0", "2.5.76.0"]
+        .iter()
+        .map(|b| b.parse().expect("build"))
+        .filter(|b: &Build| {
+            b.supports_managed_accounts()
+                || matches!(kind, ServiceAccountKind::Local | ServiceAccountKind::Domain)
+        })
+        .collect();
+    proptest::sample::select(builds)
 }
 
 /// Runs a session and returns the state JSON and every output, failing on any panic or on an
 /// error that is not a clean refusal of bad input.
-fn play(seed: u64, kind: ServiceAccountKind, session: &[String]) -> (String, Vec<String>) {
+fn play(
+    seed: u64,
+    kind: ServiceAccountKind,
+    build: Build,
+    session: &[String],
+) -> (String, Vec<String>) {
     let opts = WorldOptions {
         seed,
         kdf_rounds: 2,
         service_account: Some(kind),
+        build,
         ..WorldOptions::default()
     };
     let (mut world, report) = World::new(&opts, Sealer::new([9; 32])).expect("init");
+    let install = &report.install;
     let mut outputs = vec![];
     for line in session {
-        let line = line.replace("{a}", &format!("'{}'", report.service_account));
+        let line = line
+            .replace("{a}", &format!("'{}'", report.service_account))
+            .replace("{m}", &format!("'{}'", install.ad_accounts[0].1))
+            .replace("{s}", &install.entra_account)
+            .replace(
+                "{g}",
+                &format!(
+                    "'{}:{}'",
+                    install.global_admin.0,
+                    install.global_admin.1.as_str()
+                ),
+            );
         let command = parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         match world.exec(&command) {
             Ok(o) => outputs.push(format!("{} {} {}", o.code, o.text, o.json)),
@@ -80,11 +141,11 @@ proptest! {
     #[test]
     fn sessions_are_deterministic_persistent_and_leak_no_password(
         seed in 0u64..1_000_000,
-        kind in kind(),
+        (kind, build) in kind().prop_flat_map(|k| (Just(k), build(k))),
         session in proptest::collection::vec(action(), 1..14),
     ) {
-        let (state, outputs) = play(seed, kind, &session);
-        let (again, outputs_again) = play(seed, kind, &session);
+        let (state, outputs) = play(seed, kind, build, &session);
+        let (again, outputs_again) = play(seed, kind, build, &session);
         prop_assert_eq!(&state, &again, "same seed and commands, same state");
         prop_assert_eq!(&outputs, &outputs_again);
 
@@ -108,7 +169,8 @@ proptest! {
         let mut full = session.clone();
         full.push("sc stop ADSync".into());
         full.push("sc start ADSync".into());
-        let (_, outputs) = play(seed, ServiceAccountKind::Virtual, &full);
+        let build = "2.5.76.0".parse().expect("build");
+        let (_, outputs) = play(seed, ServiceAccountKind::Virtual, build, &full);
         prop_assert!(outputs.last().unwrap().starts_with("0 "), "a virtual account never breaks DPAPI: {:?}", outputs.last());
     }
 }

@@ -1060,6 +1060,33 @@ impl World {
                 v.account
             ));
         }
+        if let Ok(e) = self.engine() {
+            text.push_str(&format!(
+                "{} build {}: keyset in {} ({}), tenant {}, scheduler {}\n",
+                e.build.product_name(),
+                e.build,
+                e.build.keyset_era().as_str(),
+                if e.keyset == crate::adsync::engine::StoredKeyset::None {
+                    "none yet: made at the next start"
+                } else {
+                    "stored"
+                },
+                s.tenant.name,
+                if e.scheduler.sync_cycle_enabled {
+                    format!("on, next cycle {}", e.scheduler.next_cycle)
+                } else {
+                    "off".to_owned()
+                }
+            ));
+            for a in &e.agents {
+                text.push_str(&format!(
+                    "Connector {} ({}): last run {}\n",
+                    a.ma_name,
+                    a.kind.as_str(),
+                    a.last_run.as_ref().map_or("-", |r| r.status.as_str())
+                ));
+            }
+        }
         Outcome {
             code: 0,
             text,
