@@ -94,10 +94,14 @@ pub struct InitArgs {
     /// 1.6.2.4, 2.x). Default: the newest 2.x.
     #[arg(long)]
     pub build: Option<String>,
-    /// The ADSync service account: virtual (NT SERVICE\ADSync), local, domain or gmsa. Default:
-    /// the build's (local AAD_ up to 1.1.443.0, virtual later).
-    #[arg(long, value_parser = ["virtual", "local", "domain", "gmsa"])]
+    /// The ADSync service account: virtual (NT SERVICE\ADSync), local, domain, gmsa or smsa.
+    /// Default: the build's (local AAD_ up to 1.1.443.0, virtual later; see --domain-controller).
+    #[arg(long, value_parser = ["virtual", "local", "domain", "gmsa", "smsa"])]
     pub service_account: Option<String>,
+    /// Install on a domain controller of the first forest: no local accounts, no virtual
+    /// account; the default is an sMSA (ADSyncMSA_<hex>$) from 1.6.2.4 and a domain AAD_ before.
+    #[arg(long)]
+    pub domain_controller: bool,
     /// The Entra tenant's initial domain. Default: <first forest label>.onmicrosoft.com.
     #[arg(long)]
     pub tenant: Option<String>,

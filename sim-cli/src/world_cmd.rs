@@ -82,6 +82,7 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
         forests: a.forests,
         build,
         tenant: a.tenant,
+        domain_controller: a.domain_controller,
     };
     let (_, outcome) = StateDir::create(state, a.force, |sealer| {
         let (world, report) = World::new(&options, sealer)?;

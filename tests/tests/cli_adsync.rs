@@ -566,3 +566,40 @@ fn exported_keysets_decrypt_with_impacket_as_adconnectdump_does() {
         );
     }
 }
+
+#[test]
+fn on_a_domain_controller_1_6_2_4_runs_as_an_smsa_that_survives_its_rotations() {
+    let mut w = install(&["--build", "1.6.2.4", "--domain-controller"]);
+    assert_eq!(w.s("/service_account/kind"), "smsa");
+    let account = w.s("/service_account/name");
+    assert!(
+        account.starts_with("CONTOSO\\ADSyncMSA_") && account.ends_with('$'),
+        "{account}"
+    );
+    let o = w
+        .sim
+        .run(&["account", "reset", &account, "--password", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("standalone managed service account"),
+        "{}",
+        text(&o)
+    );
+    w.sim.ok(&["clock", "advance", "95d"]);
+    w.sim.ok(&["exec", "Restart-Service ADSync"]);
+    assert_eq!(w.sim.json(&["sync", "cycle"])["result_code"], 0);
+    // Earlier builds on a DC use a domain AAD_ account; a virtual account is refused there.
+    let w = install(&["--build", "1.1.484.0", "--domain-controller"]);
+    assert_eq!(w.s("/service_account/kind"), "domain");
+    let sim = Sim::new();
+    let o = sim_tests::run([
+        "--state",
+        sim.state.to_str().unwrap(),
+        "init",
+        "--domain-controller",
+        "--service-account",
+        "virtual",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("due to DPAPI issues"), "{}", text(&o));
+}

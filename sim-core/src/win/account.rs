@@ -33,6 +33,8 @@ pub enum AccountKind {
     Virtual,
     /// A group managed service account in the domain.
     Gmsa,
+    /// A standalone managed service account (`ADSyncMSA_<hex>$`), managed like a gMSA.
+    Smsa,
 }
 
 impl AccountKind {
@@ -43,6 +45,7 @@ impl AccountKind {
             Self::Domain => "domain",
             Self::Virtual => "virtual",
             Self::Gmsa => "gmsa",
+            Self::Smsa => "smsa",
         }
     }
 
@@ -52,10 +55,16 @@ impl AccountKind {
     }
 
     /// The DPAPI store kind of the account's `Protect` folder.
+    /// Whether the directory manages and rotates the password (gMSA, sMSA).
+    pub fn is_managed(self) -> bool {
+        matches!(self, Self::Gmsa | Self::Smsa)
+    }
+
+    /// The `Protect` store kind of the account.
     pub fn store_kind(self) -> StoreKind {
         match self {
             Self::Local => StoreKind::LocalUser,
-            Self::Domain | Self::Gmsa => StoreKind::DomainUser,
+            Self::Domain | Self::Gmsa | Self::Smsa => StoreKind::DomainUser,
             Self::Virtual => StoreKind::VirtualAccount,
         }
     }
@@ -142,7 +151,9 @@ impl Account {
     /// accounts).
     pub fn forest_dns<'a>(&'a self, domain_dns: Option<&'a str>) -> Option<&'a str> {
         match self.kind {
-            AccountKind::Domain | AccountKind::Gmsa => self.forest.as_deref().or(domain_dns),
+            AccountKind::Domain | AccountKind::Gmsa | AccountKind::Smsa => {
+                self.forest.as_deref().or(domain_dns)
+            }
             AccountKind::Local | AccountKind::Virtual => None,
         }
     }

@@ -69,6 +69,9 @@ pub enum ServiceAccountKind {
     Domain,
     /// A group managed service account.
     Gmsa,
+    /// A standalone managed service account, `ADSyncMSA_<hex>$` (the 1.6.2.4 default on a domain
+    /// controller).
+    Smsa,
 }
 
 impl ServiceAccountKind {
@@ -79,16 +82,19 @@ impl ServiceAccountKind {
             Self::Local => "local",
             Self::Domain => "domain",
             Self::Gmsa => "gmsa",
+            Self::Smsa => "smsa",
         }
     }
 
     /// The default of a build (`research/adsync.md` §2.1: a local `AAD_` account up to
     /// 1.1.443.0, `NT SERVICE\ADSync` from 1.1.484.0 on a member server).
-    pub fn default_for(build: Build) -> Self {
-        if build.supports_managed_accounts() {
-            Self::Virtual
-        } else {
-            Self::Local
+    pub fn default_for(build: Build, domain_controller: bool) -> Self {
+        match (domain_controller, build.supports_managed_accounts()) {
+            // §2.1: on a DC, the wizard creates an sMSA from 1.6.2.4 and a domain AAD_ before.
+            (true, _) if build >= crate::adsync::build::SMSA_FROM => Self::Smsa,
+            (true, _) => Self::Domain,
+            (false, true) => Self::Virtual,
+            (false, false) => Self::Local,
         }
     }
 
@@ -99,6 +105,7 @@ impl ServiceAccountKind {
             "local" => Some(Self::Local),
             "domain" => Some(Self::Domain),
             "gmsa" => Some(Self::Gmsa),
+            "smsa" => Some(Self::Smsa),
             _ => None,
         }
     }
@@ -119,6 +126,8 @@ pub struct WorldOptions {
     pub build: Build,
     /// The tenant's initial domain; `None` names it after the first forest.
     pub tenant: Option<String>,
+    /// Whether the server is a domain controller of the first forest.
+    pub domain_controller: bool,
 }
 
 impl Default for WorldOptions {
@@ -130,6 +139,7 @@ impl Default for WorldOptions {
             forests: vec!["contoso.com".into()],
             build: DEFAULT_BUILD,
             tenant: None,
+            domain_controller: false,
         }
     }
 }
@@ -331,6 +341,9 @@ pub struct WorldState {
     pub next_pid: u32,
     /// The Entra tenant.
     pub tenant: Tenant,
+    /// Whether the server is a domain controller (no local accounts; `research/adsync.md` §2.1).
+    #[serde(default)]
+    pub domain_controller: bool,
     /// What running services hold in memory (the engine's keyset and cached credentials),
     /// sealed, by `memory:<service>:<name>`; cleared when the service stops.
     pub memory: BTreeMap<String, Sealed>,
@@ -458,9 +471,26 @@ impl World {
         let build = options.build;
         let kind = options
             .service_account
-            .unwrap_or_else(|| ServiceAccountKind::default_for(build));
-        if matches!(kind, ServiceAccountKind::Virtual | ServiceAccountKind::Gmsa)
-            && !build.supports_managed_accounts()
+            .unwrap_or_else(|| ServiceAccountKind::default_for(build, options.domain_controller));
+        if options.domain_controller {
+            match kind {
+                ServiceAccountKind::Virtual => {
+                    return Err(WorldError::Options(
+                        "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (research/adsync.md §2.1); use --service-account domain, gmsa or smsa".into(),
+                    ));
+                }
+                ServiceAccountKind::Local => {
+                    return Err(WorldError::Options(
+                        "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (research/adsync.md §2.1); use --service-account domain".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if matches!(
+            kind,
+            ServiceAccountKind::Virtual | ServiceAccountKind::Gmsa | ServiceAccountKind::Smsa
+        ) && !build.supports_managed_accounts()
         {
             return Err(WorldError::Options(format!(
                 "--service-account {} needs build {} or later (research/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
@@ -519,6 +549,7 @@ impl World {
                 events: EventLogs::default(),
                 next_pid: 4000,
                 tenant: Tenant::new(&tenant),
+                domain_controller: options.domain_controller,
                 memory: BTreeMap::new(),
             },
             sealer,
@@ -564,7 +595,19 @@ impl World {
                     Some(pw),
                 )
             }
-            ServiceAccountKind::Gmsa => (world.create_gmsa("gmsaADSync$", &mut rng)?, None),
+            ServiceAccountKind::Gmsa => (
+                world.create_managed(AccountKind::Gmsa, "gmsaADSync$", &mut rng)?,
+                None,
+            ),
+            // Named choice: five hex digits keep the name within sAMAccountName's 20 characters.
+            ServiceAccountKind::Smsa => (
+                world.create_managed(
+                    AccountKind::Smsa,
+                    &format!("ADSyncMSA_{}$", &hex_suffix[..5]),
+                    &mut rng,
+                )?,
+                None,
+            ),
         };
         world.state.service_account = account.clone();
         world.state.services.push(Service {
@@ -845,10 +888,15 @@ impl World {
             .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))
     }
 
-    fn create_gmsa(&mut self, name: &str, rng: &mut Stream) -> Result<String, WorldError> {
+    fn create_managed(
+        &mut self,
+        kind: AccountKind,
+        name: &str,
+        rng: &mut Stream,
+    ) -> Result<String, WorldError> {
         let mut managed = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
         rng.0.fill_bytes(&mut managed);
-        let q = self.create_user_utf16(AccountKind::Gmsa, name, &managed, rng)?;
+        let q = self.create_user_utf16(kind, name, &managed, rng)?;
         self.seal_managed_password(name, &managed);
         Ok(q)
     }
@@ -926,7 +974,9 @@ impl World {
         let a = &self.state.accounts[idx];
         Ok(match a.kind {
             AccountKind::Virtual => Credential::virtual_account(&self.dpapi_system()?, &a.sid()),
-            AccountKind::Gmsa => credential_for(a.kind, &a.sid(), &self.managed_password(&a.name)?),
+            AccountKind::Gmsa | AccountKind::Smsa => {
+                credential_for(a.kind, &a.sid(), &self.managed_password(&a.name)?)
+            }
             AccountKind::Local | AccountKind::Domain => {
                 let pw = self
                     .secret(&service_secret_name(&service.name))?
@@ -1032,6 +1082,7 @@ impl World {
             "seed": s.seed,
             "kdf_rounds": s.kdf_rounds,
             "server": SERVER_NAME,
+            "domain_controller": s.domain_controller,
             "domain": s.domain.as_ref().map(|d| json!({"dns": d.dns, "netbios": d.netbios, "sid": d.sid, "dc_reachable": d.dc_reachable, "backup_key": d.backup_key.as_ref().map(|k| k.guid.clone())})),
             "service_account": {"name": s.service_account, "kind": sa.map(|a| a.kind.as_str())},
             "services": services,
@@ -1040,7 +1091,12 @@ impl World {
             "adsync": self.adsync_status(),
         });
         let mut text = format!(
-            "Server {SERVER_NAME}, domain {}\nClock {}\nSeed {}, master key rounds {}{}\n",
+            "Server {SERVER_NAME}{}, domain {}\nClock {}\nSeed {}, master key rounds {}{}\n",
+            if s.domain_controller {
+                " (domain controller)"
+            } else {
+                ""
+            },
             s.domain.as_ref().map_or("(none)", |d| d.dns.as_str()),
             s.clock,
             s.seed,
@@ -1132,8 +1188,13 @@ impl World {
                 a.qualified_name()
             )),
             _ => WorldError::NoPassword(format!(
-                "{} is a group managed service account: Active Directory manages its password and rotates it every {GMSA_ROTATION_DAYS} days; it cannot be {what} by hand.",
-                a.qualified_name()
+                "{} is a {} managed service account: Active Directory manages its password and rotates it every {GMSA_ROTATION_DAYS} days; it cannot be {what} by hand.",
+                a.qualified_name(),
+                if a.kind == AccountKind::Smsa {
+                    "standalone"
+                } else {
+                    "group"
+                }
             )),
         }
     }
@@ -1728,7 +1789,7 @@ impl World {
                 .accounts
                 .iter()
                 .enumerate()
-                .filter(|(_, a)| a.kind == AccountKind::Gmsa)
+                .filter(|(_, a)| a.kind.is_managed())
                 .map(|(i, a)| (a.password_last_set.plus_days(GMSA_ROTATION_DAYS), i))
                 .filter(|(t, _)| *t <= target)
                 .min();
