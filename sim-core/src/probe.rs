@@ -41,16 +41,22 @@ impl ServiceProgram for KeysetProbe {
         if host.unprotect(&blob, &entropy).is_ok() {
             return Ok(());
         }
-        host.write_event(NewEvent {
-            log: LogName::Application,
-            source: ADSYNC_SOURCE,
-            id: EVENT_6028_ID,
-            level: Level::Error,
-            message: EVENT_6028_TEXT.into(),
-        });
-        Err(ServiceFailure {
-            code: KEYSET_SERVICE_EXIT_CODE,
-            code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
-        })
+        Err(keyset_unreadable(host))
+    }
+}
+
+/// What ADSync does when it cannot read its keyset: Application event 6028, then a stop with the
+/// documented service-specific error.
+pub fn keyset_unreadable(host: &mut dyn ServiceHost) -> ServiceFailure {
+    host.write_event(NewEvent {
+        log: LogName::Application,
+        source: ADSYNC_SOURCE,
+        id: EVENT_6028_ID,
+        level: Level::Error,
+        message: EVENT_6028_TEXT.into(),
+    });
+    ServiceFailure {
+        code: KEYSET_SERVICE_EXIT_CODE,
+        code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
     }
 }

@@ -161,18 +161,28 @@ impl Python {
         }
     }
 
-    /// Runs `oracle.py` on `ops` and returns one result per op.
-    pub fn oracle(&self, ops: &[Value]) -> Vec<Value> {
-        let out = self.run("oracle.py", &json!({ "ops": ops }), "ORACLE-RESULT ");
+    /// Runs `script` on `{"ops": ops}` and returns one result per op.
+    pub fn ops(&self, script: &str, marker: &str, ops: &[Value]) -> Vec<Value> {
+        let out = self.run(script, &json!({ "ops": ops }), marker);
         let results = out["results"].as_array().cloned().unwrap_or_default();
         assert_eq!(
             results.len(),
             ops.len(),
-            "oracle.py returned {} results for {} ops",
+            "{script} returned {} results for {} ops",
             results.len(),
             ops.len()
         );
         results
+    }
+
+    /// Runs `oracle.py` (impacket, dpapick3, pypykatz) on `ops`.
+    pub fn oracle(&self, ops: &[Value]) -> Vec<Value> {
+        self.ops("oracle.py", "ORACLE-RESULT ", ops)
+    }
+
+    /// Runs `adsync_reference.py` (the independent ADSync codec model) on `ops`.
+    pub fn adsync_reference(&self, ops: &[Value]) -> Vec<Value> {
+        self.ops("adsync_reference.py", "ADSYNC-REFERENCE-RESULT ", ops)
     }
 
     /// Runs `reference.py` on a job.

@@ -14,11 +14,6 @@
 //!    it these tests print a `SKIPPED` line and pass, unless `ADSYNC_SIM_REQUIRE_ORACLES=1`.
 //!    `ADSYNC_SIM_ORACLE_SEED=<seed>` replays a run.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -34,6 +29,7 @@ use sim_core::adsync::keyset::{
     keyset_suffix,
 };
 use sim_core::dpapi::FormatError;
+use sim_tests::oracle::setup;
 use uuid::Uuid;
 
 // ------------------------------------------------------------------------------------------------
@@ -325,123 +321,6 @@ fn table_constants() {
 // ------------------------------------------------------------------------------------------------
 // 4. The independent Python reader and writer
 
-const SETUP_HINT: &str = "set up the oracles with `python3 -m venv .venv && .venv/bin/pip install \
-                          impacket` at the repository root (pycryptodomex comes with it), or point \
-                          ADSYNC_SIM_PYTHON at an interpreter that has it";
-
-fn interpreter() -> PathBuf {
-    if let Some(p) = std::env::var_os("ADSYNC_SIM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(".venv");
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-/// The interpreter, if it runs and imports pycryptodomex; otherwise why not. Checked once.
-fn availability() -> &'static Result<PathBuf, String> {
-    static AVAILABLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    AVAILABLE.get_or_init(|| {
-        let python = interpreter();
-        if std::env::var_os("ADSYNC_SIM_PYTHON").is_none() && !python.is_file() {
-            return Err(format!("no Python interpreter at {}", python.display()));
-        }
-        match Command::new(&python)
-            .args(["-c", "import Cryptodome.Cipher.AES, xml.etree.ElementTree"])
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-        {
-            Err(e) => Err(format!("cannot run {}: {e}", python.display())),
-            Ok(o) if !o.status.success() => Err(format!(
-                "{} cannot import pycryptodomex: {}",
-                python.display(),
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
-            Ok(_) => Ok(python),
-        }
-    })
-}
-
-/// The Python interpreter and this test's RNG, or `None` after a skip notice.
-fn setup(test: &str) -> Option<(PathBuf, ChaCha20Rng)> {
-    let python = match availability() {
-        Ok(p) => p.clone(),
-        Err(why) => {
-            assert!(
-                std::env::var("ADSYNC_SIM_REQUIRE_ORACLES").as_deref() != Ok("1"),
-                "adsync_codecs::{test}: ADSYNC_SIM_REQUIRE_ORACLES=1 but {why}; {SETUP_HINT}"
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED adsync_codecs::{test}: {why}; {SETUP_HINT}"
-            );
-            return None;
-        }
-    };
-    let seed = match std::env::var("ADSYNC_SIM_ORACLE_SEED") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|e| panic!("ADSYNC_SIM_ORACLE_SEED={s:?} is not a u64: {e}")),
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock after 1970");
-            t.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
-        }
-    };
-    eprintln!("adsync_codecs::{test}: seed {seed} (replay with ADSYNC_SIM_ORACLE_SEED={seed})");
-    Some((python, ChaCha20Rng::seed_from_u64(seed)))
-}
-
-/// Runs `adsync_reference.py` on `ops` and returns one result per op.
-fn reference(python: &Path, ops: &[Value]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("oracles")
-        .join("adsync_reference.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(json!({ "ops": ops }).to_string().as_bytes())
-        .expect("write the job");
-    let out = child.wait_with_output().expect("wait for Python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !stderr.trim().is_empty() {
-        eprintln!("--- adsync_reference.py stderr ---\n{stderr}");
-    }
-    let line = stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ADSYNC-REFERENCE-RESULT "));
-    let result: Value = match line {
-        Some(text) if out.status.success() => serde_json::from_str(text)
-            .unwrap_or_else(|e| panic!("invalid JSON from adsync_reference.py ({e}): {text}")),
-        _ => panic!(
-            "adsync_reference.py failed ({}); stdout:\n{stdout}\nstderr:\n{stderr}",
-            out.status
-        ),
-    };
-    let results = result["results"].as_array().cloned().unwrap_or_default();
-    assert_eq!(results.len(), ops.len(), "one result per op");
-    results
-}
-
 fn random_guid(rng: &mut ChaCha20Rng) -> Uuid {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
@@ -526,7 +405,7 @@ fn oracle_recovers_our_passwords_and_users() {
             })
         })
         .collect();
-    let results = reference(&python, &ops);
+    let results = python.adsync_reference(&ops);
     for ((c, r), op) in cases.iter().zip(&results).zip(&ops) {
         let label = format!(
             "{} case {:?}: {r}",
@@ -598,7 +477,7 @@ fn oracle_artefacts_open_in_sim_core() {
             "password": pw,
         }));
     }
-    let results = reference(&python, &ops);
+    let results = python.adsync_reference(&ops);
 
     // The keyset laid out from the research table is ours byte for byte, and parses.
     let theirs = hex::decode(results[0]["hex"].as_str().expect("hex")).unwrap();

@@ -18,18 +18,17 @@ use super::build::{Build, KeysetEra};
 use super::connector::ManagementAgent;
 use super::keyset::Keyset;
 use super::run::Scheduler;
-use super::text::ENGINE_SOURCE;
 use crate::dpapi::api::{CRYPTPROTECT_SYSTEM, CRYPTPROTECT_UI_FORBIDDEN, ProtectFlags};
 use crate::dpapi::blob::Blob;
 use crate::dpapi::credential::{
     CRED_PERSIST_LOCAL_MACHINE, Credential as StoredCredential, LOCAL_BLOB_DESCRIPTION,
 };
 use crate::dpapi::credfile::CredentialFile;
-use crate::win::eventlog::{Level, LogName, NewEvent};
 use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
 
 pub use crate::probe::{
     EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_ERROR_TEXT, KEYSET_SERVICE_EXIT_CODE,
+    keyset_unreadable,
 };
 
 /// Where ≤1.1.443 builds keep their user-scope keyset blob. Named choice: the location is not
@@ -226,19 +225,7 @@ impl ServiceProgram for Engine {
                 host.retain(MEMORY_KEYSET, &keyset.to_bytes());
                 Ok(())
             }
-            Err(_) => {
-                host.write_event(NewEvent {
-                    log: LogName::Application,
-                    source: ENGINE_SOURCE,
-                    id: EVENT_6028_ID,
-                    level: Level::Error,
-                    message: EVENT_6028_TEXT.into(),
-                });
-                Err(ServiceFailure {
-                    code: KEYSET_SERVICE_EXIT_CODE,
-                    code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
-                })
-            }
+            Err(_) => Err(keyset_unreadable(host)),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Every message the Synchronization Service and its tools print or log, verbatim from its
 //! source. Where no source prints a message, the constant says it is a named choice.
 
-/// The source of the engine's Application events. Named choice: `ADSync` (`research/adsync.md`
-/// §9 leaves the sources of 6000/6028/6900 open and suggests it).
-pub const ENGINE_SOURCE: &str = "ADSync";
+/// The source of the engine's Application events: `ADSync`, the named choice of
+/// [`crate::probe::ADSYNC_SOURCE`] (`research/adsync.md` §9 leaves the sources of 6000/6028/6900
+/// open and suggests it).
+pub const ENGINE_SOURCE: &str = crate::probe::ADSYNC_SOURCE;
 /// The source of password hash synchronisation events such as 659. Named choice: "Directory
 /// Synchronization" (`research/adsync.md` §4 F3 names it for the PHS events, §9 suggests it).
 pub const PHS_SOURCE: &str = "Directory Synchronization";
