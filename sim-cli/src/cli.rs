@@ -32,6 +32,8 @@ pub enum Format {
     Human,
     /// One JSON document per command, with stable field names.
     Json,
+    /// JUnit XML (`scenario run`; other commands print JSON).
+    Junit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +76,9 @@ pub enum Command {
     /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, the keyset as the
     /// build stores it, the ADSync database, event logs) to DIR.
     Export(ExportArgs),
+    /// Scenario files (DESIGN §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
     #[command(subcommand)]
     Dpapi(DpapiCommand),
@@ -118,6 +123,26 @@ pub struct InitArgs {
     /// Replace an existing world in the state directory.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run scenario files and folders (recursively, `*.toml`), each in a fresh in-memory world;
+    /// exits 0 only if every scenario passes.
+    Run(ScenarioRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioRunArgs {
+    /// Scenario files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write the report (in --format) to FILE; the terminal gets the summary.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run every scenario with this seed instead of its own.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

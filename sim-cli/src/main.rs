@@ -7,6 +7,7 @@
 mod cli;
 mod dpapi_cmd;
 mod output;
+mod scenario_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let format = cli.format;
     let result = match cli.command {
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
+        cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

@@ -18,6 +18,7 @@ pub mod command;
 pub mod dpapi;
 pub mod filetime;
 pub mod probe;
+pub mod scenario;
 pub mod seal;
 pub mod store;
 pub mod win;

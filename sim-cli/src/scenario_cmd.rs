@@ -1,0 +1,263 @@
+//! `scenario run PATH... [--format human|json|junit] [--out FILE] [--seed N]` (DESIGN §4, §6):
+//! scenario files and folders (recursive, `*.toml`), each in a fresh in-memory world, in
+//! parallel across cores, reported in a stable order.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde_json::{Value, json};
+use sim_core::scenario::{Scenario, ScenarioReport, run_scenario};
+
+use crate::cli::{Format, ScenarioRunArgs};
+use crate::output::Outcome;
+
+/// Every `*.toml` under the paths, sorted within each folder.
+fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut found = Vec::new();
+            while let Some(d) = stack.pop() {
+                for e in
+                    std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?
+                {
+                    let path = e?.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|x| x == "toml") {
+                        found.push(path);
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            bail!("{}: no such scenario file or folder", p.display());
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "no scenario files (*.toml) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(out)
+}
+
+fn run_one(path: &Path, seed: Option<u64>) -> Result<ScenarioReport> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
+    let scenario = Scenario::parse(&name, &text)?;
+    Ok(run_scenario(&name, &scenario, seed)?)
+}
+
+/// Runs the scenarios on every core, keeping the order of the files.
+fn run_all(files: &[PathBuf], seed: Option<u64>) -> Vec<Result<ScenarioReport>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<ScenarioReport>>> = (0..files.len()).map(|_| None).collect();
+    let results = std::sync::Mutex::new(&mut slots);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let r = run_one(f, seed);
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("the scenario did not run"))))
+        .collect()
+}
+
+fn replay(r: &ScenarioReport) -> String {
+    format!("adsync-sim scenario run '{}' --seed {}", r.file, r.seed)
+}
+
+fn human(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> (String, usize) {
+    let mut out = String::new();
+    let mut failed = 0;
+    for (f, r) in files.iter().zip(results) {
+        match r {
+            Ok(r) if r.passed() => {
+                out.push_str(&format!(
+                    "PASS  {} ({} steps)  {}\n",
+                    r.name,
+                    r.steps.len(),
+                    f.display()
+                ));
+            }
+            Ok(r) => {
+                failed += 1;
+                out.push_str(&format!("FAIL  {}  {}\n", r.name, f.display()));
+                if let Some(e) = &r.error {
+                    out.push_str(&format!("      {e}\n"));
+                }
+                if let Some((n, s)) = r.failed_step() {
+                    out.push_str(&format!("      step {n}: {}\n", s.run));
+                    out.push_str(&format!("      {}\n", s.failure.as_deref().unwrap_or("")));
+                    out.push_str(&format!("      result code {}; output:\n", s.code));
+                    for l in s.output.lines() {
+                        out.push_str(&format!("        | {l}\n"));
+                    }
+                    for e in &s.events {
+                        out.push_str(&format!("        event {e}\n"));
+                    }
+                }
+                out.push_str(&format!("      replay: {}\n", replay(r)));
+            }
+            Err(e) => {
+                failed += 1;
+                out.push_str(&format!("ERROR {}: {e:#}\n", f.display()));
+            }
+        }
+    }
+    let ok: Vec<&ScenarioReport> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut evidence = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &ok {
+        *evidence
+            .entry(r.evidence.map_or("unrated", |e| e.as_str()))
+            .or_default() += 1;
+    }
+    out.push_str(&format!(
+        "\n{} scenarios: {} passed, {failed} failed. Evidence: {}\n",
+        results.len(),
+        results.len() - failed,
+        evidence
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    (out, failed)
+}
+
+fn step_json(s: &sim_core::scenario::StepReport) -> Value {
+    json!({"run": s.run, "result_code": s.code, "output": s.output, "events": s.events, "failure": s.failure})
+}
+
+fn json_report(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Value {
+    let rows: Vec<Value> = files
+        .iter()
+        .zip(results)
+        .map(|(f, r)| match r {
+            Ok(r) => json!({
+                "file": f.display().to_string(),
+                "name": r.name,
+                "passed": r.passed(),
+                "evidence": r.evidence.map(|e| e.as_str()),
+                "seed": r.seed,
+                "journal_hash": r.journal_hash,
+                "error": r.error,
+                "failed_step": r.failed_step().map(|(n, _)| n),
+                "replay": replay(r),
+                "steps": r.steps.iter().map(step_json).collect::<Vec<_>>(),
+            }),
+            Err(e) => {
+                json!({"file": f.display().to_string(), "passed": false, "error": format!("{e:#}")})
+            }
+        })
+        .collect();
+    let passed = rows.iter().filter(|r| r["passed"] == true).count();
+    json!({"scenarios": rows, "passed": passed, "failed": rows.len() - passed})
+}
+
+fn junit(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Result<String> {
+    let mut report = Report::new("adsync-sim");
+    let mut suite = TestSuite::new("scenarios");
+    for (f, r) in files.iter().zip(results) {
+        let file = f.display().to_string();
+        let case = match r {
+            Ok(r) => {
+                let status = if r.passed() {
+                    TestCaseStatus::success()
+                } else {
+                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let msg = match (r.failed_step(), &r.error) {
+                        (Some((n, s)), _) => format!(
+                            "step {n} ({}): {}",
+                            s.run,
+                            s.failure.as_deref().unwrap_or("")
+                        ),
+                        (None, Some(e)) => e.clone(),
+                        (None, None) => "failed".into(),
+                    };
+                    st.set_message(msg).set_type("expectation");
+                    st.set_description(format!("replay: {}", replay(r)));
+                    st
+                };
+                let mut case = TestCase::new(r.name.clone(), status);
+                case.set_classname(file.clone());
+                let mut out = String::new();
+                for (i, s) in r.steps.iter().enumerate() {
+                    out.push_str(&format!(
+                        "step {}: {}\nresult code {}\n{}\n",
+                        i + 1,
+                        s.run,
+                        s.code,
+                        s.output
+                    ));
+                    for e in &s.events {
+                        out.push_str(&format!("event {e}\n"));
+                    }
+                }
+                case.set_system_out(out);
+                case
+            }
+            Err(e) => {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+                st.set_message(format!("{e:#}"));
+                let mut case = TestCase::new(file.clone(), st);
+                case.set_classname(file);
+                case
+            }
+        };
+        suite.add_test_case(case);
+    }
+    report.add_test_suite(suite);
+    Ok(report.to_string()?)
+}
+
+/// Runs `scenario run`.
+pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
+    let files = collect(&a.paths)?;
+    let results = run_all(&files, a.seed);
+    let (text, failed) = human(&files, &results);
+    let doc = json_report(&files, &results);
+    let rendered = match format {
+        Format::Human => text.clone(),
+        Format::Json => format!("{doc}\n"),
+        Format::Junit => junit(&files, &results)?,
+    };
+    let mut outcome = Outcome {
+        human: text.clone(),
+        json: doc,
+        raw: (format == Format::Junit).then(|| rendered.clone().into_bytes()),
+        result_code: u32::from(failed > 0),
+    };
+    if let Some(out) = &a.out {
+        std::fs::write(out, rendered.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+        // The report went to the file; the terminal gets the summary.
+        outcome.raw = Some(text.into_bytes());
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,205 @@
+//! The scenario file format, exactly as DESIGN §6 specifies it: TOML with `name`, `summary`,
+//! `source`, an optional `evidence`, a `[world]` table with the options of `init`, and `[[step]]`
+//! tables with `run` and an optional `expect`. Unknown keys are errors naming the file, the line
+//! and the key.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::adsync::build::Build;
+use crate::world::{ServiceAccountKind, WorldOptions};
+
+/// The strongest source behind a scenario's expectations (DESIGN §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// Microsoft documentation.
+    Doc,
+    /// Public reverse engineering.
+    Re,
+    /// Inference.
+    Inf,
+    /// A run on real Windows.
+    Windows,
+}
+
+impl Evidence {
+    /// The word a scenario file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Doc => "doc",
+            Self::Re => "re",
+            Self::Inf => "inf",
+            Self::Windows => "windows",
+        }
+    }
+}
+
+/// A scenario file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name.
+    pub name: String,
+    /// What happens, in one sentence.
+    pub summary: String,
+    /// The article and section the expectations follow.
+    pub source: String,
+    /// The strongest source behind the expectations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// The world (the options of `init`).
+    #[serde(default)]
+    pub world: WorldSpec,
+    /// The steps, in order.
+    #[serde(rename = "step", default)]
+    pub steps: Vec<Step>,
+}
+
+/// `[world]`: the options of `init`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldSpec {
+    /// `--build`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
+    /// `--service-account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// `--forest`, repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forests: Option<Vec<String>>,
+    /// `--tenant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `--seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// `--kdf-rounds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kdf_rounds: Option<u32>,
+    /// `--domain-controller`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_controller: Option<bool>,
+}
+
+/// One `[[step]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// A line of the command language, with placeholders.
+    pub run: String,
+    /// What must hold afterwards; without it the step must exit 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+/// A step's expectations (DESIGN §6).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The result code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<u32>,
+    /// Substrings of the output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
+    /// Events the step must have added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventExpect>,
+    /// The state of the service the step names (ADSync otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The last run status of the connector the step names (any connector otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
+    /// An HRESULT or Win32 code the step fails with (`0x80231000`, `1069`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fails_with: Option<String>,
+}
+
+/// One expected event: every field given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventExpect {
+    /// `System` or `Application`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// The event id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// The event source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A substring of the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A scenario file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScenarioError {
+    /// The TOML does not parse or has unknown keys (toml's message names the line and key).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// toml's message, with line, column and the offending key.
+        message: String,
+    },
+    /// A `[world]` value is invalid.
+    #[error("{file}: [world] {message}")]
+    World {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Parses a scenario file's text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
+        toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            file: file.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// The file's text (what `--record` writes).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// The `init` options of the scenario, with `seed` overriding the file's.
+    pub fn options(&self, file: &str, seed: Option<u64>) -> Result<WorldOptions, ScenarioError> {
+        let bad = |message: String| ScenarioError::World {
+            file: file.to_owned(),
+            message,
+        };
+        let w = &self.world;
+        let mut o = WorldOptions {
+            seed: seed.or(w.seed).unwrap_or(0),
+            ..WorldOptions::default()
+        };
+        if let Some(b) = &w.build {
+            o.build = b.parse::<Build>().map_err(|e| bad(e.to_string()))?;
+        }
+        if let Some(k) = &w.service_account {
+            o.service_account = Some(ServiceAccountKind::parse(k).ok_or_else(|| {
+                bad(format!(
+                    "service_account = '{k}': use virtual, local, domain, gmsa or smsa"
+                ))
+            })?);
+        }
+        if let Some(f) = &w.forests {
+            o.forests.clone_from(f);
+        }
+        o.tenant.clone_from(&w.tenant);
+        if let Some(r) = w.kdf_rounds {
+            o.kdf_rounds = r;
+        }
+        o.domain_controller = w.domain_controller.unwrap_or(false);
+        Ok(o)
+    }
+}

@@ -1,0 +1,401 @@
+//! Runs a scenario in a fresh in-memory world: each step's placeholders are filled from what the
+//! install generated, the line runs through the one command language, and its expectations are
+//! checked against the outcome (DESIGN §6). A step that fails stops the scenario and says what was
+//! expected, what happened, and how to replay it.
+
+use std::fmt::Write as _;
+
+use sha2::{Digest as _, Sha256};
+
+use super::format::{EventExpect, Expect, Scenario, ScenarioError};
+use crate::command::{Command, parse_line};
+use crate::seal::Sealer;
+use crate::win::eventlog::EventRecord;
+use crate::world::{ADSYNC_SERVICE, InitReport, Outcome, World};
+
+/// The result code a line that does not parse gets (the process's usage exit status).
+pub const USAGE_CODE: u32 = 2;
+/// The result code a command the world refuses gets (the process's failure exit status).
+pub const REFUSED_CODE: u32 = 1;
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepReport {
+    /// The line as run, passwords redacted.
+    pub run: String,
+    /// The result code.
+    pub code: u32,
+    /// What it printed.
+    pub output: String,
+    /// The events it added, one line each.
+    pub events: Vec<String>,
+    /// Why its expectations failed, if they did.
+    pub failure: Option<String>,
+}
+
+/// What a scenario did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioReport {
+    /// The file.
+    pub file: String,
+    /// The scenario's name.
+    pub name: String,
+    /// Its evidence level.
+    pub evidence: Option<super::format::Evidence>,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// The steps that ran (a failed step is the last).
+    pub steps: Vec<StepReport>,
+    /// Why it could not run at all.
+    pub error: Option<String>,
+    /// SHA-256 of the journal: every step's command, result, output and events, and the final
+    /// state.
+    pub journal_hash: String,
+}
+
+impl ScenarioReport {
+    /// Whether every step met its expectations.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.steps.iter().all(|s| s.failure.is_none())
+    }
+
+    /// The first failing step, 1-based, with its report.
+    pub fn failed_step(&self) -> Option<(usize, &StepReport)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.failure.is_some())
+            .map(|(i, s)| (i + 1, s))
+    }
+}
+
+/// The placeholders DESIGN §6 names, from what the install generated.
+fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("${service_account}".to_owned(), r.service_account.clone()),
+        (
+            "${service_account_password}".to_owned(),
+            r.service_account_password
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
+            "${entra_connector_account}".to_owned(),
+            r.install.entra_account.clone(),
+        ),
+        (
+            "${global_admin}".to_owned(),
+            r.install.global_admin.0.clone(),
+        ),
+        (
+            "${global_admin_password}".to_owned(),
+            r.install.global_admin.1.as_str().to_owned(),
+        ),
+        ("${tenant}".to_owned(), tenant.to_owned()),
+    ];
+    for (forest, name) in &r.install.ad_accounts {
+        out.push((format!("${{ad_connector_account:{forest}}}"), name.clone()));
+    }
+    for (forest, name, pw) in &r.install.enterprise_admins {
+        out.push((format!("${{enterprise_admin:{forest}}}"), name.clone()));
+        out.push((
+            format!("${{enterprise_admin_password:{forest}}}"),
+            pw.as_str().to_owned(),
+        ));
+    }
+    out
+}
+
+fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
+    let mut s = line.to_owned();
+    for (k, v) in values {
+        s = s.replace(k.as_str(), v);
+    }
+    match s.find("${") {
+        Some(i) => {
+            let end = s[i..].find('}').map_or(s.len(), |e| i + e + 1);
+            let known: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+            Err(format!(
+                "unknown placeholder {}; the placeholders are: {}",
+                &s[i..end],
+                known.join(", ")
+            ))
+        }
+        None => Ok(s),
+    }
+}
+
+fn event_line(e: &EventRecord) -> String {
+    format!(
+        "{} {} {} {}: {}",
+        e.log.as_str(),
+        e.id,
+        e.level.as_str(),
+        e.source,
+        e.message
+    )
+}
+
+fn event_matches(want: &EventExpect, e: &EventRecord) -> bool {
+    want.log
+        .as_ref()
+        .is_none_or(|l| l.eq_ignore_ascii_case(e.log.as_str()))
+        && want.id.is_none_or(|i| i == e.id)
+        && want
+            .source
+            .as_ref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(&e.source))
+        && want.text.as_ref().is_none_or(|t| e.message.contains(t))
+}
+
+fn parse_code(s: &str) -> Option<u32> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t
+            .parse::<u32>()
+            .ok()
+            .or_else(|| t.parse::<i32>().ok().map(|v| v as u32)),
+    }
+}
+
+/// The connector a command names, if any.
+fn named_connector(c: &Command) -> Option<&str> {
+    match c {
+        Command::SyncRun { connector, .. } => Some(connector),
+        Command::ConnectorSetPassword { name, .. } => Some(name),
+        Command::AddAddsConnectorAccount { connector, .. } => Some(connector),
+        _ => None,
+    }
+}
+
+/// The service a command names, if any.
+fn named_service(c: &Command) -> Option<&str> {
+    match c {
+        Command::ScQuery { name }
+        | Command::ScStart { name }
+        | Command::ScStop { name }
+        | Command::ScConfig { name, .. }
+        | Command::PsService { name, .. } => Some(name),
+        _ => None,
+    }
+}
+
+/// Checks a step's expectations; `None` when they hold.
+fn check(
+    world: &World,
+    command: Option<&Command>,
+    expect: Option<&Expect>,
+    o: &Outcome,
+) -> Option<String> {
+    let Some(e) = expect else {
+        return (o.code != 0).then(|| {
+            format!(
+                "expected the step to succeed (a step without expect must exit 0), got result code {}",
+                o.code
+            )
+        });
+    };
+    let mut problems = Vec::new();
+    if let Some(x) = e.exit
+        && x != o.code
+    {
+        problems.push(format!("expected exit {x}, got {}", o.code));
+    }
+    if let Some(f) = &e.fails_with {
+        match parse_code(f) {
+            Some(c) if c == o.code => {}
+            Some(c) => problems.push(format!(
+                "expected to fail with {f} (0x{c:08X}), got result code {} (0x{:08X})",
+                o.code, o.code
+            )),
+            None => problems.push(format!("fails_with = '{f}' is not a number or 0x… HRESULT")),
+        }
+    }
+    for s in &e.output {
+        if !o.text.contains(s.as_str()) {
+            problems.push(format!("expected the output to contain {s:?}"));
+        }
+    }
+    for want in &e.events {
+        if !o.events.iter().any(|ev| event_matches(want, ev)) {
+            problems.push(format!(
+                "expected an event {} among the {} the step added",
+                describe_event(want),
+                o.events.len()
+            ));
+        }
+    }
+    if let Some(st) = &e.service {
+        let name = command.and_then(named_service).unwrap_or(ADSYNC_SERVICE);
+        let actual = world
+            .state()
+            .services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+            .map(|s| s.state.as_str());
+        match actual {
+            Some(a)
+                if crate::win::scm::ServiceState::parse(st).is_some_and(|w| w.as_str() == a) => {}
+            a => problems.push(format!(
+                "expected service {name} to be {st}, it is {}",
+                a.unwrap_or("not installed")
+            )),
+        }
+    }
+    if let Some(status) = &e.connector {
+        let agents = world.engine().map(|e| e.agents.clone()).unwrap_or_default();
+        let named = command.and_then(named_connector);
+        let statuses: Vec<(String, String)> = agents
+            .iter()
+            .filter(|a| named.is_none_or(|n| a.is_named(n)))
+            .map(|a| {
+                (
+                    a.ma_name.clone(),
+                    a.last_run
+                        .as_ref()
+                        .map_or("-", |r| r.status.as_str())
+                        .to_owned(),
+                )
+            })
+            .collect();
+        if !statuses.iter().any(|(_, s)| s.eq_ignore_ascii_case(status)) {
+            problems.push(format!(
+                "expected a last run status {status}, got {}",
+                statuses
+                    .iter()
+                    .map(|(n, s)| format!("{n}: {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+fn describe_event(e: &EventExpect) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = &e.log {
+        parts.push(format!("log {l}"));
+    }
+    if let Some(i) = e.id {
+        parts.push(format!("id {i}"));
+    }
+    if let Some(s) = &e.source {
+        parts.push(format!("source {s:?}"));
+    }
+    if let Some(t) = &e.text {
+        parts.push(format!("text {t:?}"));
+    }
+    format!("({})", parts.join(", "))
+}
+
+/// Runs a scenario from `file`'s text. `seed` overrides the file's.
+pub fn run_scenario(
+    file: &str,
+    scenario: &Scenario,
+    seed: Option<u64>,
+) -> Result<ScenarioReport, ScenarioError> {
+    let options = scenario.options(file, seed)?;
+    let mut report = ScenarioReport {
+        file: file.to_owned(),
+        name: scenario.name.clone(),
+        evidence: scenario.evidence,
+        seed: options.seed,
+        steps: vec![],
+        error: None,
+        journal_hash: String::new(),
+    };
+    let mut journal = Sha256::new();
+    // The sealing key only protects state at rest; an in-memory world derives it from the seed.
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&options.seed.to_le_bytes());
+    let (mut world, init) = match World::new(&options, Sealer::new(key)) {
+        Ok(w) => w,
+        Err(e) => {
+            report.error = Some(format!("the world could not be made: {e}"));
+            return Ok(report);
+        }
+    };
+    let values = placeholders(&init, &world.state().tenant.name);
+    let secrets: Vec<String> = values
+        .iter()
+        .filter(|(k, v)| k.contains("password") && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let redact = |s: &str| {
+        let mut s = s.to_owned();
+        for p in &secrets {
+            s = s.replace(p.as_str(), "********");
+        }
+        s
+    };
+    for step in &scenario.steps {
+        let line = match fill(&step.run, &values) {
+            Ok(l) => l,
+            Err(why) => {
+                report.steps.push(StepReport {
+                    run: step.run.clone(),
+                    code: USAGE_CODE,
+                    output: String::new(),
+                    events: vec![],
+                    failure: Some(why),
+                });
+                break;
+            }
+        };
+        let (command, outcome) = match parse_line(&line) {
+            Ok(c) => {
+                // A refused command changes nothing (DESIGN §4: it applies fully or not at all).
+                let before = world.clone();
+                match world.exec(&c) {
+                    Ok(o) => (Some(c), o),
+                    Err(e) => {
+                        world = before;
+                        (
+                            Some(c),
+                            Outcome {
+                                code: REFUSED_CODE,
+                                text: e.to_string(),
+                                ..Outcome::default()
+                            },
+                        )
+                    }
+                }
+            }
+            Err(e) => (
+                None,
+                Outcome {
+                    code: USAGE_CODE,
+                    text: e.to_string(),
+                    ..Outcome::default()
+                },
+            ),
+        };
+        let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
+        let run = command
+            .as_ref()
+            .map_or_else(|| redact(&line), Command::redacted);
+        let s = StepReport {
+            run,
+            code: outcome.code,
+            output: redact(&outcome.text),
+            events: outcome.events.iter().map(event_line).collect(),
+            failure,
+        };
+        let mut entry = format!("{}\n{}\n{}\n", s.run, s.code, s.output);
+        for e in &s.events {
+            let _ = writeln!(entry, "{e}");
+        }
+        journal.update(entry.as_bytes());
+        let stop = s.failure.is_some();
+        report.steps.push(s);
+        if stop {
+            break;
+        }
+    }
+    journal.update(serde_json::to_vec(world.state()).unwrap_or_default());
+    report.journal_hash = hex::encode(journal.finalize());
+    Ok(report)
+}
