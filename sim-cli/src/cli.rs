@@ -143,6 +143,11 @@ pub struct ScenarioRunArgs {
     /// Run every scenario with this seed instead of its own.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write the executed steps of the (one) scenario as a scenario file that replays
+    /// identically: the same lines, the seed used, and each step's result code and events as
+    /// its expectations.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -239,7 +239,21 @@ fn junit(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Result<String
 /// Runs `scenario run`.
 pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
     let files = collect(&a.paths)?;
+    if a.record.is_some() && files.len() != 1 {
+        bail!(
+            "--record writes one scenario: give one file ({} found)",
+            files.len()
+        );
+    }
     let results = run_all(&files, a.seed);
+    if let (Some(path), Some(Ok(r))) = (&a.record, results.first()) {
+        let mut text = format!(
+            "# Recorded by `adsync-sim scenario run --record` from {}.\n",
+            r.file
+        );
+        text.push_str(&r.recorded.to_toml());
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     let (text, failed) = human(&files, &results);
     let doc = json_report(&files, &results);
     let rendered = match format {

@@ -171,3 +171,38 @@ fn unknown_keys_and_placeholders_are_named() {
     ]));
     assert!(t.contains("no such scenario file or folder"), "{t}");
 }
+
+#[test]
+fn record_writes_a_scenario_that_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("recorded.toml");
+    let src = catalogue().join("failures/06-ad-ds-password-changed.toml");
+    let (code, first) = json_run(&[
+        src.to_str().unwrap(),
+        "--seed",
+        "4242",
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{first:#}");
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(
+        text.contains("seed = 4242") && text.contains("id = 6000"),
+        "{text}"
+    );
+    let (code, again) = json_run(&[rec.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{again:#}");
+    assert_eq!(
+        first["scenarios"][0]["journal_hash"],
+        again["scenarios"][0]["journal_hash"]
+    );
+    // One scenario at a time.
+    let o = run([
+        "scenario",
+        "run",
+        catalogue().to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+}

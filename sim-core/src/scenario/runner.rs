@@ -51,6 +51,10 @@ pub struct ScenarioReport {
     /// SHA-256 of the journal: every step's command, result, output and events, and the final
     /// state.
     pub journal_hash: String,
+    /// The executed steps as a scenario that replays identically: the same lines (placeholders
+    /// kept, so no password is written), this run's seed, and each step's result code and
+    /// events as its expectations.
+    pub recorded: Scenario,
 }
 
 impl ScenarioReport {
@@ -306,7 +310,12 @@ pub fn run_scenario(
         steps: vec![],
         error: None,
         journal_hash: String::new(),
+        recorded: Scenario {
+            steps: vec![],
+            ..scenario.clone()
+        },
     };
+    report.recorded.world.seed = Some(options.seed);
     let mut journal = Sha256::new();
     // The sealing key only protects state at rest; an in-memory world derives it from the seed.
     let mut key = [0u8; 32];
@@ -384,6 +393,23 @@ pub fn run_scenario(
             events: outcome.events.iter().map(event_line).collect(),
             failure,
         };
+        report.recorded.steps.push(super::format::Step {
+            run: step.run.clone(),
+            expect: Some(Expect {
+                exit: Some(outcome.code),
+                events: outcome
+                    .events
+                    .iter()
+                    .map(|e| EventExpect {
+                        log: Some(e.log.as_str().to_owned()),
+                        id: Some(e.id),
+                        source: Some(e.source.clone()),
+                        text: None,
+                    })
+                    .collect(),
+                ..Expect::default()
+            }),
+        });
         let mut entry = format!("{}\n{}\n{}\n", s.run, s.code, s.output);
         for e in &s.events {
             let _ = writeln!(entry, "{e}");
