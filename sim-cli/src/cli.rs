@@ -224,16 +224,23 @@ pub struct DecryptArgs {
     pub owner: Owner,
 }
 
+/// The master key a blob is protected or unprotected with, its owner, and the entropy.
 #[derive(Debug, Args)]
-pub struct ProtectArgs {
-    /// The master key file to protect with.
+pub struct BlobKey {
+    /// The master key file (for unprotect: the one the blob names).
     #[arg(long)]
     pub masterkey: PathBuf,
     #[command(flatten)]
     pub owner: Owner,
-    /// Optional entropy, in hex.
+    /// Optional entropy, in hex (unprotect needs the one the blob was protected with).
     #[arg(long)]
     pub entropy: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    #[command(flatten)]
+    pub key: BlobKey,
     /// The blob's description.
     #[arg(long, default_value = "")]
     pub description: String,
@@ -252,14 +259,8 @@ pub struct ProtectArgs {
 pub struct UnprotectArgs {
     /// The blob, or a Credential Manager file (`-` for standard input).
     pub blob: PathBuf,
-    /// The master key file the blob names.
-    #[arg(long)]
-    pub masterkey: PathBuf,
     #[command(flatten)]
-    pub owner: Owner,
-    /// The entropy the blob was protected with, in hex.
-    #[arg(long)]
-    pub entropy: Option<String>,
+    pub key: BlobKey,
 }
 
 #[derive(Debug, Args)]

@@ -205,8 +205,8 @@ fn decrypt(a: DecryptArgs) -> Result<Outcome> {
 }
 
 fn protect(a: ProtectArgs) -> Result<Outcome> {
-    let (file, _, key) = open_master_key(&a.masterkey, &a.owner)?;
-    let entropy = parse_entropy(a.entropy.as_deref())?;
+    let (file, _, key) = open_master_key(&a.key.masterkey, &a.key.owner)?;
+    let entropy = parse_entropy(a.key.entropy.as_deref())?;
     let data = read_input(&a.input, "input")?;
     let policy = match file.master_key.as_ref().map(|b| b.alg_hash) {
         Some(HashAlg::Sha512) | None => BlobPolicy::WINDOWS_10,
@@ -261,7 +261,7 @@ fn api_failure(err: DpapiError, context: &str, why: Option<String>) -> anyhow::E
 }
 
 fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
-    let entropy = parse_entropy(a.entropy.as_deref())?;
+    let entropy = parse_entropy(a.key.entropy.as_deref())?;
     let bytes = read_input(&a.blob, "blob")?;
     let context = format!("CryptUnprotectData failed for {}", a.blob.display());
     // A bare blob, or a Credential Manager file wrapping one.
@@ -279,7 +279,7 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
             }
         },
     };
-    let (file, _, key) = open_master_key(&a.masterkey, &a.owner)?;
+    let (file, _, key) = open_master_key(&a.key.masterkey, &a.key.owner)?;
     if file.guid != blob.master_key_guid {
         let e = DpapiError::BadKeyState {
             master_key: blob.master_key_guid,
@@ -287,7 +287,7 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
         let why = format!(
             "the blob needs master key {}, but {} holds {}",
             blob.master_key_guid,
-            a.masterkey.display(),
+            a.key.masterkey.display(),
             file.guid
         );
         return Err(api_failure(e, &context, Some(why)));

@@ -3,6 +3,7 @@
 //! parallel across cores, reported in a stable order.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -63,25 +64,30 @@ fn run_one(path: &Path, seed: Option<u64>) -> Result<ScenarioReport> {
 fn run_all(files: &[PathBuf], seed: Option<u64>) -> Vec<Result<ScenarioReport>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(files.len())
-        .max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<ScenarioReport>>> = (0..files.len()).map(|_| None).collect();
-    let results = std::sync::Mutex::new(&mut slots);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    let r = run_one(f, seed);
-                    if let Ok(mut g) = results.lock() {
-                        g[i] = Some(r);
+        .clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<ScenarioReport>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break mine };
+                        mine.push((i, run_one(f, seed)));
                     }
-                }
-            });
-        }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
+    let mut slots: Vec<Option<Result<ScenarioReport>>> = files.iter().map(|_| None).collect();
+    for (i, r) in done.drain(..) {
+        slots[i] = Some(r);
+    }
     slots
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("the scenario did not run"))))

@@ -10,8 +10,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dpapi::crypto::utf16le;
-use crate::dpapi::prekey::hashes_utf16le;
 use crate::filetime::FileTime;
 use crate::win::account::StoredHashes;
 
@@ -90,10 +88,6 @@ pub struct Tenant {
     pub users: Vec<CloudUser>,
 }
 
-fn hashes_of(password: &str) -> StoredHashes {
-    StoredHashes::of(&hashes_utf16le(&utf16le(password)))
-}
-
 impl Tenant {
     /// A tenant named after the first forest's label (`contoso.com` → `contoso.onmicrosoft.com`)
     /// unless a name is given.
@@ -143,7 +137,7 @@ impl Tenant {
         self.users.push(CloudUser {
             upn,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            hashes: hashes_of(password),
+            hashes: StoredHashes::of_password(password),
             history: vec![],
             enabled: true,
             password_last_set: now,
@@ -156,7 +150,7 @@ impl Tenant {
         let Some(u) = self.user_mut(name) else {
             return false;
         };
-        let old = std::mem::replace(&mut u.hashes, hashes_of(password));
+        let old = std::mem::replace(&mut u.hashes, StoredHashes::of_password(password));
         u.history.insert(0, old);
         u.history.truncate(PASSWORD_HISTORY);
         u.password_last_set = now;
@@ -166,9 +160,8 @@ impl Tenant {
     /// Signs a user in with a password.
     pub fn sign_in(&self, name: &str, password: &str) -> Result<&CloudUser, SignInError> {
         let u = self.user(name).ok_or(SignInError::NoUser)?;
-        let h = hashes_utf16le(&utf16le(password));
-        if !u.hashes.matches(&h) {
-            return Err(if u.history.iter().any(|o| o.matches(&h)) {
+        if !u.hashes.matches_password(password) {
+            return Err(if u.history.iter().any(|o| o.matches_password(password)) {
                 SignInError::OldPassword
             } else {
                 SignInError::InvalidPassword

@@ -88,6 +88,21 @@ where
         .expect("run adsync-sim")
 }
 
+/// A property test's configuration: `cases` cases, or `PROPTEST_CASES` when set (for a longer
+/// run: `PROPTEST_CASES=5000 cargo test -p sim-tests --test runner properties --release`), and no
+/// failure files written into the source tree.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// A world in a temporary state directory, driven through the binary. Every output is kept so
 /// a test can search them for passwords.
 #[derive(Debug)]

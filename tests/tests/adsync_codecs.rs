@@ -30,23 +30,11 @@ use sim_core::adsync::keyset::{
 };
 use sim_core::dpapi::FormatError;
 use sim_tests::oracle::setup;
+use sim_tests::proptest_config as config;
 use uuid::Uuid;
 
 // ------------------------------------------------------------------------------------------------
 // Helpers and strategies
-
-/// `cases` cases, or `PROPTEST_CASES` when set.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 fn keyset(seed: u64, instance: Uuid, keyset_id: u32) -> Keyset {
     Keyset::generate(&mut ChaCha20Rng::seed_from_u64(seed), instance, keyset_id)

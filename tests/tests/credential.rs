@@ -27,6 +27,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
+use sim_tests::proptest_config as config;
 
 use serde_json::json;
 use sim_core::dpapi::api::{CRYPTPROTECT_SYSTEM, ProtectFlags};
@@ -160,18 +161,6 @@ fn htb_access_credential_file_opens_from_the_password_and_rebuilds() {
 
 // ------------------------------------------------------------------------------------------------
 // 2. Properties
-
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Any unicode text, including the empty string and NULs.
 fn text(max: usize) -> impl Strategy<Value = String> {

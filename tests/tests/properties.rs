@@ -34,25 +34,12 @@ use sim_core::dpapi::prekey::{
 use sim_core::dpapi::sid::{MAX_SUB_AUTHORITIES, Sid};
 use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
+use sim_tests::proptest_config as config;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration and strategies
 // ---------------------------------------------------------------------------------------------
-
-/// `cases` cases, or `PROPTEST_CASES` when set (for a longer run:
-/// `PROPTEST_CASES=5000 cargo test -p sim-tests --test runner properties --release`).
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Damaged master key blocks and CREDHIST entries can legitimately ask for millions of PBKDF2
 /// rounds (anything up to `kdf::MAX_ROUNDS`, 10,000,000, is accepted), which takes seconds. The

@@ -35,8 +35,9 @@ pub use crate::probe::{
 /// public (`research/adsync.md` §3.2 UNK), so the simulator keeps it where the next era keeps
 /// its blob, `HKLM\SOFTWARE\Microsoft\Ad Sync\Shared\<keyset_id>`; only the protection differs
 /// (user scope of the service account, which is what the 2017 docs describe).
-pub const LEGACY_KEYSET_LOCATION: &str = "HKLM\\SOFTWARE\\Microsoft\\Ad Sync\\Shared";
-/// The registry key of 1.1.484–1.3.x keysets (`research/adsync.md` §3.2).
+pub const LEGACY_KEYSET_LOCATION: &str = REGISTRY_KEYSET_KEY;
+/// The registry key of 1.1.484–1.3.x keysets (`research/adsync.md` §3.2); the value is the
+/// key's default value under the subkey named by `keyset_id`.
 pub const REGISTRY_KEYSET_KEY: &str = "HKLM\\SOFTWARE\\Microsoft\\Ad Sync\\Shared";
 /// The Credential Manager folder of the service account (`research/adsync.md` §3.2).
 pub const CREDENTIALS_FOLDER: &str = "AppData/Local/Microsoft/Credentials";

@@ -147,6 +147,25 @@ pub struct Scheduler {
     pub next_policy: PolicyType,
 }
 
+impl Scheduler {
+    /// An enabled scheduler whose first Delta cycle is one interval after `now`.
+    pub fn new(now: FileTime) -> Self {
+        let mut s = Self {
+            sync_cycle_enabled: true,
+            next_cycle: now,
+            next_policy: PolicyType::Delta,
+        };
+        s.reschedule(now);
+        s
+    }
+
+    /// After a cycle (or on re-enabling): the next one is a Delta cycle one interval later.
+    pub fn reschedule(&mut self, now: FileTime) {
+        self.next_cycle = now.plus_secs(SYNC_CYCLE_MINUTES * 60);
+        self.next_policy = PolicyType::Delta;
+    }
+}
+
 /// The default cycle: 30 minutes (`research/adsync.md` §5.3).
 pub const SYNC_CYCLE_MINUTES: u64 = 30;
 /// `PurgeRunHistoryInterval`'s default, 7 days (the scheduler doc's value).

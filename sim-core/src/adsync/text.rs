@@ -91,5 +91,29 @@ pub fn validate_set(cmdlet: &str, parameter: &str, value: &str, set: &str) -> St
     )
 }
 
-/// `Start-ADSyncSyncCycle`'s output (its `Result` object as PowerShell formats it).
+/// What `sync run` / `Invoke-ADSyncRunProfile` prints. Named choice: the cmdlet's object is not
+/// quoted by the sources; the status words are the Operations tab's (`research/adsync.md` §4).
+pub fn run_result(connector: &str, profile: &str, status: &str) -> String {
+    format!(
+        "Result\n------\n{status}\n\nConnector \"{connector}\", run profile \"{profile}\": {status}"
+    )
+}
+
+/// The console's answer once it saved a password. Named choice (no source quotes it); it says
+/// what the AD DS article's step 8 requires next (research/seeds/2017-change-ad-ds-account-password.md).
+pub fn console_password_saved(connector: &str) -> String {
+    format!(
+        "The password of the AD DS connector \"{connector}\" was saved. Restart the service so that the engine drops the password it has cached (Restart-Service ADSync)."
+    )
+}
+
+/// The cmdlets' refusal of a tenant user without the needed role. Named choice: the roles are
+/// the documented ones (research/seeds/2017-manage-encryption-key.md: Global admin;
+/// `research/adsync.md` §4 F4: Hybrid Identity Administrator), the wording is ours.
+pub fn not_an_admin(upn: &str) -> String {
+    format!("{upn} is not a Global Administrator or Hybrid Identity Administrator of the tenant.")
+}
+
+/// `Start-ADSyncSyncCycle`'s output (its `Result` object as PowerShell formats it). Named
+/// choice (COMM: the form seen in blog transcripts; the sources do not quote it).
 pub const SYNC_CYCLE_STARTED: &str = "Result\n------\nSuccess";

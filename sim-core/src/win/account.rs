@@ -11,7 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dpapi::masterkey::MasterKeyPolicy;
-use crate::dpapi::prekey::{Credential, DpapiSystem, PasswordHashes};
+use zeroize::Zeroizing;
+
+use crate::dpapi::crypto::utf16le;
+use crate::dpapi::prekey::{Credential, DpapiSystem, PasswordHashes, hashes_utf16le};
 use crate::dpapi::sid::Sid;
 use crate::dpapi::store::{ProtectStore, StoreKind};
 use crate::filetime::FileTime;
@@ -88,6 +91,16 @@ impl StoredHashes {
         }
     }
 
+    /// The hashes of a typed password (its UTF-16LE form, as Windows hashes it).
+    pub fn of_password(password: &str) -> Self {
+        Self::of(&hashes_utf16le(&Zeroizing::new(utf16le(password))))
+    }
+
+    /// Whether a typed password is the one these hashes are of.
+    pub fn matches_password(&self, password: &str) -> bool {
+        self.matches(&hashes_utf16le(&Zeroizing::new(utf16le(password))))
+    }
+
     /// True when `candidate` is the password these hashes were made from.
     pub fn matches(&self, candidate: &PasswordHashes) -> bool {
         crate::dpapi::crypto::ct_eq(self.nt.as_bytes(), hex::encode(candidate.nt).as_bytes())
@@ -145,6 +158,13 @@ impl Account {
             return user.eq_ignore_ascii_case(&self.name) && dom.eq_ignore_ascii_case(dns);
         }
         false
+    }
+
+    /// Whether `password` is the account's current password.
+    pub fn password_is(&self, password: &str) -> bool {
+        self.hashes
+            .as_ref()
+            .is_some_and(|h| h.matches_password(password))
     }
 
     /// The DNS name of the forest a directory account lives in (`None` for local and virtual

@@ -515,11 +515,7 @@ impl World {
         let machine_sid = format!("S-1-5-21-{a}-{b}-{c}");
         let [d, e, f] = rng.sub_authorities();
         let dns = forests[0].clone();
-        let netbios = dns
-            .split('.')
-            .next()
-            .unwrap_or("CONTOSO")
-            .to_ascii_uppercase();
+        let netbios = sync::netbios_of(&dns);
         let mut world = Self {
             state: WorldState {
                 format: STATE_FORMAT,
@@ -764,7 +760,7 @@ impl World {
             authority: sync::netbios_of(forest),
             kind: AccountKind::Domain,
             sid: format!("S-1-5-21-{}-{}-{}-{rid}", sub(0), sub(4), sub(8)),
-            hashes: Some(StoredHashes::of(&hashes_utf16le(&utf16le(password)))),
+            hashes: Some(StoredHashes::of_password(password)),
             enabled: true,
             locked: false,
             password_last_set: self.state.clock,
@@ -1217,9 +1213,7 @@ impl World {
         store.reset_password();
         self.save_store(idx, &store);
         let a = &mut self.state.accounts[idx];
-        a.hashes = Some(StoredHashes::of(&hashes_utf16le(&utf16le(
-            password.expose(),
-        ))));
+        a.hashes = Some(StoredHashes::of_password(password.expose()));
         a.password_last_set = self.state.clock;
         a.locked = false;
         let q = a.qualified_name();
@@ -1583,9 +1577,8 @@ impl World {
         let stored = self
             .secret(&service_secret_name(&svc.name))?
             .unwrap_or_default();
-        let candidate = hashes_utf16le(&utf16le(&String::from_utf8_lossy(&stored)));
-        Ok((!a.hashes.as_ref().is_some_and(|h| h.matches(&candidate)))
-            .then_some(win32::LOGON_FAILURE))
+        let stored = Zeroizing::new(String::from_utf8_lossy(&stored).into_owned());
+        Ok((!a.password_is(&stored)).then_some(win32::LOGON_FAILURE))
     }
 
     fn stop_service(&mut self, name: &str) -> Outcome {

@@ -14,17 +14,14 @@ use crate::adsync::build::Build;
 use crate::adsync::connector::{ConnectorType, ENTRA_MA_TYPE, ENTRA_NAME_SUFFIX, ManagementAgent};
 use crate::adsync::credstore;
 use crate::adsync::engine::{
-    Engine, INITIAL_KEYSET_ID, MEMORY_KEYSET, ServerConfiguration, StoredKeyset,
+    CREDENTIALS_FOLDER, Engine, INITIAL_KEYSET_ID, MEMORY_KEYSET, REGISTRY_KEYSET_KEY,
+    ServerConfiguration, StoredKeyset,
 };
 use crate::adsync::keyset::Keyset;
-use crate::adsync::run::{
-    PolicyType, RunProfile, RunRecord, RunStatus, SYNC_CYCLE_MINUTES, Scheduler,
-};
+use crate::adsync::run::{PolicyType, RunProfile, RunRecord, RunStatus, Scheduler};
 use crate::adsync::text;
 use crate::cloud::{ROLE_DIRECTORY_SYNC, ROLE_GLOBAL_ADMIN, ROLE_HYBRID_IDENTITY_ADMIN};
 use crate::command::{PsCredential, Secret};
-use crate::dpapi::crypto::utf16le;
-use crate::dpapi::prekey::hashes_utf16le;
 use crate::filetime::FileTime;
 use crate::win::account::StoredHashes;
 use crate::win::eventlog::{Level, LogName, NewEvent};
@@ -53,9 +50,9 @@ pub struct InstallReport {
     pub ad_accounts: Vec<(String, String)>,
 }
 
-/// Memory names of the engine's process.
-fn memory_name(name: &str) -> String {
-    format!("memory:{ADSYNC_SERVICE}:{name}")
+/// Where a running service's secret lives in [`super::WorldState::memory`].
+fn memory_key(service: &str, name: &str) -> String {
+    format!("memory:{service}:{name}")
 }
 
 fn credential_memory(ma_name: &str) -> String {
@@ -83,11 +80,7 @@ impl World {
             },
             keyset: StoredKeyset::None,
             agents: vec![],
-            scheduler: Scheduler {
-                sync_cycle_enabled: true,
-                next_cycle: now.plus_secs(SYNC_CYCLE_MINUTES * 60),
-                next_policy: PolicyType::Delta,
-            },
+            scheduler: Scheduler::new(now),
         };
         self.state.programs.insert(
             ADSYNC_SERVICE.into(),
@@ -190,14 +183,14 @@ impl World {
 
     /// Keeps a secret in a running service's memory (sealed at rest).
     pub(super) fn memory_put(&mut self, service: &str, name: &str, value: &[u8]) {
-        let key = format!("memory:{service}:{name}");
+        let key = memory_key(service, name);
         let sealed = self.sealer.seal(self.state.seal_counter, &key, value);
         self.state.seal_counter += 1;
         self.state.memory.insert(key, sealed);
     }
 
     fn memory_get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, WorldError> {
-        let key = memory_name(name);
+        let key = memory_key(ADSYNC_SERVICE, name);
         match self.state.memory.get(&key) {
             None => Ok(None),
             Some(s) => Ok(Some(self.sealer.open(&key, s)?)),
@@ -206,7 +199,7 @@ impl World {
 
     /// A service's process ended: its memory is gone.
     pub(super) fn clear_memory(&mut self, service: &str) {
-        let prefix = format!("memory:{service}:");
+        let prefix = memory_key(service, "");
         self.state.memory.retain(|k, _| !k.starts_with(&prefix));
     }
 
@@ -314,11 +307,7 @@ impl World {
                     let ok = password.as_ref().is_some_and(|pw| {
                         self.ad_login_account(&agent).is_some_and(|ai| {
                             let a = &self.state.accounts[ai];
-                            a.enabled
-                                && !a.locked
-                                && a.hashes
-                                    .as_ref()
-                                    .is_some_and(|h| h.matches(&hashes_utf16le(&utf16le(pw))))
+                            a.enabled && !a.locked && a.password_is(pw)
                         })
                     });
                     if ok {
@@ -380,6 +369,8 @@ impl World {
         );
     }
 
+    /// A command that needs the running engine, refused with ERROR_SERVICE_NOT_ACTIVE (1062,
+    /// the system message table's code for a service that has not been started).
     fn not_running(&self, what: String) -> Outcome {
         let code = win32::SERVICE_NOT_ACTIVE;
         Outcome {
@@ -403,12 +394,7 @@ impl World {
         let mut out = Outcome::default();
         let status = self.run_connector(idx, profile, &mut out)?;
         let name = self.engine()?.agents[idx].ma_name.clone();
-        out.text = format!(
-            "Result\n------\n{}\n\nConnector \"{name}\", run profile \"{}\": {}",
-            status.as_str(),
-            profile.as_str(),
-            status.as_str()
-        );
+        out.text = text::run_result(&name, profile.as_str(), status.as_str());
         out.json =
             json!({"connector": name, "profile": profile.as_str(), "status": status.as_str()});
         out.code = if status == RunStatus::Success { 0 } else { 1 };
@@ -440,10 +426,8 @@ impl World {
         }
         let mut out = Outcome::default();
         let rows = self.cycle(policy, &mut out)?;
-        let next = self.state.clock.plus_secs(SYNC_CYCLE_MINUTES * 60);
-        let s = &mut self.engine_mut()?.scheduler;
-        s.next_cycle = next;
-        s.next_policy = PolicyType::Delta;
+        let now = self.state.clock;
+        self.engine_mut()?.scheduler.reschedule(now);
         out.text = text::SYNC_CYCLE_STARTED.to_owned();
         out.json = json!({"result": "Success", "policy": policy.as_str(), "runs": rows});
         Ok(out)
@@ -461,10 +445,8 @@ impl World {
     pub(super) fn scheduled_cycle(&mut self, out: &mut Outcome) -> Result<(), WorldError> {
         let policy = self.engine()?.scheduler.next_policy;
         self.cycle(policy, out)?;
-        let next = self.state.clock.plus_secs(SYNC_CYCLE_MINUTES * 60);
-        let s = &mut self.engine_mut()?.scheduler;
-        s.next_cycle = next;
-        s.next_policy = PolicyType::Delta;
+        let now = self.state.clock;
+        self.engine_mut()?.scheduler.reschedule(now);
         Ok(())
     }
 
@@ -513,7 +495,7 @@ impl World {
         let now = self.state.clock;
         let s = &mut self.engine_mut()?.scheduler;
         if enabled && !s.sync_cycle_enabled {
-            s.next_cycle = now.plus_secs(SYNC_CYCLE_MINUTES * 60);
+            s.reschedule(now);
         }
         s.sync_cycle_enabled = enabled;
         Ok(Outcome {
@@ -556,7 +538,7 @@ impl World {
                     "Identifier             : {}\nName                   : {}\nType                   : {}\nSubtype                : {}\nConnectivityParameters : {{UserName={account}}}\n\n",
                     a.ma_id,
                     a.ma_name,
-                    if a.kind == ConnectorType::Ad { "AD" } else { "Extensible2" },
+                    a.ma_type,
                     a.subtype
                 ));
             } else {
@@ -613,10 +595,7 @@ impl World {
         self.store_connector_password(idx, &keyset, password.expose(), rng)?;
         Ok(Outcome {
             code: 0,
-            text: format!(
-                "The password of the AD DS connector \"{}\" was saved. Restart the service so that the engine drops the password it has cached (Restart-Service ADSync).",
-                agent.ma_name
-            ),
+            text: text::console_password_saved(&agent.ma_name),
             json: json!({"connector": agent.ma_name, "saved": true, "restart_required": true}),
             events: vec![],
         })
@@ -657,10 +636,7 @@ impl World {
                     .iter()
                     .any(|r| r == ROLE_GLOBAL_ADMIN || r == ROLE_HYBRID_IDENTITY_ADMIN) =>
             {
-                Err(fail(format!(
-                    "{} is not a Global Administrator or Hybrid Identity Administrator of the tenant.",
-                    u.upn
-                )))
+                Err(fail(text::not_an_admin(&u.upn)))
             }
             Ok(_) => Ok(()),
         }
@@ -743,9 +719,7 @@ impl World {
                 .is_some_and(|f| f.eq_ignore_ascii_case(&agent.target))
                 && (a.is_named(&credential.user, Some(&agent.target)))
                 && a.enabled
-                && a.hashes.as_ref().is_some_and(|h| {
-                    h.matches(&hashes_utf16le(&utf16le(credential.password.expose())))
-                })
+                && a.password_is(credential.password.expose())
         });
         if !ea_ok {
             let msg = win32::message(win32::LOGON_FAILURE);
@@ -765,7 +739,7 @@ impl World {
         let pw = generate_password(rng);
         let now = self.state.clock;
         let a = &mut self.state.accounts[ai];
-        a.hashes = Some(StoredHashes::of(&hashes_utf16le(&utf16le(&pw))));
+        a.hashes = Some(StoredHashes::of_password(&pw));
         a.password_last_set = now;
         a.locked = false;
         let keyset = self
@@ -856,7 +830,8 @@ impl World {
             StoredKeyset::None => None,
             StoredKeyset::UserBlob { blob } | StoredKeyset::Registry { blob } => Some((
                 format!(
-                    "Registry/HKLM/SOFTWARE/Microsoft/Ad Sync/Shared/{}/(Default)",
+                    "Registry/{}/{}/(Default)",
+                    REGISTRY_KEYSET_KEY.replace('\\', "/"),
                     e.server.keyset_id
                 ),
                 hex::decode(blob).map_err(bad)?,
@@ -865,10 +840,7 @@ impl World {
                 let ai = self.account_index(&self.state.service_account)?;
                 let profile = &self.state.accounts[ai].profile;
                 Some((
-                    format!(
-                        "{profile}/{}/{name}",
-                        crate::adsync::engine::CREDENTIALS_FOLDER
-                    ),
+                    format!("{profile}/{CREDENTIALS_FOLDER}/{name}"),
                     hex::decode(bytes).map_err(bad)?,
                 ))
             }
