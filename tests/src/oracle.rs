@@ -93,21 +93,25 @@ pub fn seed() -> u64 {
 }
 
 /// Start of every test: the Python runner and this test's RNG, or `None` after a skip notice.
+/// Notices name the test by its full path (`oracles::credhist`), which the test harness gives
+/// the thread running it; `test` also salts the test's random stream.
 pub fn setup(test: &str) -> Option<(Python, ChaCha20Rng)> {
+    let thread = std::thread::current();
+    let name = thread.name().filter(|n| *n != "main").unwrap_or(test);
     let python = match availability() {
         Ok(p) => p.clone(),
         Err(why) => {
             assert!(
                 std::env::var("ADSYNC_SIM_REQUIRE_ORACLES").as_deref() != Ok("1"),
-                "{test}: ADSYNC_SIM_REQUIRE_ORACLES=1 but {why}; {SETUP_HINT}"
+                "{name}: ADSYNC_SIM_REQUIRE_ORACLES=1 but {why}; {SETUP_HINT}"
             );
             // Written to the process's stderr directly, so the test harness does not capture it.
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}; {SETUP_HINT}");
+            let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {why}; {SETUP_HINT}");
             return None;
         }
     };
     let seed = seed();
-    eprintln!("{test}: seed {seed} (replay with ADSYNC_SIM_ORACLE_SEED={seed})");
+    eprintln!("{name}: seed {seed} (replay with ADSYNC_SIM_ORACLE_SEED={seed})");
     // One stream per test, all from the one printed seed (FNV-1a of the test name).
     let salt = test.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
