@@ -53,6 +53,7 @@ pub const ADSYNC_SERVICE: &str = "ADSync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
+mod knowledge;
 mod sync;
 
 pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
@@ -347,6 +348,9 @@ pub struct WorldState {
     /// What running services hold in memory (the engine's keyset and cached credentials),
     /// sealed, by `memory:<service>:<name>`; cleared when the service stops.
     pub memory: BTreeMap<String, Sealed>,
+    /// What the administrator knows (see `knowledge`), sealed, by `knows:<account>`.
+    #[serde(default)]
+    pub admin_knows: BTreeMap<String, Sealed>,
 }
 
 /// The result of a command: its result code, what it prints, and the events it wrote.
@@ -547,6 +551,7 @@ impl World {
                 tenant: Tenant::new(&tenant),
                 domain_controller: options.domain_controller,
                 memory: BTreeMap::new(),
+                admin_knows: BTreeMap::new(),
             },
             sealer,
         };
@@ -621,6 +626,14 @@ impl World {
             world.put_secret(&service_secret_name(ADSYNC_SERVICE), pw.as_bytes());
         }
         let install = world.install_adsync(build, &forests, &hex_suffix, &mut rng)?;
+        // What the wizard's operator typed or was handed over (`knowledge`).
+        if let Some(pw) = &password {
+            world.learn(&account, pw);
+        }
+        world.learn(&install.global_admin.0, &install.global_admin.1);
+        for (_, name, pw) in &install.enterprise_admins {
+            world.learn(name, pw);
+        }
         world.save_rng(&rng);
         let report = InitReport {
             service_account: account,
@@ -1217,6 +1230,7 @@ impl World {
         a.password_last_set = self.state.clock;
         a.locked = false;
         let q = a.qualified_name();
+        self.learn(&q, password.expose());
         let text = if net_user {
             text::NET_SUCCESS.to_owned()
         } else {
@@ -1261,6 +1275,7 @@ impl World {
         }
         self.change_password_utf16(idx, &old_utf16, &utf16le(new.expose()), rng)?;
         let q = a.qualified_name();
+        self.learn(&q, new.expose());
         Ok(Outcome {
             code: 0,
             text: format!("The password of {q} was changed."),

@@ -675,6 +675,7 @@ impl World {
         self.state
             .tenant
             .put_user(&upn, &pw, &[ROLE_DIRECTORY_SYNC], now);
+        self.forget(&upn);
         self.engine_mut()?.agents[idx].private_configuration_xml =
             credstore::entra_private_configuration(&upn);
         let keyset = self
@@ -742,6 +743,8 @@ impl World {
         a.hashes = Some(StoredHashes::of_password(&pw));
         a.password_last_set = now;
         a.locked = false;
+        let q = a.qualified_name();
+        self.forget(&q);
         let keyset = self
             .memory_keyset()?
             .ok_or_else(|| WorldError::Damaged("the running engine has no keyset".into()))?;
@@ -787,6 +790,7 @@ impl World {
             });
         }
         let upn = self.state.tenant.upn(upn);
+        self.learn(&upn, password.expose());
         Ok(Outcome {
             code: 0,
             text: String::new(),
