@@ -13,11 +13,13 @@
 #![warn(missing_docs)]
 
 pub mod adsync;
+pub mod backend;
 pub mod cloud;
 pub mod command;
 pub mod dpapi;
 pub mod filetime;
 pub mod probe;
+pub mod remedy;
 pub mod scenario;
 pub mod seal;
 pub mod store;

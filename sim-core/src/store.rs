@@ -24,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use crate::backend::SimHost;
 use crate::command::Command;
 use crate::seal::Sealer;
 use crate::world::{Outcome, World, WorldError, WorldState};
@@ -421,5 +422,41 @@ impl StateDir {
         .map_err(sql(&db))?;
         tx.commit().map_err(sql(&db))?;
         Ok(outcome)
+    }
+
+    /// Runs `f` on the world through a [`SimHost`] as one transaction (`diagnose`,
+    /// `remediate`): every command it ran is journaled (passwords redacted) and the changed
+    /// world is written back; when `f` fails, or `write` is false, nothing changes.
+    pub fn with_host<T, E>(
+        &mut self,
+        write: bool,
+        f: impl FnOnce(&mut SimHost<'_>) -> Result<T, E>,
+    ) -> Result<Result<T, E>, StoreError> {
+        let db = self.db();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&db))?;
+        let mut world = read_world(&tx, &db, &self.sealer)?;
+        let mut host = SimHost::new(&mut world);
+        let result = f(&mut host);
+        let ran = host.take_ran();
+        if result.is_err() || !write {
+            return Ok(result);
+        }
+        let new = serde_json::to_string(world.state())
+            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
+            .map_err(sql(&db))?;
+        write_adsync_tables(&tx, &db, &world)?;
+        for (clock, command, code) in ran {
+            tx.execute(
+                "INSERT INTO journal (clock, command, result_code) VALUES (?1, ?2, ?3)",
+                params![clock, command, i64::from(code)],
+            )
+            .map_err(sql(&db))?;
+        }
+        tx.commit().map_err(sql(&db))?;
+        Ok(result)
     }
 }

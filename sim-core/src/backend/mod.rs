@@ -1,0 +1,202 @@
+//! The host that remediation, scenarios and the parity suite drive (DESIGN §2 `backend`, §7).
+//!
+//! [`Host`] is the only way `remedy` touches a server: it reads what an administrator can see
+//! (a service's status as `sc query` shows it, the event logs, the connectors' last runs, the
+//! installed build) and runs lines of the one command language as the administrator would type
+//! them. [`SimHost`] wraps the simulated world; a Windows implementation drives the real APIs
+//! behind the `windows` feature. Outcomes use the same [`Outcome`] type on both, so a plan run
+//! against either can be compared step by step.
+
+mod sim;
+
+pub use sim::SimHost;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::adsync::build::Build;
+use crate::adsync::connector::ConnectorType;
+use crate::command::{Command, Secret};
+use crate::win::eventlog::EventRecord;
+use crate::win::scm::ServiceState;
+use crate::world::Outcome;
+
+/// A service's status, as `sc query` and `sc qc` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    /// The service name (`ADSync`).
+    pub name: String,
+    /// Its display name.
+    pub display_name: String,
+    /// `dwCurrentState`.
+    pub state: ServiceState,
+    /// `dwWin32ExitCode` of its last stop.
+    pub win32_exit_code: u32,
+    /// `dwServiceSpecificExitCode` of its last stop.
+    pub service_exit_code: u32,
+    /// The logon account (`sc qc`'s `SERVICE_START_NAME`).
+    pub account: String,
+}
+
+impl ServiceStatus {
+    /// Whether the logon account has a password an administrator sets (not a virtual account,
+    /// LocalSystem, or a managed service account whose name ends in `$`;
+    /// `research/adsync.md` §2.1).
+    pub fn account_has_password(&self) -> bool {
+        let a = self.account.to_ascii_lowercase();
+        !(a.starts_with("nt service\\")
+            || a.starts_with("nt authority\\")
+            || a == "localsystem"
+            || a.ends_with('$'))
+    }
+}
+
+/// A connector as the Synchronization Service Manager's Connectors tab shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConnectorStatus {
+    /// The connector (management agent) name.
+    pub name: String,
+    /// AD DS or Entra.
+    #[serde(rename = "type")]
+    pub kind: ConnectorType,
+    /// The account it connects with (`DOMAIN\MSOL_…` or `Sync_…@tenant`).
+    pub account: String,
+    /// The status of its last run (`success`, `no-start-credentials`, …), if it ran.
+    pub last_run: Option<String>,
+}
+
+/// The server's domain as `nltest /dsgetdc:DOMAIN` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DomainStatus {
+    /// DNS name.
+    pub dns: String,
+    /// NetBIOS name.
+    pub netbios: String,
+    /// Whether a writable domain controller answers.
+    pub dc_reachable: bool,
+}
+
+/// Why a host could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The host refused the command as given (bad input: an unknown account, connector, …).
+    #[error("{command}: {reason}")]
+    Refused {
+        /// The command, secrets redacted.
+        command: String,
+        /// Why.
+        reason: String,
+    },
+    /// A Windows API call failed with a Win32 error.
+    #[error("{call} failed with error {code}: {message}")]
+    Win32 {
+        /// The API.
+        call: &'static str,
+        /// `GetLastError()`.
+        code: u32,
+        /// Its message.
+        message: String,
+    },
+    /// This host cannot do that (e.g. a simulated operation without a Windows equivalent).
+    #[error("{host} cannot {what}")]
+    Unsupported {
+        /// The host.
+        host: String,
+        /// What was asked.
+        what: String,
+    },
+    /// The host's state is inconsistent.
+    #[error("the host's state is damaged: {0}")]
+    Damaged(String),
+}
+
+/// A server that remediation and scenarios drive (DESIGN §2, §7).
+pub trait Host {
+    /// What this host is, for reports ("the simulated world (seed 7)", "HOSTNAME (Windows)").
+    fn describe(&self) -> String;
+
+    /// Runs one line of the command language as the administrator would type it on the server.
+    /// The outcome's `code` is the real tool's result code; `Err` is a command the host refused
+    /// outright.
+    fn run(&mut self, command: &Command) -> Result<Outcome, HostError>;
+
+    /// A service's status (`sc query` / `sc qc`); `None` when no such service is installed.
+    fn service_status(&mut self, name: &str) -> Result<Option<ServiceStatus>, HostError>;
+
+    /// The records of the System and Application logs, in the order they were written (on
+    /// Windows, merged by `TimeCreated`).
+    fn events(&mut self) -> Result<Vec<EventRecord>, HostError>;
+
+    /// The ADSync connectors and their last runs (empty when ADSync is not installed).
+    fn connectors(&mut self) -> Result<Vec<ConnectorStatus>, HostError>;
+
+    /// The server's domain, if it is joined to one (`nltest /dsgetdc:`).
+    fn domain(&mut self) -> Result<Option<DomainStatus>, HostError>;
+
+    /// The installed ADSync build (Programs and Features), if any.
+    fn adsync_build(&mut self) -> Result<Option<Build>, HostError>;
+
+    /// The tenant's Global Administrator the administrator signs in with, if known.
+    fn global_administrator(&self) -> Option<String>;
+
+    /// The password the administrator knows for `account` (from the install hand-over, from
+    /// what they set since, or given on the command line); `None` when nobody knows it.
+    fn known_password(&self, account: &str) -> Result<Option<Secret>, HostError>;
+
+    /// A fresh password for an account the administrator must set to a known value (24
+    /// characters, typeable; from the host's seeded randomness on [`SimHost`]).
+    fn new_password(&mut self) -> Secret;
+
+    /// `account reset NAME --password P` (NetUserSetInfo level 1003 on Windows).
+    fn account_reset(&mut self, name: &str, password: &Secret) -> Result<Outcome, HostError> {
+        self.run(&Command::AccountReset {
+            name: name.to_owned(),
+            password: password.clone(),
+            net_user: false,
+        })
+    }
+
+    /// `account change NAME --old P --new Q` (NetUserChangePassword on Windows).
+    fn account_change(
+        &mut self,
+        name: &str,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<Outcome, HostError> {
+        self.run(&Command::AccountChange {
+            name: name.to_owned(),
+            old: old.clone(),
+            new: new.clone(),
+        })
+    }
+
+    /// `sc config NAME [obj= A] [password= P]` (ChangeServiceConfigW on Windows).
+    fn service_config(
+        &mut self,
+        name: &str,
+        account: Option<&str>,
+        password: Option<&Secret>,
+    ) -> Result<Outcome, HostError> {
+        self.run(&Command::ScConfig {
+            name: name.to_owned(),
+            obj: account.map(str::to_owned),
+            password: password.cloned(),
+            start: None,
+        })
+    }
+
+    /// `sc start NAME` (StartServiceW on Windows).
+    fn service_start(&mut self, name: &str) -> Result<Outcome, HostError> {
+        self.run(&Command::ScStart {
+            name: name.to_owned(),
+        })
+    }
+
+    /// `sc stop NAME` (ControlService(SERVICE_CONTROL_STOP) on Windows).
+    fn service_stop(&mut self, name: &str) -> Result<Outcome, HostError> {
+        self.run(&Command::ScStop {
+            name: name.to_owned(),
+        })
+    }
+}

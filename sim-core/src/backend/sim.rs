@@ -1,0 +1,158 @@
+//! [`SimHost`]: the simulated world behind the [`Host`] trait. Commands go through
+//! `World::exec`; reads come from the world's public state, shaped as `sc query`, the event
+//! viewer and the Connectors tab show them.
+
+use super::{ConnectorStatus, DomainStatus, Host, HostError, ServiceStatus};
+use crate::adsync::build::Build;
+use crate::adsync::connector::ConnectorType;
+use crate::command::{Command, Secret};
+use crate::win::eventlog::EventRecord;
+use crate::world::{GLOBAL_ADMIN_NAME, Outcome, World};
+
+/// The simulated world as a host.
+#[derive(Debug)]
+pub struct SimHost<'w> {
+    world: &'w mut World,
+    /// Passwords given on the command line (`remediate --credential NAME=P`), by lower-case
+    /// name; they take precedence over what the world remembers.
+    given: Vec<(String, Secret)>,
+    /// The commands run so far: simulated time, the line with passwords redacted, result code.
+    ran: Vec<(String, String, u32)>,
+}
+
+impl<'w> SimHost<'w> {
+    /// Wraps a world.
+    pub fn new(world: &'w mut World) -> Self {
+        Self {
+            world,
+            given: Vec::new(),
+            ran: Vec::new(),
+        }
+    }
+
+    /// Adds a password the administrator gives for `account`.
+    pub fn give_password(&mut self, account: &str, password: Secret) {
+        self.given.push((account.to_ascii_lowercase(), password));
+    }
+
+    /// The world.
+    pub fn world(&self) -> &World {
+        self.world
+    }
+
+    /// The commands run so far (simulated time, redacted line, result code), for the journal.
+    pub fn take_ran(&mut self) -> Vec<(String, String, u32)> {
+        std::mem::take(&mut self.ran)
+    }
+}
+
+impl Host for SimHost<'_> {
+    fn describe(&self) -> String {
+        format!("the simulated world (seed {})", self.world.state().seed)
+    }
+
+    fn run(&mut self, command: &Command) -> Result<Outcome, HostError> {
+        // A refused command changes nothing (DESIGN §4).
+        let before = command.mutates().then(|| self.world.clone());
+        match self.world.exec(command) {
+            Ok(o) => {
+                self.ran
+                    .push((self.world.now().to_string(), command.redacted(), o.code));
+                Ok(o)
+            }
+            Err(e) => {
+                if let Some(w) = before {
+                    *self.world = w;
+                }
+                Err(HostError::Refused {
+                    command: command.redacted(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    fn service_status(&mut self, name: &str) -> Result<Option<ServiceStatus>, HostError> {
+        Ok(self
+            .world
+            .state()
+            .services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+            .map(|s| ServiceStatus {
+                name: s.name.clone(),
+                display_name: s.display_name.clone(),
+                state: s.state,
+                win32_exit_code: s.win32_exit_code,
+                service_exit_code: s.service_exit_code,
+                account: s.account.clone(),
+            }))
+    }
+
+    fn events(&mut self) -> Result<Vec<EventRecord>, HostError> {
+        Ok(self.world.state().events.all().to_vec())
+    }
+
+    fn connectors(&mut self) -> Result<Vec<ConnectorStatus>, HostError> {
+        if self.world.engine().is_err() {
+            return Ok(Vec::new());
+        }
+        // The Connectors tab as `connector list` shows it (accounts as DOMAIN\\MSOL_…).
+        let out = self.run(&Command::ConnectorList)?;
+        let rows = out.json["connectors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        rows.iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().map(str::to_owned);
+                let kind = match r["type"].as_str() {
+                    Some("AD") => ConnectorType::Ad,
+                    Some("Entra") => ConnectorType::Entra,
+                    other => {
+                        return Err(HostError::Damaged(format!(
+                            "connector list gave an unknown type {other:?}"
+                        )));
+                    }
+                };
+                Ok(ConnectorStatus {
+                    name: text("name").unwrap_or_default(),
+                    kind,
+                    account: text("account").unwrap_or_default(),
+                    last_run: text("last_run"),
+                })
+            })
+            .collect()
+    }
+
+    fn domain(&mut self) -> Result<Option<DomainStatus>, HostError> {
+        Ok(self.world.state().domain.as_ref().map(|d| DomainStatus {
+            dns: d.dns.clone(),
+            netbios: d.netbios.clone(),
+            dc_reachable: d.dc_reachable,
+        }))
+    }
+
+    fn adsync_build(&mut self) -> Result<Option<Build>, HostError> {
+        Ok(self.world.engine().ok().map(|e| e.build))
+    }
+
+    fn global_administrator(&self) -> Option<String> {
+        Some(self.world.state().tenant.upn(GLOBAL_ADMIN_NAME))
+    }
+
+    fn known_password(&self, account: &str) -> Result<Option<Secret>, HostError> {
+        let lower = account.to_ascii_lowercase();
+        if let Some((_, p)) = self.given.iter().rev().find(|(n, _)| *n == lower) {
+            return Ok(Some(p.clone()));
+        }
+        self.world
+            .known_password(account)
+            .map(|p| p.map(|p| Secret::new(p.as_str())))
+            .map_err(|e| HostError::Damaged(e.to_string()))
+    }
+
+    fn new_password(&mut self) -> Secret {
+        Secret::new(self.world.generate_admin_password().as_str())
+    }
+}
