@@ -76,12 +76,38 @@ pub enum Command {
     /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, the keyset as the
     /// build stores it, the ADSync database, event logs) to DIR.
     Export(ExportArgs),
+    /// Read what an administrator can see (service state and exit codes, event logs, the
+    /// connectors' last runs) and name the cause, the evidence and the documented plan, each
+    /// step with the article section it follows. Result code 1 when something is wrong.
+    Diagnose(CredentialArgs),
+    /// Run the documented plan, diagnose again, and repeat until the service runs and a delta
+    /// sync cycle succeeds on every connector. `--dry-run` only shows the plan.
+    Remediate(RemediateArgs),
     /// Scenario files (DESIGN §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
     #[command(subcommand)]
     Dpapi(DpapiCommand),
+}
+
+/// Options of `remediate`.
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// Show the diagnosis and the plan without running anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+/// The passwords an administrator gives `diagnose` and `remediate`.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// A password the administrator knows, as ACCOUNT=PASSWORD (repeatable): used instead of
+    /// what the world remembers the administrator typed or was handed at install.
+    #[arg(long = "credential", value_name = "ACCOUNT=PASSWORD")]
+    pub credentials: Vec<String>,
 }
 
 /// The words after a world command, parsed by the shared command language.

@@ -3,10 +3,12 @@
 mod adsync_codecs;
 mod cli_adsync;
 mod cli_dpapi;
+mod cli_remedy;
 mod cli_scenario;
 mod cli_world;
 mod credential;
 mod oracles;
 mod properties;
+mod remedy;
 mod vectors;
 mod world_properties;

@@ -8,4 +8,4 @@ pub mod format;
 pub mod runner;
 
 pub use format::{Evidence, Expect, Scenario, ScenarioError, Step};
-pub use runner::{ScenarioReport, StepReport, run_scenario};
+pub use runner::{ScenarioReport, StepReport, run_scenario, run_scenario_observed};

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use sha2::{Digest as _, Sha256};
 
 use super::format::{EventExpect, Expect, Scenario, ScenarioError};
+use crate::backend::SimHost;
 use crate::command::{Command, parse_line};
 use crate::seal::Sealer;
 use crate::win::eventlog::EventRecord;
@@ -295,11 +296,89 @@ fn describe_event(e: &EventExpect) -> String {
     format!("({})", parts.join(", "))
 }
 
+/// `diagnose` and `remediate [--dry-run] [--credential ACCOUNT=PASSWORD]...` as scenario steps:
+/// the runbook's own check and fix, run through [`SimHost`] (result code 0 when the server is,
+/// or ends, healthy; 1 otherwise; 2 for bad options). `None` for any other line.
+fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
+    let words = crate::command::split_words(line).ok()?;
+    let (verb, rest) = words.split_first()?;
+    let verb = verb.to_ascii_lowercase();
+    if verb != "diagnose" && verb != "remediate" {
+        return None;
+    }
+    let usage = |msg: String| Outcome {
+        code: USAGE_CODE,
+        text: format!(
+            "{verb}: {msg}\nusage: diagnose | remediate [--dry-run] [--credential ACCOUNT=PASSWORD]..."
+        ),
+        ..Outcome::default()
+    };
+    let mut dry_run = false;
+    let mut given = Vec::new();
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "--dry-run" if verb == "remediate" => dry_run = true,
+            "--credential" => match it.next().and_then(|v| v.split_once('=')) {
+                Some((a, p)) if !a.is_empty() => {
+                    given.push((a.to_owned(), crate::command::Secret::new(p)));
+                }
+                _ => return Some(usage("--credential needs ACCOUNT=PASSWORD".into())),
+            },
+            other => return Some(usage(format!("unexpected argument '{other}'"))),
+        }
+    }
+    let before = world.clone();
+    let first_new = world.state().events.all().len();
+    let mut host = SimHost::new(world);
+    for (a, p) in given {
+        host.give_password(&a, p);
+    }
+    let result = if verb == "diagnose" {
+        crate::remedy::diagnose(&mut host)
+            .map(|d| {
+                let plan = crate::remedy::plan(&d, &host);
+                (!d.healthy(), d.render(&plan))
+            })
+            .map_err(crate::remedy::RemedyError::from)
+    } else {
+        crate::remedy::remediate(&mut host, dry_run).map(|r| (!r.healthy, r.render()))
+    };
+    Some(match result {
+        Ok((unhealthy, text)) => Outcome {
+            code: u32::from(unhealthy),
+            text,
+            events: world.state().events.all()[first_new.min(world.state().events.all().len())..]
+                .to_vec(),
+            ..Outcome::default()
+        },
+        Err(e) => {
+            *world = before;
+            Outcome {
+                code: REFUSED_CODE,
+                text: e.to_string(),
+                ..Outcome::default()
+            }
+        }
+    })
+}
+
 /// Runs a scenario from `file`'s text. `seed` overrides the file's.
 pub fn run_scenario(
     file: &str,
     scenario: &Scenario,
     seed: Option<u64>,
+) -> Result<ScenarioReport, ScenarioError> {
+    run_scenario_observed(file, scenario, seed, &mut |_, _| {})
+}
+
+/// [`run_scenario`], calling `observe` with each step's 0-based index and the world after it
+/// (property tests use it to check invariants, such as remediation healing, at every point).
+pub fn run_scenario_observed(
+    file: &str,
+    scenario: &Scenario,
+    seed: Option<u64>,
+    observe: &mut dyn FnMut(usize, &World),
 ) -> Result<ScenarioReport, ScenarioError> {
     let options = scenario.options(file, seed)?;
     let mut report = ScenarioReport {
@@ -354,33 +433,37 @@ pub fn run_scenario(
                 break;
             }
         };
-        let (command, outcome) = match parse_line(&line) {
-            Ok(c) => {
-                // A refused command changes nothing (DESIGN §4: it applies fully or not at all).
-                let before = world.clone();
-                match world.exec(&c) {
-                    Ok(o) => (Some(c), o),
-                    Err(e) => {
-                        world = before;
-                        (
-                            Some(c),
-                            Outcome {
-                                code: REFUSED_CODE,
-                                text: e.to_string(),
-                                ..Outcome::default()
-                            },
-                        )
+        let (command, outcome) = if let Some(remedy) = remedy_step(&mut world, &line) {
+            (None, remedy)
+        } else {
+            match parse_line(&line) {
+                Ok(c) => {
+                    // A refused command changes nothing (DESIGN §4: it applies fully or not at all).
+                    let before = world.clone();
+                    match world.exec(&c) {
+                        Ok(o) => (Some(c), o),
+                        Err(e) => {
+                            world = before;
+                            (
+                                Some(c),
+                                Outcome {
+                                    code: REFUSED_CODE,
+                                    text: e.to_string(),
+                                    ..Outcome::default()
+                                },
+                            )
+                        }
                     }
                 }
+                Err(e) => (
+                    None,
+                    Outcome {
+                        code: USAGE_CODE,
+                        text: e.to_string(),
+                        ..Outcome::default()
+                    },
+                ),
             }
-            Err(e) => (
-                None,
-                Outcome {
-                    code: USAGE_CODE,
-                    text: e.to_string(),
-                    ..Outcome::default()
-                },
-            ),
         };
         let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
         let run = command
@@ -415,6 +498,7 @@ pub fn run_scenario(
             let _ = writeln!(entry, "{e}");
         }
         journal.update(entry.as_bytes());
+        observe(report.steps.len(), &world);
         let stop = s.failure.is_some();
         report.steps.push(s);
         if stop {
