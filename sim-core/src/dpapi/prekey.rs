@@ -75,7 +75,37 @@ pub fn hashes_utf16le(password_utf16le: &[u8]) -> PasswordHashes {
 
 /// The Windows 10 1607+ stretch of the NT hash (`MsvpDeriveSecureCredKey`):
 /// `PBKDF2-SHA256(PBKDF2-SHA256(NT, UTF-16LE(SID), 10000, 32), UTF-16LE(SID), 1, 32)[..16]`.
+///
+/// The 10,000 PBKDF2 rounds are paid once per NT hash and SID in a process: the result is kept
+/// in a small memo (as LSASS keeps a logon session's derived keys), zeroized when evicted.
 pub fn nt_hash_1607(nt: &[u8; 16], sid: &str) -> Zeroizing<[u8; 16]> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Memo = Mutex<HashMap<[u8; 32], Zeroizing<[u8; 16]>>>;
+    /// Entries kept before the memo is cleared.
+    const MEMO_CAPACITY: usize = 1024;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let memo = MEMO.get_or_init(Memo::default);
+    // Keyed by a digest, so the memo holds no NT hash.
+    let key: [u8; 32] = Sha256::new_with_prefix(nt)
+        .chain_update(sid.as_bytes())
+        .finalize()
+        .into();
+    if let Some(hit) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return hit;
+    }
+    let out = nt_hash_1607_uncached(nt, sid);
+    if let Ok(mut m) = memo.lock() {
+        if m.len() >= MEMO_CAPACITY {
+            m.clear();
+        }
+        m.insert(key, out.clone());
+    }
+    out
+}
+
+/// [`nt_hash_1607`] without the memo.
+pub fn nt_hash_1607_uncached(nt: &[u8; 16], sid: &str) -> Zeroizing<[u8; 16]> {
     let salt = utf16le(sid);
     let mut first = Zeroizing::new([0u8; 32]);
     pbkdf2::pbkdf2_hmac::<Sha256>(nt, &salt, 10_000, &mut *first);
