@@ -156,6 +156,33 @@ pub enum ScenarioCommand {
     /// Run scenario files and folders (recursively, `*.toml`), each in a fresh in-memory world;
     /// exits 0 only if every scenario passes.
     Run(ScenarioRunArgs),
+    /// Random administrator sessions against the invariants, on every core; any failure is
+    /// shrunk to a minimal sequence and can be written as a scenario file that `scenario run`
+    /// replays. Exits 0 only if every case holds.
+    Explore(ExploreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Cases to run (across all shards).
+    #[arg(long, default_value_t = 200)]
+    pub cases: u64,
+    /// The seed; the same seed gives the same cases, verdict and count. Default: from the clock
+    /// (printed, so a run can be repeated).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Most actions per case.
+    #[arg(long, default_value_t = 12)]
+    pub steps: usize,
+    /// Write each failure, shrunk, as DIR/explore-<seed>-case-<n>.toml.
+    #[arg(long, value_name = "DIR")]
+    pub save_failures: Option<PathBuf>,
+    /// Run only shard I of N (1-based): case i belongs to shard (i mod N) + 1.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Skip the remediation invariant (faster sweeps of the model alone).
+    #[arg(long)]
+    pub no_remediate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 mod cli;
 mod dpapi_cmd;
+mod explore_cmd;
 mod output;
 mod remedy_cmd;
 mod scenario_cmd;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
+        cli::Command::Scenario(cli::ScenarioCommand::Explore(a)) => explore_cmd::run(format, &a),
         cli::Command::Diagnose(a) => remedy_cmd::diagnose(&cli.state, &a),
         cli::Command::Remediate(a) => remedy_cmd::remediate(&cli.state, &a),
         other => world_cmd::run(&cli.state, other),

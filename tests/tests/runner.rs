@@ -7,6 +7,7 @@ mod cli_remedy;
 mod cli_scenario;
 mod cli_world;
 mod credential;
+mod explore;
 mod oracles;
 mod properties;
 mod remedy;

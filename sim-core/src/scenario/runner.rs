@@ -75,7 +75,7 @@ impl ScenarioReport {
 }
 
 /// The placeholders DESIGN §6 names, from what the install generated.
-fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
+pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     let mut out = vec![
         ("${service_account}".to_owned(), r.service_account.clone()),
         (
@@ -112,7 +112,7 @@ fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     out
 }
 
-fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
+pub(crate) fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
     let mut s = line.to_owned();
     for (k, v) in values {
         s = s.replace(k.as_str(), v);

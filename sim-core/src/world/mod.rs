@@ -53,6 +53,7 @@ pub const ADSYNC_SERVICE: &str = "ADSync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
+mod dpapi_as;
 mod knowledge;
 mod sync;
 

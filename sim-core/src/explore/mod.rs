@@ -1,0 +1,361 @@
+//! Property-based exploration: random administrator sessions against invariants, shrinking any
+//! failure to a minimal sequence written as a replayable scenario (DESIGN §2 `scenario`
+//! explorer; the idea of FoundationDB's and madsim's simulation tests).
+//!
+//! [`model`] is the reference state machine ([`Explorer`] implements proptest-state-machine's
+//! `ReferenceStateMachine` over it), [`action`] turns its actions into command lines,
+//! [`invariants`] are the checks, [`case`] runs one case against a world. [`explore`] runs many
+//! cases from one seed: case `i` draws from its own stream derived from the seed and `i`, so
+//! the verdict and count are the same for the same seed, and `--shard I/N` splits the cases of
+//! one seed across machines without overlap.
+
+pub mod action;
+pub mod case;
+pub mod invariants;
+pub mod model;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use proptest_state_machine::ReferenceStateMachine;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+pub use case::{Session, run_case};
+pub use invariants::Violation;
+pub use model::{Action, BUILDS, Model, Setup};
+
+use crate::scenario::format::WorldSpec;
+use crate::scenario::{Evidence, Expect, Scenario, Step};
+use crate::world::ServiceAccountKind;
+
+/// The reference state machine: installs, then administrator actions with the model's
+/// predictions.
+#[derive(Debug, Clone, Copy)]
+pub struct Explorer;
+
+/// Every valid install: each build with each service account kind it supports on a member
+/// server.
+pub fn setups() -> Vec<Setup> {
+    let mut out = Vec::new();
+    for b in BUILDS {
+        let managed = b
+            .parse::<crate::adsync::build::Build>()
+            .is_ok_and(|b| b.supports_managed_accounts());
+        let kinds: &[ServiceAccountKind] = if managed {
+            &[
+                ServiceAccountKind::Virtual,
+                ServiceAccountKind::Local,
+                ServiceAccountKind::Domain,
+                ServiceAccountKind::Gmsa,
+            ]
+        } else {
+            &[ServiceAccountKind::Local, ServiceAccountKind::Domain]
+        };
+        for k in kinds {
+            out.push(Setup {
+                build: b.to_owned(),
+                kind: *k,
+            });
+        }
+    }
+    out
+}
+
+impl ReferenceStateMachine for Explorer {
+    type State = Model;
+    type Transition = Action;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        proptest::sample::select(setups())
+            .prop_map(Model::new)
+            .boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Action> {
+        let mut options: Vec<(u32, BoxedStrategy<Action>)> = vec![
+            (3, Just(Action::ScStart).boxed()),
+            (3, Just(Action::ScStop).boxed()),
+            (2, Just(Action::Miiskmu).boxed()),
+            (2, Just(Action::ResetMsol).boxed()),
+            (2, Just(Action::CloudResetSync).boxed()),
+            (2, Just(Action::AddAadServiceAccount).boxed()),
+            (3, Just(Action::SyncCycle).boxed()),
+            (
+                2,
+                prop_oneof![Just(1u32), Just(13), Just(24 * 7 + 5), Just(24 * 45 + 7)]
+                    .prop_map(|hours| Action::ClockAdvance { hours })
+                    .boxed(),
+            ),
+            (1, Just(Action::DcDisconnect).boxed()),
+            (1, Just(Action::DcConnect).boxed()),
+        ];
+        if state.ad.actual != 0 {
+            options.push((2, Just(Action::SetAdConnectorPassword).boxed()));
+        }
+        if state.setup.has_password() {
+            options.extend([
+                (3, Just(Action::ResetServiceAccount).boxed()),
+                (2, Just(Action::ChangeServiceAccount).boxed()),
+                (3, Just(Action::ScConfigCurrent).boxed()),
+                (1, Just(Action::ScConfigWrong).boxed()),
+            ]);
+        }
+        proptest::strategy::Union::new_weighted(options).boxed()
+    }
+
+    fn preconditions(state: &Model, action: &Action) -> bool {
+        state.applicable(action)
+            && (!matches!(action, Action::SetAdConnectorPassword) || state.ad.actual != 0)
+    }
+
+    fn apply(mut state: Model, action: &Action) -> Model {
+        state.apply(action);
+        state
+    }
+}
+
+/// What `scenario explore` runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExploreOptions {
+    /// Cases in all (across shards).
+    pub cases: u64,
+    /// The seed.
+    pub seed: u64,
+    /// Most actions per case.
+    pub steps: usize,
+    /// This shard, 0-based, and the number of shards.
+    pub shard: (u64, u64),
+    /// Whether to remediate at the end of each case.
+    pub remediate: bool,
+}
+
+/// A failure, shrunk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// The case number.
+    pub case: u64,
+    /// The install.
+    pub build: String,
+    /// The service account kind.
+    pub service_account: String,
+    /// The invariant.
+    pub invariant: String,
+    /// What was seen.
+    pub message: String,
+    /// The minimal sequence, as lines.
+    pub steps: Vec<String>,
+    /// The scenario that replays it.
+    #[serde(skip)]
+    pub scenario: Scenario,
+}
+
+/// What a run of cases found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Cases run (in this shard).
+    pub cases: u64,
+    /// The seed.
+    pub seed: u64,
+    /// Most actions per case.
+    pub steps: usize,
+    /// `I/N`, 1-based as given.
+    pub shard: String,
+    /// Actions run in all.
+    pub actions: u64,
+    /// The failures, by case.
+    pub failures: Vec<Failure>,
+}
+
+/// Case `i`'s own random stream: SHA-256 of the seed and `i`.
+fn case_rng(seed: u64, i: u64) -> TestRng {
+    let mut h = Sha256::new();
+    h.update(b"adsync-sim explore case");
+    h.update(seed.to_le_bytes());
+    h.update(i.to_le_bytes());
+    let digest: [u8; 32] = h.finalize().into();
+    TestRng::from_seed(RngAlgorithm::ChaCha, &digest)
+}
+
+/// The scenario that replays a case: the install, each step with the code the model predicts,
+/// and, for end-of-case invariants, a final `remediate`.
+pub fn case_scenario(
+    seed: u64,
+    case: u64,
+    setup: &Setup,
+    actions: &[Action],
+    violation: Option<&Violation>,
+) -> Scenario {
+    let mut model = Model::new(setup.clone());
+    let mut steps = Vec::new();
+    for a in actions {
+        let line = action::line(&model, a);
+        let code = model.apply(a);
+        steps.push(Step {
+            run: line,
+            expect: Some(Expect {
+                exit: Some(code),
+                ..Expect::default()
+            }),
+        });
+    }
+    if violation.is_some_and(|v| v.step >= actions.len()) {
+        steps.push(Step {
+            run: "remediate".into(),
+            expect: Some(Expect {
+                exit: Some(0),
+                ..Expect::default()
+            }),
+        });
+    }
+    Scenario {
+        name: format!("explore-{seed}-case-{case}"),
+        summary: violation.map_or_else(
+            || "An explored administrator session.".to_owned(),
+            ToString::to_string,
+        ),
+        source: format!(
+            "adsync-sim scenario explore --seed {seed} (case {case}); expectations from the reference model (sim-core explore::model)"
+        ),
+        evidence: Some(Evidence::Inf),
+        world: WorldSpec {
+            build: Some(setup.build.clone()),
+            service_account: Some(setup.kind.as_str().to_owned()),
+            seed: Some(seed),
+            kdf_rounds: Some(1),
+            ..WorldSpec::default()
+        },
+        steps,
+    }
+}
+
+/// Whether `actions` is a sequence an administrator can type from a fresh `setup` (each action
+/// applicable where it stands).
+fn valid(setup: &Setup, actions: &[Action]) -> bool {
+    let mut m = Model::new(setup.clone());
+    actions.iter().all(|a| {
+        let ok = Explorer::preconditions(&m, a);
+        m.apply(a);
+        ok
+    })
+}
+
+/// Shrinks a failing sequence to a 1-minimal one: drops actions one at a time (longest prefix
+/// kept first) as long as the case still fails the same invariant and stays valid.
+pub fn shrink(
+    seed: u64,
+    setup: &Setup,
+    actions: Vec<Action>,
+    remediate: bool,
+    violation: Violation,
+) -> (Vec<Action>, Violation) {
+    let mut best = actions;
+    let mut why = violation;
+    // Everything after the failing step is irrelevant to a per-step invariant.
+    if why.step < best.len() {
+        best.truncate(why.step + 1);
+    }
+    loop {
+        let mut improved = false;
+        for i in (0..best.len()).rev() {
+            let mut candidate = best.clone();
+            candidate.remove(i);
+            if !valid(setup, &candidate) {
+                continue;
+            }
+            if let Err(v) = run_case(seed, setup, &candidate, remediate)
+                && v.invariant == why.invariant
+            {
+                best = candidate;
+                why = *v;
+                if why.step < best.len() {
+                    best.truncate(why.step + 1);
+                }
+                improved = true;
+                break;
+            }
+        }
+        if !improved {
+            return (best, why);
+        }
+    }
+}
+
+/// Runs case `i`: draws an install and a sequence from the case's own stream, runs it, and
+/// shrinks a failure to a minimal sequence.
+pub fn explore_case(o: &ExploreOptions, i: u64) -> (u64, Option<Failure>) {
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            failure_persistence: None,
+            ..Config::default()
+        },
+        case_rng(o.seed, i),
+    );
+    let strategy = Explorer::sequential_strategy(1..=o.steps.max(1));
+    let Ok(tree) = strategy.new_tree(&mut runner) else {
+        return (0, None);
+    };
+    let (model, actions, _) = tree.current();
+    let n = actions.len() as u64;
+    let Err(v) = run_case(o.seed, &model.setup, &actions, o.remediate) else {
+        return (n, None);
+    };
+    let (actions, v) = shrink(o.seed, &model.setup, actions, o.remediate, *v);
+    let scenario = case_scenario(o.seed, i, &model.setup, &actions, Some(&v));
+    (
+        n,
+        Some(Failure {
+            case: i,
+            build: model.setup.build.clone(),
+            service_account: model.setup.kind.as_str().to_owned(),
+            invariant: v.invariant.to_owned(),
+            message: v.to_string(),
+            steps: scenario.steps.iter().map(|s| s.run.clone()).collect(),
+            scenario,
+        }),
+    )
+}
+
+/// The case numbers of a shard: case `i` belongs to shard `i % N`.
+pub fn shard_cases(o: &ExploreOptions) -> impl Iterator<Item = u64> + '_ {
+    let (index, count) = (o.shard.0, o.shard.1.max(1));
+    (0..o.cases).filter(move |i| i % count == index)
+}
+
+/// Runs the shard's cases on `threads` threads, calling `progress` after each; results in case
+/// order.
+pub fn explore(o: &ExploreOptions, threads: usize, progress: &(dyn Fn() + Sync)) -> Summary {
+    let cases: Vec<u64> = shard_cases(o).collect();
+    let threads = threads.clamp(1, cases.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(u64, u64, Option<Failure>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = cases.get(k) else { break };
+                        let (n, f) = explore_case(o, i);
+                        mine.push((i, n, f));
+                        progress();
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _, _)| *i);
+    Summary {
+        cases: results.len() as u64,
+        seed: o.seed,
+        steps: o.steps,
+        shard: format!("{}/{}", o.shard.0 + 1, o.shard.1.max(1)),
+        actions: results.iter().map(|(_, n, _)| n).sum(),
+        failures: results.into_iter().filter_map(|(_, _, f)| f).collect(),
+    }
+}

@@ -1,0 +1,69 @@
+//! DPAPI as a service's logon account, outside a service start: what the service process would
+//! get from `CryptProtectData` / `CryptUnprotectData` with the credential the SCM logs it on
+//! with (research/dpapi.md §3, §4). Exploration's invariants use it to check round trips and
+//! the `NTE_BAD_KEY_STATE` (0x8009000B) of keys left behind by a reset.
+
+use zeroize::Zeroizing;
+
+use super::{Outcome, StartHost, World, WorldError};
+use crate::dpapi::api::{DpapiError, ProtectFlags};
+use crate::win::scm::ServiceHost;
+
+/// What DPAPI answered, when the service exists: `None` when it does not.
+pub type AsService<T> = Option<Result<T, DpapiError>>;
+
+impl World {
+    /// Runs `f` with DPAPI as `service`'s logon account (domain recovery through a reachable
+    /// DC included, as at a start). `Ok(None)` when there is no such service.
+    fn as_service<T>(
+        &mut self,
+        service: &str,
+        f: impl FnOnce(&mut dyn ServiceHost) -> T,
+    ) -> Result<Option<T>, WorldError> {
+        let Some(si) = self.service_index(service) else {
+            return Ok(None);
+        };
+        let svc = self.state.services[si].clone();
+        let ai = self.account_index(&svc.account)?;
+        let credential = self.service_credential(&svc, ai)?;
+        let mut rng = self.rng();
+        let mut out = Outcome::default();
+        let mut host = StartHost {
+            world: self,
+            service: svc.name.clone(),
+            account: ai,
+            credential,
+            rng: &mut rng,
+            out: &mut out,
+            error: None,
+        };
+        let r = f(&mut host);
+        if let Some(e) = host.error.take() {
+            return Err(e);
+        }
+        self.save_rng(&rng);
+        Ok(Some(r))
+    }
+
+    /// `CryptProtectData` as `service`'s logon account.
+    pub fn protect_as_service(
+        &mut self,
+        service: &str,
+        data: &[u8],
+        entropy: &[u8],
+    ) -> Result<AsService<Vec<u8>>, WorldError> {
+        self.as_service(service, |h| {
+            h.protect(data, entropy, "", ProtectFlags::default())
+        })
+    }
+
+    /// `CryptUnprotectData` as `service`'s logon account.
+    pub fn unprotect_as_service(
+        &mut self,
+        service: &str,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<AsService<Zeroizing<Vec<u8>>>, WorldError> {
+        self.as_service(service, |h| h.unprotect(blob, entropy))
+    }
+}
