@@ -15,16 +15,17 @@
 //!   iteration) and one of `acc || 0x80 || 0… || bit length`;
 //! - outer: `H(opad-block || inner digest)`, likewise.
 //!
-//! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The two
-//! message blocks are laid out once with their SHA padding and length already in place; an
-//! iteration only overwrites their first digest-length bytes. So an iteration is exactly two calls
-//! of the raw compression function (`sha2::block_api::compress512`, `sha1::block_api::compress`),
-//! with no allocation, no buffering, no finalisation logic and no hasher clones. Those functions
-//! pick their backend at run time (`cpufeatures`): on x86-64 sha2's AVX2 backend for SHA-512 (one
-//! block at a time it runs the message schedule in AVX registers and the rounds in scalar code)
-//! and SHA-NI for SHA-1; on AArch64 the SHA-512 and SHA-1 instructions; the portable code
-//! otherwise. No `target-cpu` flag is needed. What is left is the compression function itself
-//! (about 97% of the time); `benches/README.md` has the measurements and what was tried.
+//! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The second
+//! block of each hash is the previous state (or the accumulator) followed by constant padding,
+//! so an iteration is exactly two compressions of that block shape, with no allocation, no
+//! buffering, no finalisation logic and no hasher clones. For SHA-512 on x86-64 the compression
+//! is `fixed_sha512`'s, written for that shape: it takes the eight state words as the message
+//! (no byte-order round trip), folds the constant padding words, and runs the message schedule
+//! in SSE2 registers (x86-64 baseline: no `target-cpu` flag, no run-time detection). Elsewhere,
+//! and for SHA-1, the block is laid out once with its padding and the raw compression function
+//! of `sha2` / `sha1` is called (`sha2::block_api::compress512` uses the SHA-512 instructions on
+//! AArch64, `sha1::block_api::compress` SHA-NI where present, both chosen at run time).
+//! `benches/README.md` has the measurements and what was tried.
 //!
 //! Keys, states, blocks and the accumulator are zeroized when a derivation ends.
 
