@@ -15,16 +15,17 @@
 //!   iteration) and one of `acc || 0x80 || 0… || bit length`;
 //! - outer: `H(opad-block || inner digest)`, likewise.
 //!
-//! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The two
-//! message blocks are laid out once with their SHA padding and length already in place; an
-//! iteration only overwrites their first digest-length bytes. So an iteration is exactly two calls
-//! of the raw compression function (`sha2::block_api::compress512`, `sha1::block_api::compress`),
-//! with no allocation, no buffering, no finalisation logic and no hasher clones. Those functions
-//! pick their backend at run time (`cpufeatures`): on x86-64 sha2's AVX2 backend for SHA-512 (one
-//! block at a time it runs the message schedule in AVX registers and the rounds in scalar code)
-//! and SHA-NI for SHA-1; on AArch64 the SHA-512 and SHA-1 instructions; the portable code
-//! otherwise. No `target-cpu` flag is needed. What is left is the compression function itself
-//! (about 97% of the time); `benches/README.md` has the measurements and what was tried.
+//! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The second
+//! block of each hash is the previous state (or the accumulator) followed by constant padding,
+//! so an iteration is exactly two compressions of that block shape, with no allocation, no
+//! buffering, no finalisation logic and no hasher clones. For SHA-512 on x86-64 the compression
+//! is `fixed_sha512`'s, written for that shape: it takes the eight state words as the message
+//! (no byte-order round trip), folds the constant padding words, and runs the message schedule
+//! in SSE2 registers (x86-64 baseline: no `target-cpu` flag, no run-time detection). Elsewhere,
+//! and for SHA-1, the block is laid out once with its padding and the raw compression function
+//! of `sha2` / `sha1` is called (`sha2::block_api::compress512` uses the SHA-512 instructions on
+//! AArch64, `sha1::block_api::compress` SHA-NI where present, both chosen at run time).
+//! `benches/README.md` has the measurements and what was tried.
 //!
 //! Keys, states, blocks and the accumulator are zeroized when a derivation ends.
 
@@ -34,6 +35,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::alg::Digest;
 use super::crypto::SecretBytes;
+
+mod fixed_sha512;
 
 /// The most rounds any DPAPI structure may ask for. Real files use 4000 to 24000 (§5); 10 million
 /// lets whole-process timing isolate the KDF, and bounds the work a corrupted file can demand.
@@ -73,6 +76,14 @@ trait Engine {
     const ZERO: Self::Block;
     /// One call of the compression function.
     fn compress(state: &mut Self::State, block: &Self::Block);
+    /// One compression of the last block of a hash of `OUT` message bytes after one keyed block:
+    /// `msg` (a state, written big-endian), `0x80`, zeros, the bit length. `block` is such a block
+    /// laid out by [`padded_block`], free to be overwritten.
+    #[inline(always)]
+    fn compress_digest(state: &mut Self::State, msg: &Self::State, block: &mut Self::Block) {
+        Self::store(msg, block);
+        Self::compress(state, block);
+    }
     /// Writes the state big-endian into the first `OUT` bytes of `block`.
     fn store(state: &Self::State, block: &mut Self::Block);
     /// `acc ^= u`, word by word.
@@ -105,6 +116,11 @@ impl Engine for Sha512Engine {
     #[inline(always)]
     fn compress(state: &mut [u64; 8], block: &[u8; 128]) {
         sha2::block_api::compress512(state, core::slice::from_ref(block));
+    }
+
+    #[inline(always)]
+    fn compress_digest(state: &mut [u64; 8], msg: &[u64; 8], _block: &mut [u8; 128]) {
+        fixed_sha512::compress_digest_block(state, msg);
     }
 
     #[inline(always)]
@@ -293,18 +309,15 @@ fn run<E: Engine>(password: &[u8], salt: &[u8], rounds: u32, out_len: usize) -> 
         // U1 = HMAC(P, salt || BE32(i)).
         let mut s = keys.inner;
         finish::<E>(&mut s, &[salt, &block_index.to_be_bytes()]);
-        E::store(&s, &mut outer_block);
         let mut acc = keys.outer;
-        E::compress(&mut acc, &outer_block);
+        E::compress_digest(&mut acc, &s, &mut outer_block);
         // Then rounds - 1 times: acc ^= HMAC(P, acc). Two compressions, nothing else.
         let mut t = keys.outer;
         for _ in 1..rounds {
-            E::store(&acc, &mut inner_block);
             s = keys.inner;
-            E::compress(&mut s, &inner_block);
-            E::store(&s, &mut outer_block);
+            E::compress_digest(&mut s, &acc, &mut inner_block);
             t = keys.outer;
-            E::compress(&mut t, &outer_block);
+            E::compress_digest(&mut t, &s, &mut outer_block);
             E::xor(&mut acc, &t);
         }
         E::store(&acc, &mut inner_block);
@@ -409,6 +422,33 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 96,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// The specialised SHA-512 path (and the SHA-1 one) against the `hmac` crate, for random
+        /// keys, salts, round counts and lengths.
+        #[test]
+        fn equals_reference_for_random_inputs(
+            key in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            salt in proptest::collection::vec(proptest::num::u8::ANY, 0..140),
+            rounds in 0u32..400,
+            len in 1usize..130,
+        ) {
+            proptest::prop_assert_eq!(
+                &dpapi_pbkdf2(Digest::Sha512, &key, &salt, rounds, len)[..],
+                &reference::<Hmac<Sha512>>(&key, &salt, rounds, len)[..]
+            );
+            proptest::prop_assert_eq!(
+                &dpapi_pbkdf2(Digest::Sha1, &key, &salt, rounds, len)[..],
+                &reference::<Hmac<Sha1>>(&key, &salt, rounds, len)[..]
+            );
         }
     }
 
