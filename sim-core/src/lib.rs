@@ -21,5 +21,6 @@ pub mod probe;
 pub mod scenario;
 pub mod seal;
 pub mod store;
+pub mod timeline;
 pub mod win;
 pub mod world;

@@ -55,6 +55,8 @@ pub struct ScenarioReport {
     /// kept, so no password is written), this run's seed, and each step's result code and
     /// events as its expectations.
     pub recorded: Scenario,
+    /// The journal of the run, one entry per step (what `timeline --scenario` draws).
+    pub journal: Vec<crate::timeline::Entry>,
 }
 
 impl ScenarioReport {
@@ -74,7 +76,7 @@ impl ScenarioReport {
 }
 
 /// The placeholders DESIGN §6 names, from what the install generated.
-fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
+pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     let mut out = vec![
         ("${service_account}".to_owned(), r.service_account.clone()),
         (
@@ -111,7 +113,8 @@ fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     out
 }
 
-fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
+/// Fills a line's placeholders; an unknown one is an error listing the known ones.
+pub(crate) fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
     let mut s = line.to_owned();
     for (k, v) in values {
         s = s.replace(k.as_str(), v);
@@ -130,7 +133,8 @@ fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
     }
 }
 
-fn event_line(e: &EventRecord) -> String {
+/// An event as one line of a report.
+pub(crate) fn event_line(e: &EventRecord) -> String {
     format!(
         "{} {} {} {}: {}",
         e.log.as_str(),
@@ -187,7 +191,7 @@ fn named_service(c: &Command) -> Option<&str> {
 }
 
 /// Checks a step's expectations; `None` when they hold.
-fn check(
+pub(crate) fn check(
     world: &World,
     command: Option<&Command>,
     expect: Option<&Expect>,
@@ -275,6 +279,26 @@ fn check(
             ));
         }
     }
+    if let Some(status) = &e.all_connectors {
+        let agents = world.engine().map(|e| e.agents.clone()).unwrap_or_default();
+        let wrong: Vec<String> = agents
+            .iter()
+            .filter_map(|a| {
+                let s = a.last_run.as_ref().map_or("-", |r| r.status.as_str());
+                (!s.eq_ignore_ascii_case(status)).then(|| format!("{}: {s}", a.ma_name))
+            })
+            .collect();
+        if agents.is_empty() || !wrong.is_empty() {
+            problems.push(format!(
+                "expected every connector's last run status to be {status}, got {}",
+                if agents.is_empty() {
+                    "no connectors".to_owned()
+                } else {
+                    wrong.join(", ")
+                }
+            ));
+        }
+    }
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
@@ -293,6 +317,64 @@ fn describe_event(e: &EventExpect) -> String {
         parts.push(format!("text {t:?}"));
     }
     format!("({})", parts.join(", "))
+}
+
+/// Runs one filled line in `world`: a line that does not parse gets [`USAGE_CODE`], a command
+/// the world refuses gets [`REFUSED_CODE`] and changes nothing (DESIGN §4: it applies fully or
+/// not at all).
+pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outcome) {
+    match parse_line(line) {
+        Ok(c) => {
+            let before = world.clone();
+            match world.exec(&c) {
+                Ok(o) => (Some(c), o),
+                Err(e) => {
+                    *world = before;
+                    (
+                        Some(c),
+                        Outcome {
+                            code: REFUSED_CODE,
+                            text: e.to_string(),
+                            ..Outcome::default()
+                        },
+                    )
+                }
+            }
+        }
+        Err(e) => (
+            None,
+            Outcome {
+                code: USAGE_CODE,
+                text: e.to_string(),
+                ..Outcome::default()
+            },
+        ),
+    }
+}
+
+/// The sealing key only protects state at rest; an in-memory world derives it from the seed.
+pub(crate) fn memory_sealer(seed: u64) -> Sealer {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    Sealer::new(key)
+}
+
+/// The placeholder values that are passwords: what reports must redact.
+pub(crate) fn secret_values(values: &[(String, String)]) -> Vec<String> {
+    values
+        .iter()
+        .filter(|(k, v)| k.contains("password") && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// `s` with every secret replaced by `********`.
+pub(crate) fn redact_with(secrets: &[String], s: &str) -> String {
+    let mut s = s.to_owned();
+    for p in secrets {
+        s = s.replace(p.as_str(), "********");
+    }
+    s
 }
 
 /// Runs a scenario from `file`'s text. `seed` overrides the file's.
@@ -314,13 +396,11 @@ pub fn run_scenario(
             steps: vec![],
             ..scenario.clone()
         },
+        journal: vec![],
     };
     report.recorded.world.seed = Some(options.seed);
     let mut journal = Sha256::new();
-    // The sealing key only protects state at rest; an in-memory world derives it from the seed.
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let (mut world, init) = match World::new(&options, Sealer::new(key)) {
+    let (mut world, init) = match World::new(&options, memory_sealer(options.seed)) {
         Ok(w) => w,
         Err(e) => {
             report.error = Some(format!("the world could not be made: {e}"));
@@ -328,18 +408,8 @@ pub fn run_scenario(
         }
     };
     let values = placeholders(&init, &world.state().tenant.name);
-    let secrets: Vec<String> = values
-        .iter()
-        .filter(|(k, v)| k.contains("password") && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .collect();
-    let redact = |s: &str| {
-        let mut s = s.to_owned();
-        for p in &secrets {
-            s = s.replace(p.as_str(), "********");
-        }
-        s
-    };
+    let secrets = secret_values(&values);
+    let redact = |s: &str| redact_with(&secrets, s);
     for step in &scenario.steps {
         let line = match fill(&step.run, &values) {
             Ok(l) => l,
@@ -354,34 +424,7 @@ pub fn run_scenario(
                 break;
             }
         };
-        let (command, outcome) = match parse_line(&line) {
-            Ok(c) => {
-                // A refused command changes nothing (DESIGN §4: it applies fully or not at all).
-                let before = world.clone();
-                match world.exec(&c) {
-                    Ok(o) => (Some(c), o),
-                    Err(e) => {
-                        world = before;
-                        (
-                            Some(c),
-                            Outcome {
-                                code: REFUSED_CODE,
-                                text: e.to_string(),
-                                ..Outcome::default()
-                            },
-                        )
-                    }
-                }
-            }
-            Err(e) => (
-                None,
-                Outcome {
-                    code: USAGE_CODE,
-                    text: e.to_string(),
-                    ..Outcome::default()
-                },
-            ),
-        };
+        let (command, outcome) = exec_line(&mut world, &line);
         let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
         let run = command
             .as_ref()
@@ -409,6 +452,21 @@ pub fn run_scenario(
                     .collect(),
                 ..Expect::default()
             }),
+        });
+        report.journal.push(crate::timeline::Entry {
+            seq: report.journal.len() as u64 + 1,
+            clock: world.now().to_string(),
+            command: s.run.clone(),
+            code: s.code,
+            service: crate::timeline::Band::of(&world),
+            events: outcome
+                .events
+                .iter()
+                .map(|e| EventRecord {
+                    message: redact(&e.message),
+                    ..e.clone()
+                })
+                .collect(),
         });
         let mut entry = format!("{}\n{}\n{}\n", s.run, s.code, s.output);
         for e in &s.events {
