@@ -17,6 +17,7 @@ pub mod cloud;
 pub mod command;
 pub mod dpapi;
 pub mod filetime;
+pub mod lab;
 pub mod probe;
 pub mod scenario;
 pub mod seal;
