@@ -6,6 +6,7 @@
 
 mod cli;
 mod dpapi_cmd;
+mod lab_cmd;
 mod output;
 mod scenario_cmd;
 mod world_cmd;
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
+        // --- labs, shell, timeline ---
+        cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)
