@@ -9,6 +9,7 @@ mod dpapi_cmd;
 mod lab_cmd;
 mod output;
 mod scenario_cmd;
+mod shell;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
         // --- labs, shell, timeline ---
         cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
+        cli::Command::Shell => shell::run(&cli.state, format),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

@@ -5,6 +5,7 @@ mod cli_adsync;
 mod cli_dpapi;
 mod cli_lab;
 mod cli_scenario;
+mod cli_shell;
 mod cli_world;
 mod credential;
 mod oracles;
