@@ -10,6 +10,7 @@ mod lab_cmd;
 mod output;
 mod scenario_cmd;
 mod shell;
+mod timeline_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         // --- labs, shell, timeline ---
         cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
         cli::Command::Shell => shell::run(&cli.state, format),
+        cli::Command::Timeline(a) => timeline_cmd::run(&cli.state, format, a),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

@@ -6,6 +6,7 @@ mod cli_dpapi;
 mod cli_lab;
 mod cli_scenario;
 mod cli_shell;
+mod cli_timeline;
 mod cli_world;
 mod credential;
 mod oracles;

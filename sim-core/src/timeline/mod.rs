@@ -1,17 +1,21 @@
 //! The journal of a world and its picture: one [`Entry`] per command (the line with passwords
 //! redacted, its result code, the simulated time after it, the ADSync service's state after it,
-//! and the events it wrote).
+//! and the events it wrote), and [`svg`] / [`html`] renderings a trainer can put on a slide.
 //!
 //! The state store keeps these entries per command (`store.rs`, table `journal`) and the
 //! scenario runner makes the same entries for a scenario run, so `adsync-sim timeline` draws
 //! either. Commands take no simulated time (README modelling choice 31): the picture spaces
 //! commands evenly and labels them with the simulated clock, marking where it jumped.
 
+mod render;
+
 use serde::{Deserialize, Serialize};
 
 use crate::win::eventlog::EventRecord;
 use crate::win::scm::ServiceState;
 use crate::world::{ADSYNC_SERVICE, World};
+
+pub use render::{html, svg};
 
 /// The ADSync service's state as the timeline bands it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
