@@ -34,6 +34,8 @@ pub enum Format {
     Json,
     /// JUnit XML (`scenario run`; other commands print JSON).
     Junit,
+    /// One self-contained HTML page (`timeline`; other commands print JSON).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +91,16 @@ pub enum Command {
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.
     #[command(subcommand)]
     Dpapi(DpapiCommand),
+    // --- labs, shell, timeline ---
+    /// Break/fix training labs: `lab list | start NAME | brief | hint | check | reset |
+    /// verify [NAME]`.
+    Lab(LabArgs),
+    /// An interactive PowerShell-like prompt on the world in the state directory, for the lines
+    /// `exec` takes (plus `$cred = Get-Credential`, `help`, `exit`).
+    Shell,
+    /// Draw the journal (commands, ADSync service state, events over simulated time) as SVG,
+    /// `--format html` for one self-contained page, `--format json` for the journal itself.
+    Timeline(TimelineArgs),
 }
 
 /// Options of `remediate`.
@@ -109,6 +121,61 @@ pub struct CredentialArgs {
     #[arg(long = "credential", value_name = "ACCOUNT=PASSWORD")]
     pub credentials: Vec<String>,
 }
+// --- labs, shell, timeline ---
+
+/// `lab …`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Read lab files from this folder instead of the labs built into adsync-sim.
+    #[arg(long, global = true, env = "ADSYNC_SIM_LABS")]
+    pub labs: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// The labs there are.
+    List,
+    /// Make the lab's broken world in the state directory (replacing a lab already there; a
+    /// world made by `init` needs --force) and print its ticket.
+    Start {
+        /// The lab's name, file name or number.
+        name: String,
+        /// Replace a world that is not a lab.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the active lab's ticket again.
+    Brief,
+    /// Reveal the next hint (each costs points).
+    Hint,
+    /// Check the objectives against the world as it is now; prints each and the score. Exits 1
+    /// until every objective holds.
+    Check,
+    /// Start the active lab again from its broken state (hints and checks stay counted).
+    Reset,
+    /// For lab authors: run each lab's reference solution in a scratch world and prove the lab
+    /// starts broken and the solution makes every objective hold.
+    Verify {
+        /// Only this lab.
+        name: Option<String>,
+    },
+}
+
+/// `timeline [--out FILE] [--scenario FILE]`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Write the picture to FILE (standard output otherwise).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Draw a run of this scenario file (in a fresh in-memory world) instead of the state
+    /// directory's journal.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+}
+
+// --- end labs, shell, timeline ---
 
 /// The words after a world command, parsed by the shared command language.
 #[derive(Debug, Args)]

@@ -7,9 +7,12 @@
 mod cli;
 mod dpapi_cmd;
 mod explore_cmd;
+mod lab_cmd;
 mod output;
 mod remedy_cmd;
 mod scenario_cmd;
+mod shell;
+mod timeline_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ fn main() -> ExitCode {
         cli::Command::Scenario(cli::ScenarioCommand::Explore(a)) => explore_cmd::run(format, &a),
         cli::Command::Diagnose(a) => remedy_cmd::diagnose(&cli.state, &a),
         cli::Command::Remediate(a) => remedy_cmd::remediate(&cli.state, &a),
+        // --- labs, shell, timeline ---
+        cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
+        cli::Command::Shell => shell::run(&cli.state, format),
+        cli::Command::Timeline(a) => timeline_cmd::run(&cli.state, format, a),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

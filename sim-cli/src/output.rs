@@ -71,12 +71,12 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
             None if outcome.human.is_empty() => {}
             None => writeln!(out, "{}", outcome.human.trim_end())?,
         },
-        Format::Junit if outcome.raw.is_some() => {
+        Format::Junit | Format::Html if outcome.raw.is_some() => {
             if let Some(raw) = &outcome.raw {
                 out.write_all(raw)?;
             }
         }
-        Format::Json | Format::Junit => {
+        Format::Json | Format::Junit | Format::Html => {
             let mut doc = match &outcome.json {
                 Value::Object(m) => m.clone(),
                 other => {
@@ -111,7 +111,7 @@ fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
             writeln!(e, "error: {message}")?;
             e.flush()
         }
-        Format::Json | Format::Junit => {
+        Format::Json | Format::Junit | Format::Html => {
             let mut out = std::io::stdout().lock();
             let mut doc = json!({ "result_code": code, "error": message });
             if code > 0xFFFF {

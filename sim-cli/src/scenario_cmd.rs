@@ -56,8 +56,55 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 fn run_one(path: &Path, seed: Option<u64>) -> Result<ScenarioReport> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
+    if is_lab(&text) {
+        return lab_as_scenario(&name, &text);
+    }
     let scenario = Scenario::parse(&name, &text)?;
     Ok(run_scenario(&name, &scenario, seed)?)
+}
+
+/// Whether a file is a lab (a top-level `[lab]` table): `scenario run scenarios/` meets
+/// `scenarios/labs/` too.
+fn is_lab(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("lab"))
+}
+
+/// A lab file in a scenario run is verified as `lab verify` does it (it starts broken, its
+/// solution makes every objective hold) and reported as a scenario whose steps are the
+/// solution's lines.
+fn lab_as_scenario(name: &str, text: &str) -> Result<ScenarioReport> {
+    let lab = sim_core::lab::Lab::parse(name, text)?;
+    let v = sim_core::lab::verify(&lab);
+    let d = &lab.def;
+    Ok(ScenarioReport {
+        file: name.to_owned(),
+        name: d.name.clone(),
+        evidence: d.evidence,
+        seed: d.world.seed.unwrap_or(0),
+        steps: v
+            .solution
+            .iter()
+            .map(|s| sim_core::scenario::StepReport {
+                run: s.run.clone(),
+                code: s.code,
+                output: s.output.clone(),
+                events: vec![],
+                failure: None,
+            })
+            .collect(),
+        error: (!v.passed()).then(|| format!("lab verify: {}", v.problems.join("; "))),
+        journal_hash: String::new(),
+        recorded: Scenario {
+            name: d.name.clone(),
+            summary: d.summary.clone(),
+            source: d.source.clone(),
+            evidence: d.evidence,
+            world: d.world.clone(),
+            steps: vec![],
+        },
+        journal: vec![],
+    })
 }
 
 /// Runs the scenarios on every core, keeping the order of the files.
@@ -264,7 +311,7 @@ pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
     let doc = json_report(&files, &results);
     let rendered = match format {
         Format::Human => text.clone(),
-        Format::Json => format!("{doc}\n"),
+        Format::Json | Format::Html => format!("{doc}\n"),
         Format::Junit => junit(&files, &results)?,
     };
     let mut outcome = Outcome {

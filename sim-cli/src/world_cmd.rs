@@ -32,9 +32,13 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
             let parsed = command::parse_line(&line)?;
             return exec(state, &parsed);
         }
-        Command::Dpapi(_) | Command::Scenario(_) | Command::Diagnose(_) | Command::Remediate(_) => {
-            unreachable!("dispatched in main")
-        }
+        Command::Dpapi(_)
+        | Command::Scenario(_)
+        | Command::Diagnose(_)
+        | Command::Remediate(_)
+        | Command::Lab(_)
+        | Command::Shell
+        | Command::Timeline(_) => unreachable!("dispatched in main"),
     };
     let mut words = vec![verb.to_owned()];
     words.extend(args);

@@ -7,9 +7,15 @@
 //! previous state, which SQLite's journal guarantees; corrupt or foreign files give an error that
 //! names the file and are never overwritten unless `init --force` is given.
 //!
-//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`, and the ADSync database's own
-//! `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random bytes, hex: the
-//! AES-256-GCM key of [`crate::seal`]).
+//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`, `lab`, and the ADSync
+//! database's own `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random
+//! bytes, hex: the AES-256-GCM key of [`crate::seal`]).
+//!
+//! The `journal` keeps one row per command: the simulated time after it, the line with passwords
+//! redacted, its result code, the ADSync service's state after it and the events it wrote (what
+//! `timeline` draws). `lab` holds the active lab and its progress ([`crate::lab::LabState`]).
+//! Schema 2 databases (before the journal's `service` and `events` columns and the `lab` table)
+//! are upgraded in place when opened.
 //!
 //! The two ADSync tables keep their real names and columns (DESIGN §5, `research/adsync.md`
 //! §3.1), so `sqlite3 state.db` answers the queries admins and tools run against the real
@@ -26,7 +32,9 @@ use zeroize::Zeroizing;
 
 use crate::backend::SimHost;
 use crate::command::Command;
-use crate::seal::Sealer;
+use crate::lab::LabState;
+use crate::seal::{Sealed, Sealer, UnsealError};
+use crate::timeline::{Band, Entry};
 use crate::world::{Outcome, World, WorldError, WorldState};
 
 /// The database file.
@@ -35,8 +43,9 @@ pub const DB_FILE: &str = "state.db";
 pub const KEY_FILE: &str = "seal.key";
 /// The value of `meta.product`, which marks a database as ours.
 const PRODUCT: &str = "adsync-sim";
-/// Schema version of the tables.
-const SCHEMA_VERSION: i64 = 2;
+/// Schema version of the tables: 3 added the journal's `service` and `events` columns and the
+/// `lab` table.
+const SCHEMA_VERSION: i64 = 3;
 /// How long a command waits for another one holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -83,6 +92,12 @@ pub enum StoreError {
     /// The world refused the command or is damaged.
     #[error(transparent)]
     World(#[from] WorldError),
+    /// A lab could not be started.
+    #[error(transparent)]
+    Lab(#[from] crate::lab::LabError),
+    /// A sealed value in the state does not open.
+    #[error(transparent)]
+    Unseal(#[from] crate::seal::UnsealError),
 }
 
 /// An open state directory.
@@ -270,12 +285,101 @@ fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The tables schema 3 added, created when missing.
+const SCHEMA_3_TABLES: &str =
+    "CREATE TABLE IF NOT EXISTS lab (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);";
+
+/// Upgrades an older schema in place (one transaction); refuses a newer one.
+fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .map_err(sql(db))?
+        .parse()
+        .map_err(|_| StoreError::Foreign {
+            file: db.to_owned(),
+            reason: "meta.schema_version is not a number".into(),
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Foreign {
+            file: db.to_owned(),
+            reason: format!(
+                "it has schema {version}, newer than this adsync-sim's {SCHEMA_VERSION}: use a newer adsync-sim"
+            ),
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql(db))?;
+    if version < 3 {
+        tx.execute_batch(
+            "ALTER TABLE journal ADD COLUMN service TEXT NOT NULL DEFAULT 'unknown';
+             ALTER TABLE journal ADD COLUMN events TEXT NOT NULL DEFAULT '[]';",
+        )
+        .map_err(sql(db))?;
+        tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
+    }
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+        params![SCHEMA_VERSION.to_string()],
+    )
+    .map_err(sql(db))?;
+    tx.commit().map_err(sql(db))
+}
+
+/// Appends a journal row.
+fn journal_insert(
+    conn: &Connection,
+    db: &Path,
+    world: &World,
+    command: &str,
+    code: u32,
+    events: &[crate::win::eventlog::EventRecord],
+) -> Result<(), StoreError> {
+    let events = serde_json::to_string(events)
+        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    conn.execute(
+        "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            world.now().to_string(),
+            command,
+            i64::from(code),
+            Band::of(world).as_str(),
+            events
+        ],
+    )
+    .map_err(sql(db))?;
+    Ok(())
+}
+
+/// What [`StateDir::create_with`] builds: the world, what to print, the journal's first line and
+/// an optional lab.
+pub type Created = (World, Outcome, String, Option<LabState>);
+
 impl StateDir {
     /// Creates a world in `dir` with a fresh sealing key. Refuses to replace an existing world
     /// unless `force`; never touches files it did not write.
     pub fn create<F>(dir: &Path, force: bool, build: F) -> Result<(Self, Outcome), StoreError>
     where
         F: FnOnce(Sealer) -> Result<(World, Outcome), WorldError>,
+    {
+        Self::create_with(dir, force, |sealer| {
+            let (world, outcome) = build(sealer)?;
+            Ok((world, outcome, "init".to_owned(), None))
+        })
+    }
+
+    /// [`StateDir::create`] with the journal's first line and a lab (`lab start`) given by
+    /// `build`, all written in the one transaction that creates the database.
+    pub fn create_with<F>(dir: &Path, force: bool, build: F) -> Result<(Self, Outcome), StoreError>
+    where
+        F: FnOnce(Sealer) -> Result<Created, StoreError>,
     {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let db = dir.join(DB_FILE);
@@ -298,40 +402,44 @@ impl StateDir {
             source: std::io::Error::other(format!("no operating-system randomness: {e}")),
         })?;
         let sealer = Sealer::new(*key);
-        let (world, outcome) = build(sealer.clone())?;
+        let (world, outcome, first_line, lab) = build(sealer.clone())?;
         // The key is written first, atomically; a database without its key is never left behind.
         let key_path = dir.join(KEY_FILE);
         let tmp = dir.join("seal.key.tmp");
         std::fs::write(&tmp, hex::encode(*key)).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &key_path).map_err(io(&key_path))?;
-        let conn = Connection::open(&db).map_err(sql(&db))?;
+        let mut conn = Connection::open(&db).map_err(sql(&db))?;
         configure(&conn, &db)?;
-        conn.execute_batch(
+        let tx = conn.transaction().map_err(sql(&db))?;
+        tx.execute_batch(
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE world (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
              CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, clock TEXT NOT NULL,
-                                   command TEXT NOT NULL, result_code INTEGER NOT NULL);",
+                                   command TEXT NOT NULL, result_code INTEGER NOT NULL,
+                                   service TEXT NOT NULL DEFAULT 'unknown',
+                                   events TEXT NOT NULL DEFAULT '[]');",
         )
         .map_err(sql(&db))?;
-        conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(&db))?;
-        write_adsync_tables(&conn, &db, &world)?;
+        tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(&db))?;
+        tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(&db))?;
+        write_adsync_tables(&tx, &db, &world)?;
         let state = serde_json::to_string(world.state())
             .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-        conn.execute(
+        tx.execute(
             "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2)",
             params![PRODUCT, SCHEMA_VERSION.to_string()],
         )
         .map_err(sql(&db))?;
-        conn.execute(
+        tx.execute(
             "INSERT INTO world (id, state) VALUES (1, ?1)",
             params![state],
         )
         .map_err(sql(&db))?;
-        conn.execute(
-            "INSERT INTO journal (clock, command, result_code) VALUES (?1, 'init', 0)",
-            params![world.now().to_string()],
-        )
-        .map_err(sql(&db))?;
+        journal_insert(&tx, &db, &world, &first_line, outcome.code, &[])?;
+        if let Some(lab) = &lab {
+            write_lab(&tx, &db, lab)?;
+        }
+        tx.commit().map_err(sql(&db))?;
         Ok((
             Self {
                 dir: dir.to_owned(),
@@ -377,6 +485,8 @@ impl StateDir {
             }
         }
         configure(&conn, &db)?;
+        let mut conn = conn;
+        migrate(&mut conn, &db)?;
         let sealer = read_key(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -411,15 +521,14 @@ impl StateDir {
                 .map_err(sql(&db))?;
             write_adsync_tables(&tx, &db, &world)?;
         }
-        tx.execute(
-            "INSERT INTO journal (clock, command, result_code) VALUES (?1, ?2, ?3)",
-            params![
-                world.now().to_string(),
-                command.redacted(),
-                i64::from(outcome.code)
-            ],
-        )
-        .map_err(sql(&db))?;
+        journal_insert(
+            &tx,
+            &db,
+            &world,
+            &command.redacted(),
+            outcome.code,
+            &outcome.events,
+        )?;
         tx.commit().map_err(sql(&db))?;
         Ok(outcome)
     }
@@ -449,14 +558,100 @@ impl StateDir {
         tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
             .map_err(sql(&db))?;
         write_adsync_tables(&tx, &db, &world)?;
-        for (clock, command, code) in ran {
+        for r in ran {
+            let events = serde_json::to_string(&r.events)
+                .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
             tx.execute(
-                "INSERT INTO journal (clock, command, result_code) VALUES (?1, ?2, ?3)",
-                params![clock, command, i64::from(code)],
+                "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.clock, r.command, i64::from(r.code), r.service, events],
             )
             .map_err(sql(&db))?;
         }
         tx.commit().map_err(sql(&db))?;
         Ok(result)
     }
+
+    /// The journal, oldest first.
+    pub fn journal(&self) -> Result<Vec<Entry>, StoreError> {
+        let db = self.db();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, clock, command, result_code, service, events FROM journal ORDER BY seq")
+            .map_err(sql(&db))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(sql(&db))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, clock, command, code, service, events) = row.map_err(sql(&db))?;
+            out.push(Entry {
+                seq: u64::try_from(seq).unwrap_or(0),
+                clock,
+                command,
+                code: u32::try_from(code).unwrap_or(u32::MAX),
+                service: Band::parse(&service),
+                events: serde_json::from_str(&events).map_err(|e| StoreError::Foreign {
+                    file: db.clone(),
+                    reason: format!("journal row {seq}: the events do not parse: {e}"),
+                })?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The active lab, if the world was made by `lab start`.
+    pub fn lab(&self) -> Result<Option<LabState>, StoreError> {
+        let db = self.db();
+        let text: Option<String> =
+            match self
+                .conn
+                .query_row("SELECT state FROM lab WHERE id = 1", [], |r| r.get(0))
+            {
+                Ok(t) => Some(t),
+                Err(rusqlite::Error::QueryReturnedNoRows) => None,
+                Err(e) => return Err(sql(&db)(e)),
+            };
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Foreign {
+                file: db.clone(),
+                reason: format!("the lab record does not parse: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Saves the active lab's record (its progress).
+    pub fn save_lab(&mut self, lab: &LabState) -> Result<(), StoreError> {
+        let db = self.db();
+        write_lab(&self.conn, &db, lab)
+    }
+
+    /// Opens a value this state sealed (the lab's handed-over passwords).
+    pub fn open_sealed(
+        &self,
+        name: &str,
+        sealed: &Sealed,
+    ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
+        self.sealer.open(name, sealed)
+    }
+}
+
+fn write_lab(conn: &Connection, db: &Path, lab: &LabState) -> Result<(), StoreError> {
+    let text = serde_json::to_string(lab)
+        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    conn.execute(
+        "INSERT INTO lab (id, state) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET state = ?1",
+        params![text],
+    )
+    .map_err(sql(db))?;
+    Ok(())
 }

@@ -163,3 +163,29 @@ fn without_the_global_administrators_password_the_plan_stops_and_says_what_it_ne
         "a blocked remediation changed the world"
     );
 }
+
+#[test]
+fn remediation_solves_every_lab_and_its_objectives_then_hold() {
+    let labs = sim_core::lab::catalogue::builtin().unwrap();
+    assert!(labs.len() >= 6);
+    for lab in &labs {
+        let started = sim_core::lab::run::start(lab, sim_core::seal::Sealer::new([9; 32]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut world = started.world;
+        assert!(
+            !sim_core::lab::run::check(lab, &world, &started.values).all_met(),
+            "{} does not start broken",
+            lab.file
+        );
+        let r = heal(&lab.file, &world);
+        assert!(r.healthy);
+        let mut host = SimHost::new(&mut world);
+        remedy::remediate(&mut host, false).unwrap();
+        let report = sim_core::lab::run::check(lab, &world, &started.values);
+        assert!(
+            report.all_met(),
+            "{}: remediation ended healthy but the lab's objectives do not hold: {report:#?}",
+            lab.file
+        );
+    }
+}

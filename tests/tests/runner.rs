@@ -3,8 +3,11 @@
 mod adsync_codecs;
 mod cli_adsync;
 mod cli_dpapi;
+mod cli_lab;
 mod cli_remedy;
 mod cli_scenario;
+mod cli_shell;
+mod cli_timeline;
 mod cli_world;
 mod credential;
 mod explore;

@@ -9,7 +9,7 @@
 
 mod sim;
 
-pub use sim::SimHost;
+pub use sim::{Ran, SimHost};
 
 use serde::Serialize;
 use thiserror::Error;

@@ -6,8 +6,24 @@ use super::{ConnectorStatus, DomainStatus, Host, HostError, ServiceStatus};
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
 use crate::command::{Command, Secret};
+use crate::timeline::Band;
 use crate::win::eventlog::EventRecord;
 use crate::world::{GLOBAL_ADMIN_NAME, Outcome, World};
+
+/// A command [`SimHost`] ran, as the state's journal records it.
+#[derive(Clone, Debug)]
+pub struct Ran {
+    /// Simulated time after it.
+    pub clock: String,
+    /// The line, passwords redacted.
+    pub command: String,
+    /// Its result code.
+    pub code: u32,
+    /// The ADSync service's band after it (`timeline::Band`).
+    pub service: &'static str,
+    /// The events it wrote.
+    pub events: Vec<EventRecord>,
+}
 
 /// The simulated world as a host.
 #[derive(Debug)]
@@ -16,8 +32,8 @@ pub struct SimHost<'w> {
     /// Passwords given on the command line (`remediate --credential NAME=P`), by lower-case
     /// name; they take precedence over what the world remembers.
     given: Vec<(String, Secret)>,
-    /// The commands run so far: simulated time, the line with passwords redacted, result code.
-    ran: Vec<(String, String, u32)>,
+    /// The commands run so far, for the journal.
+    ran: Vec<Ran>,
 }
 
 impl<'w> SimHost<'w> {
@@ -40,8 +56,8 @@ impl<'w> SimHost<'w> {
         self.world
     }
 
-    /// The commands run so far (simulated time, redacted line, result code), for the journal.
-    pub fn take_ran(&mut self) -> Vec<(String, String, u32)> {
+    /// The commands run so far, for the journal.
+    pub fn take_ran(&mut self) -> Vec<Ran> {
         std::mem::take(&mut self.ran)
     }
 }
@@ -56,8 +72,13 @@ impl Host for SimHost<'_> {
         let before = command.mutates().then(|| self.world.clone());
         match self.world.exec(command) {
             Ok(o) => {
-                self.ran
-                    .push((self.world.now().to_string(), command.redacted(), o.code));
+                self.ran.push(Ran {
+                    clock: self.world.now().to_string(),
+                    command: command.redacted(),
+                    code: o.code,
+                    service: Band::of(self.world).as_str(),
+                    events: o.events.clone(),
+                });
                 Ok(o)
             }
             Err(e) => {

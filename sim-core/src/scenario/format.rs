@@ -116,6 +116,9 @@ pub struct Expect {
     /// An HRESULT or Win32 code the step fails with (`0x80231000`, `1069`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fails_with: Option<String>,
+    /// The last run status every connector must have (`success` after a healthy cycle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_connectors: Option<String>,
 }
 
 /// One expected event: every field given must match.
@@ -173,11 +176,19 @@ impl Scenario {
 
     /// The `init` options of the scenario, with `seed` overriding the file's.
     pub fn options(&self, file: &str, seed: Option<u64>) -> Result<WorldOptions, ScenarioError> {
+        self.world.options(file, seed)
+    }
+}
+
+impl WorldSpec {
+    /// The `init` options this table gives, with `seed` overriding its own; `file` names the
+    /// file in errors.
+    pub fn options(&self, file: &str, seed: Option<u64>) -> Result<WorldOptions, ScenarioError> {
         let bad = |message: String| ScenarioError::World {
             file: file.to_owned(),
             message,
         };
-        let w = &self.world;
+        let w = self;
         let mut o = WorldOptions {
             seed: seed.or(w.seed).unwrap_or(0),
             ..WorldOptions::default()

@@ -56,6 +56,8 @@ pub struct ScenarioReport {
     /// kept, so no password is written), this run's seed, and each step's result code and
     /// events as its expectations.
     pub recorded: Scenario,
+    /// The journal of the run, one entry per step (what `timeline --scenario` draws).
+    pub journal: Vec<crate::timeline::Entry>,
 }
 
 impl ScenarioReport {
@@ -112,6 +114,7 @@ pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)
     out
 }
 
+/// Fills a line's placeholders; an unknown one is an error listing the known ones.
 pub(crate) fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
     let mut s = line.to_owned();
     for (k, v) in values {
@@ -131,7 +134,8 @@ pub(crate) fn fill(line: &str, values: &[(String, String)]) -> Result<String, St
     }
 }
 
-fn event_line(e: &EventRecord) -> String {
+/// An event as one line of a report.
+pub(crate) fn event_line(e: &EventRecord) -> String {
     format!(
         "{} {} {} {}: {}",
         e.log.as_str(),
@@ -188,7 +192,7 @@ fn named_service(c: &Command) -> Option<&str> {
 }
 
 /// Checks a step's expectations; `None` when they hold.
-fn check(
+pub(crate) fn check(
     world: &World,
     command: Option<&Command>,
     expect: Option<&Expect>,
@@ -273,6 +277,26 @@ fn check(
                     .map(|(n, s)| format!("{n}: {s}"))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ));
+        }
+    }
+    if let Some(status) = &e.all_connectors {
+        let agents = world.engine().map(|e| e.agents.clone()).unwrap_or_default();
+        let wrong: Vec<String> = agents
+            .iter()
+            .filter_map(|a| {
+                let s = a.last_run.as_ref().map_or("-", |r| r.status.as_str());
+                (!s.eq_ignore_ascii_case(status)).then(|| format!("{}: {s}", a.ma_name))
+            })
+            .collect();
+        if agents.is_empty() || !wrong.is_empty() {
+            problems.push(format!(
+                "expected every connector's last run status to be {status}, got {}",
+                if agents.is_empty() {
+                    "no connectors".to_owned()
+                } else {
+                    wrong.join(", ")
+                }
             ));
         }
     }
@@ -363,6 +387,64 @@ fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
     })
 }
 
+/// Runs one filled line in `world`: a line that does not parse gets [`USAGE_CODE`], a command
+/// the world refuses gets [`REFUSED_CODE`] and changes nothing (DESIGN §4: it applies fully or
+/// not at all).
+pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outcome) {
+    match parse_line(line) {
+        Ok(c) => {
+            let before = world.clone();
+            match world.exec(&c) {
+                Ok(o) => (Some(c), o),
+                Err(e) => {
+                    *world = before;
+                    (
+                        Some(c),
+                        Outcome {
+                            code: REFUSED_CODE,
+                            text: e.to_string(),
+                            ..Outcome::default()
+                        },
+                    )
+                }
+            }
+        }
+        Err(e) => (
+            None,
+            Outcome {
+                code: USAGE_CODE,
+                text: e.to_string(),
+                ..Outcome::default()
+            },
+        ),
+    }
+}
+
+/// The sealing key only protects state at rest; an in-memory world derives it from the seed.
+pub(crate) fn memory_sealer(seed: u64) -> Sealer {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    Sealer::new(key)
+}
+
+/// The placeholder values that are passwords: what reports must redact.
+pub(crate) fn secret_values(values: &[(String, String)]) -> Vec<String> {
+    values
+        .iter()
+        .filter(|(k, v)| k.contains("password") && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// `s` with every secret replaced by `********`.
+pub(crate) fn redact_with(secrets: &[String], s: &str) -> String {
+    let mut s = s.to_owned();
+    for p in secrets {
+        s = s.replace(p.as_str(), "********");
+    }
+    s
+}
+
 /// Runs a scenario from `file`'s text. `seed` overrides the file's.
 pub fn run_scenario(
     file: &str,
@@ -393,13 +475,11 @@ pub fn run_scenario_observed(
             steps: vec![],
             ..scenario.clone()
         },
+        journal: vec![],
     };
     report.recorded.world.seed = Some(options.seed);
     let mut journal = Sha256::new();
-    // The sealing key only protects state at rest; an in-memory world derives it from the seed.
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let (mut world, init) = match World::new(&options, Sealer::new(key)) {
+    let (mut world, init) = match World::new(&options, memory_sealer(options.seed)) {
         Ok(w) => w,
         Err(e) => {
             report.error = Some(format!("the world could not be made: {e}"));
@@ -407,18 +487,8 @@ pub fn run_scenario_observed(
         }
     };
     let values = placeholders(&init, &world.state().tenant.name);
-    let secrets: Vec<String> = values
-        .iter()
-        .filter(|(k, v)| k.contains("password") && !v.is_empty())
-        .map(|(_, v)| v.clone())
-        .collect();
-    let redact = |s: &str| {
-        let mut s = s.to_owned();
-        for p in &secrets {
-            s = s.replace(p.as_str(), "********");
-        }
-        s
-    };
+    let secrets = secret_values(&values);
+    let redact = |s: &str| redact_with(&secrets, s);
     for step in &scenario.steps {
         let line = match fill(&step.run, &values) {
             Ok(l) => l,
@@ -433,37 +503,9 @@ pub fn run_scenario_observed(
                 break;
             }
         };
-        let (command, outcome) = if let Some(remedy) = remedy_step(&mut world, &line) {
-            (None, remedy)
-        } else {
-            match parse_line(&line) {
-                Ok(c) => {
-                    // A refused command changes nothing (DESIGN §4: it applies fully or not at all).
-                    let before = world.clone();
-                    match world.exec(&c) {
-                        Ok(o) => (Some(c), o),
-                        Err(e) => {
-                            world = before;
-                            (
-                                Some(c),
-                                Outcome {
-                                    code: REFUSED_CODE,
-                                    text: e.to_string(),
-                                    ..Outcome::default()
-                                },
-                            )
-                        }
-                    }
-                }
-                Err(e) => (
-                    None,
-                    Outcome {
-                        code: USAGE_CODE,
-                        text: e.to_string(),
-                        ..Outcome::default()
-                    },
-                ),
-            }
+        let (command, outcome) = match remedy_step(&mut world, &line) {
+            Some(o) => (None, o),
+            None => exec_line(&mut world, &line),
         };
         let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
         let run = command
@@ -492,6 +534,21 @@ pub fn run_scenario_observed(
                     .collect(),
                 ..Expect::default()
             }),
+        });
+        report.journal.push(crate::timeline::Entry {
+            seq: report.journal.len() as u64 + 1,
+            clock: world.now().to_string(),
+            command: s.run.clone(),
+            code: s.code,
+            service: crate::timeline::Band::of(&world),
+            events: outcome
+                .events
+                .iter()
+                .map(|e| EventRecord {
+                    message: redact(&e.message),
+                    ..e.clone()
+                })
+                .collect(),
         });
         let mut entry = format!("{}\n{}\n{}\n", s.run, s.code, s.output);
         for e in &s.events {

@@ -1,0 +1,392 @@
+//! `adsync-sim shell`: a PowerShell-looking prompt on the world in the state directory, for the
+//! lines `exec` takes (DESIGN §4), with line editing, history and tab completion (rustyline).
+//!
+//! Each line is one command and one transaction, exactly as `adsync-sim exec 'LINE'`.
+//! `$cred = Get-Credential` prompts `User:` and then the password without echo, as PowerShell's
+//! console host does, and `-AADCredential $cred` / `-EACredential $cred` use it; `help` lists
+//! what the shell understands; `lab brief|hint|check` reach the active lab; `exit` leaves.
+//! Unknown commands answer as PowerShell does (`The term 'X' is not recognized…`). When
+//! standard input is not a terminal, lines are read plainly, so a session can be scripted.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Result;
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{Config, Context, Editor, Helper, Highlighter, Hinter, Validator};
+use sim_core::command::{self, Secret};
+use sim_core::store::StateDir;
+
+use crate::cli::{Format, LabArgs, LabCommand};
+use crate::output::Outcome;
+
+/// The prompt: PowerShell in the folder the seed articles work in.
+pub const PROMPT: &str = r"PS C:\Program Files\Microsoft Azure AD Sync\bin> ";
+
+/// The commands tab completion offers as a line's first word.
+const COMMANDS: &[&str] = &[
+    "Add-ADSyncAADServiceAccount",
+    "Add-ADSyncADDSConnectorAccount",
+    "Get-ADSyncConnector",
+    "Get-ADSyncScheduler",
+    "Get-Credential",
+    "Get-WinEvent",
+    "Invoke-ADSyncRunProfile",
+    "Restart-Service",
+    "Set-ADSyncScheduler",
+    "Set-MsolUserPassword",
+    "Start-ADSyncSyncCycle",
+    "Start-Service",
+    "Stop-Service",
+    "account",
+    "clock",
+    "connector",
+    "dc",
+    "events",
+    "exit",
+    "help",
+    "lab",
+    "miiskmu.exe",
+    "net",
+    "sc.exe",
+    "status",
+    "sync",
+    "./miiskmu.exe",
+];
+
+/// Words tab completion offers after the first: parameters and common values.
+const ARGUMENTS: &[&str] = &[
+    "-AADCredential",
+    "-ConnectorName",
+    "-EACredential",
+    "-ForceChangePassword",
+    "-LogName",
+    "-MaxEvents",
+    "-Name",
+    "-NewPassword",
+    "-PolicyType",
+    "-RunProfileName",
+    "-SyncCycleEnabled",
+    "-UserPrincipalName",
+    "ADSync",
+    "Application",
+    "Delta",
+    "Initial",
+    "System",
+    "$false",
+    "$true",
+    "query",
+    "start",
+    "stop",
+    "config",
+    "password=",
+    "obj=",
+    "user",
+    "list",
+    "reset",
+    "set-password",
+    "run",
+    "cycle",
+    "advance",
+    "brief",
+    "hint",
+    "check",
+];
+
+const HELP: &str = "\
+The shell understands what an admin types on AADCONNECT01 (each line is one command):
+
+  Services     sc.exe query|start|stop ADSync, sc.exe config ADSync password= P [obj= ACCOUNT]
+               Start-Service ADSync, Stop-Service ADSync, Restart-Service ADSync
+  Event logs   Get-WinEvent -LogName System|Application [-MaxEvents N]
+  Accounts     net user NAME PASSWORD, net user NAME /active:yes|no
+  Encryption   ./miiskmu.exe /a
+  ADSync       Get-ADSyncConnector, Get-ADSyncScheduler, Set-ADSyncScheduler -SyncCycleEnabled $true
+               Start-ADSyncSyncCycle -PolicyType Delta|Initial
+               Invoke-ADSyncRunProfile -ConnectorName NAME -RunProfileName 'Full Import'
+               Add-ADSyncAADServiceAccount -AADCredential $cred
+               Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential $cred
+  Entra ID     Set-MsolUserPassword -UserPrincipalName UPN -NewPassword P
+  Credentials  $cred = Get-Credential   (asks for the user and, without echo, the password)
+  Simulator    status, account list|reset|change, connector list|set-password, sync run|cycle,
+               events, clock advance 1h, dc connect|disconnect
+  Lab          lab brief, lab hint, lab check
+  Shell        help, cls, exit";
+
+#[derive(Helper, Hinter, Highlighter, Validator)]
+struct ShellHelper;
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let start = before.rfind([' ', '\t']).map_or(0, |i| i + 1);
+        let word = &before[start..];
+        let pool = if before[..start].trim().is_empty() {
+            COMMANDS
+        } else {
+            ARGUMENTS
+        };
+        let lower = word.to_ascii_lowercase();
+        let out = pool
+            .iter()
+            .filter(|c| c.to_ascii_lowercase().starts_with(&lower))
+            .map(|c| Pair {
+                display: (*c).to_owned(),
+                replacement: (*c).to_owned(),
+            })
+            .collect();
+        Ok((start, out))
+    }
+}
+
+/// Where lines come from: the line editor on a terminal, plain lines otherwise.
+enum Input {
+    Editor(Box<Editor<ShellHelper, DefaultHistory>>),
+    Plain(std::io::StdinLock<'static>),
+}
+
+impl Input {
+    /// The next line; `None` at the end of input.
+    fn line(&mut self, prompt: &str) -> Result<Option<String>> {
+        match self {
+            Self::Editor(e) => loop {
+                match e.readline(prompt) {
+                    Ok(l) => return Ok(Some(l)),
+                    // Ctrl-C abandons the line, as in PowerShell.
+                    Err(ReadlineError::Interrupted) => {}
+                    Err(ReadlineError::Eof) => return Ok(None),
+                    Err(err) => return Err(err.into()),
+                }
+            },
+            Self::Plain(stdin) => {
+                if !prompt.is_empty() {
+                    print!("{prompt}");
+                    std::io::stdout().flush()?;
+                }
+                let mut l = String::new();
+                if stdin.read_line(&mut l)? == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(l.trim_end_matches(['\r', '\n']).to_owned()))
+            }
+        }
+    }
+
+    /// A password: without echo on a terminal, a plain line otherwise.
+    fn password(&mut self, prompt: &str) -> Result<Option<String>> {
+        match self {
+            Self::Editor(_) => match rpassword::prompt_password(prompt) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Self::Plain(_) => {
+                let l = self.line(prompt)?;
+                println!();
+                Ok(l)
+            }
+        }
+    }
+
+    fn clear(&mut self) -> Result<()> {
+        if let Self::Editor(e) = self {
+            e.clear_screen()?;
+        }
+        Ok(())
+    }
+}
+
+/// A credential a `$name = Get-Credential` line stored.
+struct Credential {
+    user: String,
+    password: Secret,
+}
+
+/// `$name = Get-Credential …`: the variable's name.
+fn credential_assignment(line: &str) -> Option<String> {
+    let (lhs, rhs) = line.split_once('=')?;
+    let name = lhs.trim().strip_prefix('$')?;
+    let cmd = rhs.split_whitespace().next()?;
+    (cmd.eq_ignore_ascii_case("Get-Credential")
+        && !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then(|| name.to_ascii_lowercase())
+}
+
+/// `-UserName X` or `-Credential X` given to Get-Credential.
+fn preset_user(line: &str) -> Option<String> {
+    let words = command::split_words(line.split_once('=')?.1).ok()?;
+    words
+        .windows(2)
+        .find(|w| {
+            w[0].eq_ignore_ascii_case("-UserName") || w[0].eq_ignore_ascii_case("-Credential")
+        })
+        .map(|w| w[1].clone())
+}
+
+/// Runs the shell until `exit` or the end of input.
+pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
+    let mut dir = StateDir::open(state)?;
+    let tty = std::io::stdin().is_terminal();
+    let mut input = if tty {
+        let config = Config::builder().auto_add_history(true).build();
+        let mut e = Editor::with_config(config)?;
+        e.set_helper(Some(ShellHelper));
+        println!(
+            "adsync-sim shell: AADCONNECT01, state {}. Type help for the commands, exit to leave.\n",
+            state.display()
+        );
+        Input::Editor(Box::new(e))
+    } else {
+        Input::Plain(std::io::stdin().lock())
+    };
+    let color = tty && std::io::stdout().is_terminal();
+    let mut creds: BTreeMap<String, Credential> = BTreeMap::new();
+    while let Some(raw) = input.line(if tty { PROMPT } else { "" })? {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let first = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match first.as_str() {
+            "exit" | "quit" => break,
+            "help" | "get-help" | "?" => {
+                println!("{HELP}\n");
+                continue;
+            }
+            "cls" | "clear" | "clear-host" => {
+                input.clear()?;
+                continue;
+            }
+            "lab" => {
+                lab_line(state, line, color);
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(name) = credential_assignment(line) {
+            println!("\nPowerShell credential request\nEnter your credentials.");
+            let user = match preset_user(line) {
+                Some(u) => {
+                    println!("User: {u}");
+                    u
+                }
+                None => match input.line("User: ")? {
+                    Some(u) => u.trim().to_owned(),
+                    None => break,
+                },
+            };
+            let Some(password) = input.password(&format!("Password for user {user}: "))? else {
+                break;
+            };
+            println!();
+            creds.insert(
+                name,
+                Credential {
+                    user,
+                    password: Secret::new(password),
+                },
+            );
+            continue;
+        }
+        if let Some(var) = line.strip_prefix('$') {
+            // A variable on its own is printed, as PowerShell prints a PSCredential.
+            match creds.get(&var.trim().to_ascii_lowercase()) {
+                Some(c) => println!(
+                    "\nUserName{}Password\n--------{}--------\n{}{}System.Security.SecureString\n",
+                    " ".repeat(c.user.len().saturating_sub(7)),
+                    " ".repeat(c.user.len().saturating_sub(7)),
+                    c.user,
+                    " ".repeat(8usize.saturating_sub(c.user.len()).max(1)),
+                ),
+                None => println!(),
+            }
+            continue;
+        }
+        let parsed = command::split_words(line).and_then(|words| {
+            let words: Vec<String> = words
+                .into_iter()
+                .map(|w| {
+                    w.strip_prefix('$')
+                        .and_then(|v| creds.get(&v.to_ascii_lowercase()))
+                        .map_or(w.clone(), |c| format!("{}:{}", c.user, c.password.expose()))
+                })
+                .collect();
+            command::parse_words(&words)
+        });
+        match parsed {
+            Err(command::ParseError::UnknownCommand(word)) => {
+                let e = command::ParseError::UnknownCommand(word.clone());
+                // PowerShell's position and category lines under the message.
+                error(
+                    &format!(
+                        "{e}\nAt line:1 char:1\n+ {line}\n+ {}\n    + CategoryInfo          : ObjectNotFound: ({word}:String) [], CommandNotFoundException\n    + FullyQualifiedErrorId : CommandNotFoundException\n",
+                        "~".repeat(word.chars().count().max(1))
+                    ),
+                    color,
+                );
+            }
+            Err(e) => error(&e.to_string(), color),
+            Ok(c) => match dir.exec(&c) {
+                Ok(o) => {
+                    let t = o.text.trim_end();
+                    if !t.is_empty() {
+                        println!("{t}");
+                    }
+                }
+                Err(e) => error(&e.to_string(), color),
+            },
+        }
+    }
+    Ok(Outcome::default())
+}
+
+/// An error as PowerShell shows it: red on a terminal.
+fn error(text: &str, color: bool) {
+    if color {
+        println!("\x1b[91m{text}\x1b[0m");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// `lab brief|hint|check` from inside the shell.
+fn lab_line(state: &Path, line: &str, color: bool) {
+    let sub = line.split_whitespace().nth(1).unwrap_or_default();
+    let command = match sub.to_ascii_lowercase().as_str() {
+        "brief" => LabCommand::Brief,
+        "hint" => LabCommand::Hint,
+        "check" => LabCommand::Check,
+        _ => {
+            error(
+                "In the shell: lab brief, lab hint, lab check (start, reset and verify run outside it).",
+                color,
+            );
+            return;
+        }
+    };
+    match crate::lab_cmd::run(
+        state,
+        LabArgs {
+            labs: None,
+            command,
+        },
+    ) {
+        Ok(o) => println!("{}", o.human.trim_end()),
+        Err(e) => error(&format!("{e:#}"), color),
+    }
+}
