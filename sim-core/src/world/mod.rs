@@ -54,7 +54,7 @@ pub const ADSYNC_SERVICE: &str = "ADSync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
-mod admin;
+pub mod admin;
 mod knowledge;
 mod sync;
 
