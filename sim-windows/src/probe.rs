@@ -32,7 +32,9 @@ use crate::error::last_error;
 use crate::ffi::wide;
 use crate::{accounts, dpapi, events, scm};
 
-/// Where a probe keeps its keyset: `%ProgramData%\adsync-sim\SERVICE.keyset`.
+/// Where a probe keeps its keyset: `%ProgramData%\adsync-sim\SERVICE.keyset`, as the installing
+/// administrator's environment names it. The path goes on the service's command line, because a
+/// service's environment may differ (under Wine, services see `ProgramData=C:\users\Public`).
 pub fn keyset_path(service: &str) -> PathBuf {
     let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
     PathBuf::from(base)
@@ -59,7 +61,11 @@ pub fn write_keyset(service: &str, blob: &[u8], entropy: &[u8]) -> Result<(), Ho
 
 /// Reads a keyset file back: (blob, entropy).
 pub fn read_keyset(service: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    let text = std::fs::read_to_string(keyset_path(service)).ok()?;
+    read_keyset_at(&keyset_path(service))
+}
+
+fn read_keyset_at(path: &std::path::Path) -> Option<(Vec<u8>, Vec<u8>)> {
+    let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     Some((
         hex::decode(lines.next()?).ok()?,
@@ -67,9 +73,13 @@ pub fn read_keyset(service: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     ))
 }
 
-/// The command line the SCM runs: `"EXE" probe-service run --name SERVICE`.
+/// The command line the SCM runs: `"EXE" probe-service run --name SERVICE --keyset "PATH"`.
 pub fn binary_path(exe: &std::path::Path, service: &str) -> String {
-    format!("\"{}\" probe-service run --name {service}", exe.display())
+    format!(
+        "\"{}\" probe-service run --name {service} --keyset \"{}\"",
+        exe.display(),
+        keyset_path(service).display()
+    )
 }
 
 /// Installs the probe: grants the account "Log on as a service", protects a fresh random keyset
@@ -107,6 +117,7 @@ pub fn uninstall(service: &str) -> Result<(), HostError> {
 // The service side. The SCM calls `service_main` on its own thread and `handler` on the
 // dispatcher thread; they share the status handle and a stop channel.
 static SERVICE_NAME: OnceLock<Vec<u16>> = OnceLock::new();
+static KEYSET: OnceLock<PathBuf> = OnceLock::new();
 static STATUS_HANDLE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(std::ptr::null_mut());
 static STOP: OnceLock<Mutex<Option<Sender<()>>>> = OnceLock::new();
 
@@ -156,8 +167,8 @@ unsafe extern "system" fn handler(
 }
 
 /// What the probe does at start: unprotect its keyset as the service's own account.
-fn keyset_opens(service: &str) -> bool {
-    read_keyset(service).is_some_and(|(blob, entropy)| dpapi::unprotect(&blob, &entropy).is_ok())
+fn keyset_opens(path: &std::path::Path) -> bool {
+    read_keyset_at(path).is_some_and(|(blob, entropy)| dpapi::unprotect(&blob, &entropy).is_ok())
 }
 
 unsafe extern "system" fn service_main(_argc: u32, _argv: *mut windows_sys::core::PWSTR) {
@@ -175,8 +186,7 @@ unsafe extern "system" fn service_main(_argc: u32, _argv: *mut windows_sys::core
     let (tx, rx): (Sender<()>, Receiver<()>) = channel();
     let _ = STOP.set(Mutex::new(Some(tx)));
     set_status(SERVICE_START_PENDING, NO_ERROR, 0);
-    let service = crate::wide::from_wide(name);
-    if !keyset_opens(&service) {
+    if !KEYSET.get().is_some_and(|p| keyset_opens(p)) {
         // What ADSync does when it cannot read its keyset (sim_core::probe::keyset_unreadable).
         let _ = events::report_error(ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT);
         set_status(
@@ -191,10 +201,11 @@ unsafe extern "system" fn service_main(_argc: u32, _argv: *mut windows_sys::core
     set_status(SERVICE_STOPPED, NO_ERROR, 0);
 }
 
-/// `adsync-sim probe-service run --name SERVICE`: hands the process to the SCM's dispatcher and
-/// returns when the service stopped. Fails with 1063 when not started by the SCM.
-pub fn run(service: &str) -> Result<(), HostError> {
+/// `adsync-sim probe-service run --name SERVICE --keyset PATH`: hands the process to the SCM's
+/// dispatcher and returns when the service stopped. Fails with 1063 when not started by the SCM.
+pub fn run(service: &str, keyset: &std::path::Path) -> Result<(), HostError> {
     let name = wide("StartServiceCtrlDispatcherW", service)?;
+    let _ = KEYSET.set(keyset.to_owned());
     let name = SERVICE_NAME.get_or_init(|| name);
     let table = [
         SERVICE_TABLE_ENTRYW {
