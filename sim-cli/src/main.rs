@@ -9,6 +9,7 @@ mod dpapi_cmd;
 mod output;
 mod remedy_cmd;
 mod scenario_cmd;
+mod windows_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
         cli::Command::Diagnose(a) => remedy_cmd::diagnose(&cli.state, &a),
         cli::Command::Remediate(a) => remedy_cmd::remediate(&cli.state, &a),
+        cli::Command::ProbeService(cmd) => windows_cmd::probe_service(cmd),
+        cli::Command::Parity => windows_cmd::parity(),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

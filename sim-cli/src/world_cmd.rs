@@ -32,7 +32,12 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
             let parsed = command::parse_line(&line)?;
             return exec(state, &parsed);
         }
-        Command::Dpapi(_) | Command::Scenario(_) | Command::Diagnose(_) | Command::Remediate(_) => {
+        Command::Dpapi(_)
+        | Command::Scenario(_)
+        | Command::Diagnose(_)
+        | Command::Remediate(_)
+        | Command::ProbeService(_)
+        | Command::Parity => {
             unreachable!("dispatched in main")
         }
     };

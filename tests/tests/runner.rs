@@ -11,4 +11,5 @@ mod oracles;
 mod properties;
 mod remedy;
 mod vectors;
+mod windows;
 mod world_properties;
