@@ -101,6 +101,55 @@ pub enum Command {
     /// Draw the journal (commands, ADSync service state, events over simulated time) as SVG,
     /// `--format html` for one self-contained page, `--format json` for the journal itself.
     Timeline(TimelineArgs),
+    /// The keyset probe as a real Windows service (needs Windows and `--features windows`):
+    /// install it under an account, run it (what the SCM starts), uninstall it.
+    #[command(subcommand)]
+    ProbeService(ProbeServiceCommand),
+    /// Play the seed scenarios on a throwaway local account and probe service against this
+    /// Windows host and the simulator, and print the step-by-step comparison. Needs Windows,
+    /// `--features windows`, an Administrator and ADSYNC_SIM_REAL_WINDOWS=1; everything it
+    /// creates is removed afterwards.
+    Parity,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProbeServiceCommand {
+    /// Protect a random keyset with DPAPI as ACCOUNT, grant it "Log on as a service", and create
+    /// the service running `adsync-sim probe-service run`.
+    Install(ProbeInstallArgs),
+    /// The service itself, as the SCM starts it: unprotect the keyset, or write event 6028 and
+    /// stop with the service-specific error 0x80231000.
+    Run(ProbeRunArgs),
+    /// Stop and delete the service and its keyset file.
+    Uninstall(ProbeNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeNameArgs {
+    /// The service name.
+    #[arg(long, default_value = "AdsyncSimProbe")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeInstallArgs {
+    #[command(flatten)]
+    pub name: ProbeNameArgs,
+    /// The account the service logs on as (`.\\NAME` or `DOMAIN\\NAME`).
+    #[arg(long)]
+    pub account: String,
+    /// Its password.
+    #[arg(long)]
+    pub password: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeRunArgs {
+    #[command(flatten)]
+    pub name: ProbeNameArgs,
+    /// The keyset file written at install.
+    #[arg(long)]
+    pub keyset: PathBuf,
 }
 
 /// Options of `remediate`.

@@ -13,6 +13,7 @@ mod remedy_cmd;
 mod scenario_cmd;
 mod shell;
 mod timeline_cmd;
+mod windows_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ fn main() -> ExitCode {
         cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
         cli::Command::Shell => shell::run(&cli.state, format),
         cli::Command::Timeline(a) => timeline_cmd::run(&cli.state, format, a),
+        cli::Command::ProbeService(cmd) => windows_cmd::probe_service(cmd),
+        cli::Command::Parity => windows_cmd::parity(),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

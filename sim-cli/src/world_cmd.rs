@@ -38,7 +38,9 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         | Command::Remediate(_)
         | Command::Lab(_)
         | Command::Shell
-        | Command::Timeline(_) => unreachable!("dispatched in main"),
+        | Command::Timeline(_)
+        | Command::ProbeService(_)
+        | Command::Parity => unreachable!("dispatched in main"),
     };
     let mut words = vec![verb.to_owned()];
     words.extend(args);

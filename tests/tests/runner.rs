@@ -15,4 +15,5 @@ mod oracles;
 mod properties;
 mod remedy;
 mod vectors;
+mod windows;
 mod world_properties;

@@ -7,18 +7,22 @@
 //! behind the `windows` feature. Outcomes use the same [`Outcome`] type on both, so a plan run
 //! against either can be compared step by step.
 
+pub mod parity;
 mod sim;
 
+pub use crate::win::scm::ServiceSpec;
 pub use sim::{Ran, SimHost};
 
 use serde::Serialize;
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
 use crate::command::{Command, Secret};
-use crate::win::eventlog::EventRecord;
+use crate::win::eventlog::{EventRecord, LogName};
 use crate::win::scm::ServiceState;
+use crate::win::text::win32;
 use crate::world::Outcome;
 
 /// A service's status, as `sc query` and `sc qc` show it.
@@ -111,6 +115,42 @@ pub enum HostError {
     Damaged(String),
 }
 
+impl HostError {
+    /// A Win32 failure of `call` with the system message the simulator knows for `code`
+    /// (`WindowsHost` builds the variant itself, with `FormatMessageW`'s text).
+    pub fn win32(call: &'static str, code: u32) -> Self {
+        Self::Win32 {
+            call,
+            code,
+            message: win32::message(code).to_owned(),
+        }
+    }
+
+    /// The result code this error stands for when outcomes are compared: the Win32 code, or
+    /// `None` for a refusal or an unsupported operation.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            Self::Win32 { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Whose user-scope DPAPI keys a protect or unprotect uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The calling user (on [`SimHost`]: not modelled, there is no interactive user).
+    Caller,
+    /// Another account, logged on with its password (LogonUserW, then ImpersonateLoggedOnUser
+    /// on Windows). A password that does not log on fails with 1326.
+    Account {
+        /// The account (`NAME`, `.\NAME`, `DOMAIN\NAME`).
+        name: String,
+        /// Its password.
+        password: Secret,
+    },
+}
+
 /// A server that remediation and scenarios drive (DESIGN §2, §7).
 pub trait Host {
     /// What this host is, for reports ("the simulated world (seed 7)", "HOSTNAME (Windows)").
@@ -198,5 +238,86 @@ pub trait Host {
         self.run(&Command::ScStop {
             name: name.to_owned(),
         })
+    }
+
+    /// Says that this host cannot do `what`.
+    fn unsupported(&self, what: &str) -> HostError {
+        HostError::Unsupported {
+            host: self.describe(),
+            what: what.to_owned(),
+        }
+    }
+
+    /// `net user NAME P /add` (NetUserAdd on Windows): a local user. Result 2224 when the name
+    /// is taken.
+    fn account_create(&mut self, name: &str, password: &Secret) -> Result<Outcome, HostError> {
+        let _ = (name, password);
+        Err(self.unsupported("create accounts"))
+    }
+
+    /// `net user NAME /delete` (NetUserDel on Windows). Result 2221 for an unknown user.
+    fn account_delete(&mut self, name: &str) -> Result<Outcome, HostError> {
+        let _ = name;
+        Err(self.unsupported("delete accounts"))
+    }
+
+    /// `sc create` (CreateServiceW): a demand-start service. Result 1073 when the name is taken,
+    /// 1057 for an unknown account.
+    fn service_create(&mut self, spec: &ServiceSpec) -> Result<Outcome, HostError> {
+        let _ = spec;
+        Err(self.unsupported("create services"))
+    }
+
+    /// `sc delete` (DeleteService). Result 1060 for an unknown service.
+    fn service_delete(&mut self, name: &str) -> Result<Outcome, HostError> {
+        let _ = name;
+        Err(self.unsupported("delete services"))
+    }
+
+    /// `sc query NAME` (QueryServiceStatusEx). Result 1060 for an unknown service.
+    fn service_query(&mut self, name: &str) -> Result<Outcome, HostError> {
+        self.run(&Command::ScQuery {
+            name: name.to_owned(),
+        })
+    }
+
+    /// `adsync-sim probe-service install`: protects a random keyset with DPAPI as the service's
+    /// account (its password in `spec`), then creates a service running the keyset probe
+    /// ([`crate::probe`]).
+    fn probe_install(&mut self, spec: &ServiceSpec) -> Result<Outcome, HostError> {
+        let _ = spec;
+        Err(self.unsupported("install the probe service"))
+    }
+
+    /// CryptProtectData as `principal` (user scope, no UI).
+    fn protect_as(
+        &mut self,
+        principal: &Principal,
+        data: &[u8],
+        entropy: &[u8],
+    ) -> Result<Vec<u8>, HostError> {
+        let _ = (principal, data, entropy);
+        Err(self.unsupported("use DPAPI"))
+    }
+
+    /// CryptUnprotectData as `principal`: 13 for wrong entropy or a damaged blob, 0x8009000B
+    /// when the principal's master key cannot be opened.
+    fn unprotect_as(
+        &mut self,
+        principal: &Principal,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+        let _ = (principal, blob, entropy);
+        Err(self.unsupported("use DPAPI"))
+    }
+
+    /// The records of one log with one event id, oldest first.
+    fn events_with_id(&mut self, log: LogName, id: u32) -> Result<Vec<EventRecord>, HostError> {
+        Ok(self
+            .events()?
+            .into_iter()
+            .filter(|e| e.log == log && e.id == id)
+            .collect())
     }
 }

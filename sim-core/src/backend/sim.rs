@@ -2,13 +2,18 @@
 //! `World::exec`; reads come from the world's public state, shaped as `sc query`, the event
 //! viewer and the Connectors tab show them.
 
-use super::{ConnectorStatus, DomainStatus, Host, HostError, ServiceStatus};
+use zeroize::Zeroizing;
+
+use super::{
+    ConnectorStatus, DomainStatus, Host, HostError, Principal, ServiceSpec, ServiceStatus,
+};
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
 use crate::command::{Command, Secret};
 use crate::timeline::Band;
 use crate::win::eventlog::EventRecord;
-use crate::world::{GLOBAL_ADMIN_NAME, Outcome, World};
+use crate::win::text::win32;
+use crate::world::{GLOBAL_ADMIN_NAME, Outcome, World, WorldError};
 
 /// A command [`SimHost`] ran, as the state's journal records it.
 #[derive(Clone, Debug)]
@@ -54,6 +59,71 @@ impl<'w> SimHost<'w> {
     /// The world.
     pub fn world(&self) -> &World {
         self.world
+    }
+
+    /// Runs one of the world's administrative operations as one transaction: on a refusal the
+    /// world is left as it was. `line` is what the journal records.
+    fn transact(
+        &mut self,
+        line: String,
+        op: impl FnOnce(&mut World) -> Result<Outcome, WorldError>,
+    ) -> Result<Outcome, HostError> {
+        let before = self.world.clone();
+        match op(self.world) {
+            Ok(o) => {
+                self.ran.push(Ran {
+                    clock: self.world.now().to_string(),
+                    command: line,
+                    code: o.code,
+                    service: Band::of(self.world).as_str(),
+                    events: o.events.clone(),
+                });
+                Ok(o)
+            }
+            Err(e) => {
+                *self.world = before;
+                Err(HostError::Refused {
+                    command: line,
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// DPAPI as a principal: only named accounts (the world has no interactive user).
+    fn dpapi_as<T>(
+        &mut self,
+        call: &'static str,
+        principal: &Principal,
+        op: impl FnOnce(&mut World, &str, &Secret) -> Result<Result<T, u32>, WorldError>,
+    ) -> Result<T, HostError> {
+        let Principal::Account { name, password } = principal else {
+            return Err(self.unsupported(
+                "use DPAPI as the calling user: the simulated world has no interactive user; name an account",
+            ));
+        };
+        let before = self.world.clone();
+        match op(self.world, name, password) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(code)) => {
+                let call = if matches!(
+                    code,
+                    win32::LOGON_FAILURE | win32::ACCOUNT_DISABLED | win32::ACCOUNT_LOCKED_OUT
+                ) {
+                    "LogonUserW"
+                } else {
+                    call
+                };
+                Err(HostError::win32(call, code))
+            }
+            Err(e) => {
+                *self.world = before;
+                Err(HostError::Refused {
+                    command: format!("{call} as {name}"),
+                    reason: e.to_string(),
+                })
+            }
+        }
     }
 
     /// The commands run so far, for the journal.
@@ -175,5 +245,60 @@ impl Host for SimHost<'_> {
 
     fn new_password(&mut self) -> Secret {
         Secret::new(self.world.generate_admin_password().as_str())
+    }
+
+    fn account_create(&mut self, name: &str, password: &Secret) -> Result<Outcome, HostError> {
+        self.transact(format!("net user {name} ******** /add"), |w| {
+            w.create_account(name, password)
+        })
+    }
+
+    fn account_delete(&mut self, name: &str) -> Result<Outcome, HostError> {
+        self.transact(format!("net user {name} /delete"), |w| {
+            w.delete_account(name)
+        })
+    }
+
+    fn service_create(&mut self, spec: &ServiceSpec) -> Result<Outcome, HostError> {
+        self.transact(
+            format!("sc create {} obj= {}", spec.name, spec.account),
+            |w| w.create_service(spec),
+        )
+    }
+
+    fn service_delete(&mut self, name: &str) -> Result<Outcome, HostError> {
+        self.transact(format!("sc delete {name}"), |w| w.delete_service(name))
+    }
+
+    fn probe_install(&mut self, spec: &ServiceSpec) -> Result<Outcome, HostError> {
+        self.transact(
+            format!(
+                "probe-service install --name {} --account {} --password ********",
+                spec.name, spec.account
+            ),
+            |w| w.install_probe(spec),
+        )
+    }
+
+    fn protect_as(
+        &mut self,
+        principal: &Principal,
+        data: &[u8],
+        entropy: &[u8],
+    ) -> Result<Vec<u8>, HostError> {
+        self.dpapi_as("CryptProtectData", principal, |w, n, p| {
+            w.protect_as(n, p, data, entropy)
+        })
+    }
+
+    fn unprotect_as(
+        &mut self,
+        principal: &Principal,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+        self.dpapi_as("CryptUnprotectData", principal, |w, n, p| {
+            w.unprotect_as(n, p, blob, entropy)
+        })
     }
 }

@@ -227,3 +227,18 @@ pub fn sc_failed(operation: &str, code: u32) -> String {
         win32::message(code)
     )
 }
+
+/// A service to install (`sc create`, `CreateServiceW`): a demand-start own-process service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// The key name.
+    pub name: String,
+    /// The display name.
+    pub display_name: String,
+    /// The image path with its arguments, quoted as the SCM stores it.
+    pub binary_path: String,
+    /// The logon account (`LocalSystem`, `.\NAME`, `DOMAIN\NAME`).
+    pub account: String,
+    /// The password the SCM stores for it (user accounts).
+    pub password: Option<crate::command::Secret>,
+}

@@ -9,10 +9,20 @@
 pub mod win32 {
     /// `ERROR_SUCCESS`.
     pub const SUCCESS: u32 = 0;
+    /// `ERROR_FILE_NOT_FOUND` (a service whose image does not exist).
+    pub const FILE_NOT_FOUND: u32 = 2;
     /// `ERROR_ACCESS_DENIED`.
     pub const ACCESS_DENIED: u32 = 5;
+    /// `ERROR_INVALID_HANDLE` (what Wine's ImpersonateLoggedOnUser gives for its fake token).
+    pub const INVALID_HANDLE: u32 = 6;
+    /// `ERROR_INVALID_DATA` (CryptUnprotectData: wrong entropy, corrupted blob).
+    pub const INVALID_DATA: u32 = 13;
+    /// `ERROR_INVALID_PARAMETER` (CryptUnprotectData: not a blob).
+    pub const INVALID_PARAMETER: u32 = 87;
     /// `ERROR_INVALID_PASSWORD` (NetUserChangePassword with a wrong old password).
     pub const INVALID_PASSWORD: u32 = 86;
+    /// `ERROR_SERVICE_REQUEST_TIMEOUT` (an image that never talks to the SCM).
+    pub const SERVICE_REQUEST_TIMEOUT: u32 = 1053;
     /// `ERROR_SERVICE_ALREADY_RUNNING`.
     pub const SERVICE_ALREADY_RUNNING: u32 = 1056;
     /// `ERROR_SERVICE_DISABLED`.
@@ -25,22 +35,47 @@ pub mod win32 {
     pub const INVALID_SERVICE_ACCOUNT: u32 = 1057;
     /// `ERROR_SERVICE_SPECIFIC_ERROR`.
     pub const SERVICE_SPECIFIC_ERROR: u32 = 1066;
+    /// `ERROR_SERVICE_MARKED_FOR_DELETE`.
+    pub const SERVICE_MARKED_FOR_DELETE: u32 = 1072;
+    /// `ERROR_SERVICE_EXISTS` (CreateServiceW of a name already installed).
+    pub const SERVICE_EXISTS: u32 = 1073;
     /// `ERROR_SERVICE_LOGON_FAILED` (seed: "Error 1069").
     pub const SERVICE_LOGON_FAILED: u32 = 1069;
     /// `ERROR_LOGON_FAILURE`.
     pub const LOGON_FAILURE: u32 = 1326;
+    /// `ERROR_LOGON_TYPE_NOT_GRANTED` (an account without "Log on as a service").
+    pub const LOGON_TYPE_NOT_GRANTED: u32 = 1385;
     /// `ERROR_ACCOUNT_DISABLED`.
     pub const ACCOUNT_DISABLED: u32 = 1331;
     /// `ERROR_ACCOUNT_LOCKED_OUT`.
     pub const ACCOUNT_LOCKED_OUT: u32 = 1909;
     /// `NERR_UserNotFound`.
     pub const USER_NOT_FOUND: u32 = 2221;
+    /// `NERR_UserExists` (NetUserAdd of a name already taken).
+    pub const USER_EXISTS: u32 = 2224;
+    /// `NTE_BAD_KEY_STATE`, the last error CryptUnprotectData sets when the master key cannot be
+    /// decrypted with the caller's credentials (after an administrative password reset).
+    pub const NTE_BAD_KEY_STATE: u32 = 0x8009_000B;
 
     /// The system message text of a code, as `net helpmsg` prints it.
     pub fn message(code: u32) -> &'static str {
         match code {
             SUCCESS => "The operation completed successfully.",
+            FILE_NOT_FOUND => "The system cannot find the file specified.",
             ACCESS_DENIED => "Access is denied.",
+            INVALID_HANDLE => "The handle is invalid.",
+            INVALID_DATA => "The data is invalid.",
+            INVALID_PARAMETER => "The parameter is incorrect.",
+            SERVICE_REQUEST_TIMEOUT => {
+                "The service did not respond to the start or control request in a timely fashion."
+            }
+            SERVICE_MARKED_FOR_DELETE => "The specified service has been marked for deletion.",
+            SERVICE_EXISTS => "The specified service already exists.",
+            LOGON_TYPE_NOT_GRANTED => {
+                "Logon failure: the user has not been granted the requested logon type at this computer."
+            }
+            USER_EXISTS => "The account already exists.",
+            NTE_BAD_KEY_STATE => "Key not valid for use in specified state.",
             INVALID_PASSWORD => "The specified network password is not correct.",
             SERVICE_ALREADY_RUNNING => "An instance of the service is already running.",
             SERVICE_DISABLED => {

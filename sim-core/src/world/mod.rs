@@ -29,6 +29,7 @@ use crate::dpapi::sid::Sid;
 use crate::dpapi::store::DomainBackup;
 use crate::dpapi::store::{ProtectStore, StoreKind};
 use crate::filetime::FileTime;
+use crate::probe::KeysetProbe;
 use crate::seal::{Sealed, Sealer, UnsealError};
 use crate::win::account::{
     Account, AccountKind, GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS, StoredHashes, StoredProtect,
@@ -53,6 +54,7 @@ pub const ADSYNC_SERVICE: &str = "ADSync";
 /// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
+pub mod admin;
 mod dpapi_as;
 mod knowledge;
 mod sync;
@@ -179,12 +181,15 @@ pub struct StoredBackupKey {
 pub enum Program {
     /// The Synchronization Service engine (`miiserver.exe`).
     Engine(Box<Engine>),
+    /// The keyset probe (`adsync-sim probe-service run`), for parity with a Windows host.
+    Probe(KeysetProbe),
 }
 
 impl Program {
     fn as_program(&mut self) -> &mut dyn ServiceProgram {
         match self {
             Self::Engine(e) => e.as_mut(),
+            Self::Probe(p) => p,
         }
     }
 }
@@ -796,13 +801,17 @@ impl World {
     ) -> Result<String, WorldError> {
         let (sid, authority) = match kind {
             AccountKind::Local => {
-                let rid = 1000
-                    + self
-                        .state
-                        .accounts
-                        .iter()
-                        .filter(|a| a.kind == AccountKind::Local)
-                        .count() as u32;
+                // The next RID after the highest local one, so a deleted account's RID is
+                // not handed out again while a later one exists (SAM never reuses RIDs).
+                let rid = self
+                    .state
+                    .accounts
+                    .iter()
+                    .filter(|a| a.kind == AccountKind::Local)
+                    .filter_map(|a| a.sid.rsplit('-').next()?.parse::<u32>().ok())
+                    .filter(|r| *r >= 1000)
+                    .max()
+                    .map_or(1000, |r| r + 1);
                 (
                     format!("{}-{rid}", self.state.machine_sid),
                     SERVER_NAME.to_owned(),
