@@ -85,7 +85,8 @@ pub enum Command {
     /// Run the documented plan, diagnose again, and repeat until the service runs and a delta
     /// sync cycle succeeds on every connector. `--dry-run` only shows the plan.
     Remediate(RemediateArgs),
-    /// Scenario files (DESIGN §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`.
+    /// Scenario files (DESIGN §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`,
+    /// and `scenario explore` (random sessions against the invariants).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
     /// Work with DPAPI files directly: master keys, blobs, CREDHIST.

@@ -24,7 +24,8 @@ fn shard(s: Option<&str>) -> Result<(u64, u64)> {
     }
 }
 
-pub fn run(format: Format, a: &ExploreArgs) -> Result<Outcome> {
+/// Runs the explorer; `--format` is applied by the caller (human summary or the JSON document).
+pub fn run(_format: Format, a: &ExploreArgs) -> Result<Outcome> {
     if a.steps == 0 || a.steps > 200 {
         bail!("--steps must be from 1 to 200; got {}", a.steps);
     }
@@ -106,7 +107,6 @@ pub fn run(format: Format, a: &ExploreArgs) -> Result<Outcome> {
             a.cases, a.steps
         ));
     }
-    let _ = format;
     Ok(Outcome {
         human,
         json: json!({

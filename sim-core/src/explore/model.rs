@@ -229,13 +229,12 @@ impl Model {
             return SPECIFIC;
         }
         if self.setup.era() != KeysetEra::Registry {
-            if self.abandoned {
-                if !(self.keys_open && self.preferred_age < MASTER_KEY_HOURS) {
-                    self.preferred_age = 0;
-                }
-            } else if !self.keys_open {
-                // Recovered through the DC and re-protected under the current password.
+            // A new keyset needs a current preferred key that opens, else DPAPI makes one.
+            if self.abandoned && !(self.keys_open && self.preferred_age < MASTER_KEY_HOURS) {
+                self.preferred_age = 0;
             }
+            // Either way the keys now open: made anew, or recovered through the DC and
+            // re-protected under the current password.
             self.keys_open = true;
         }
         if self.abandoned {
