@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::json;
 use sim_core::backend::SimHost;
 use sim_core::command::Secret;
@@ -17,11 +17,12 @@ use crate::output::Outcome;
 fn credentials(args: &CredentialArgs) -> Result<Vec<(String, Secret)>> {
     args.credentials
         .iter()
-        .map(|c| match c.split_once('=') {
-            Some((a, p)) if !a.is_empty() => Ok((a.to_owned(), Secret::new(p))),
-            _ => bail!(
-                "--credential must be ACCOUNT=PASSWORD (e.g. 'CONTOSO\\MSOL_1a2b=…'); got a value without an account name before '='"
-            ),
+        .map(|c| {
+            remedy::parse_credential(c).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--credential must be ACCOUNT=PASSWORD (e.g. 'CONTOSO\\MSOL_1a2b=…'); got a value without an account name before '='"
+                )
+            })
         })
         .collect()
 }

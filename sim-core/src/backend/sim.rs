@@ -68,7 +68,17 @@ impl<'w> SimHost<'w> {
         line: String,
         op: impl FnOnce(&mut World) -> Result<Outcome, WorldError>,
     ) -> Result<Outcome, HostError> {
-        let before = self.world.clone();
+        self.transact_with(line, true, op)
+    }
+
+    /// [`SimHost::transact`]; a read (`mutates` false) skips the copy kept for the rollback.
+    fn transact_with(
+        &mut self,
+        line: String,
+        mutates: bool,
+        op: impl FnOnce(&mut World) -> Result<Outcome, WorldError>,
+    ) -> Result<Outcome, HostError> {
+        let before = mutates.then(|| self.world.clone());
         match op(self.world) {
             Ok(o) => {
                 self.ran.push(Ran {
@@ -81,7 +91,9 @@ impl<'w> SimHost<'w> {
                 Ok(o)
             }
             Err(e) => {
-                *self.world = before;
+                if let Some(before) = before {
+                    *self.world = before;
+                }
                 Err(HostError::Refused {
                     command: line,
                     reason: e.to_string(),
@@ -138,29 +150,7 @@ impl Host for SimHost<'_> {
     }
 
     fn run(&mut self, command: &Command) -> Result<Outcome, HostError> {
-        // A refused command changes nothing (DESIGN §4).
-        let before = command.mutates().then(|| self.world.clone());
-        match self.world.exec(command) {
-            Ok(o) => {
-                self.ran.push(Ran {
-                    clock: self.world.now().to_string(),
-                    command: command.redacted(),
-                    code: o.code,
-                    service: Band::of(self.world).as_str(),
-                    events: o.events.clone(),
-                });
-                Ok(o)
-            }
-            Err(e) => {
-                if let Some(w) = before {
-                    *self.world = w;
-                }
-                Err(HostError::Refused {
-                    command: command.redacted(),
-                    reason: e.to_string(),
-                })
-            }
-        }
+        self.transact_with(command.redacted(), command.mutates(), |w| w.exec(command))
     }
 
     fn service_status(&mut self, name: &str) -> Result<Option<ServiceStatus>, HostError> {

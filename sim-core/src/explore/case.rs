@@ -10,8 +10,7 @@ use super::invariants::{self, Violation};
 use super::model::{Action, Model, Setup};
 use crate::adsync::build::Build;
 use crate::command::parse_line;
-use crate::scenario::runner::{fill, placeholders};
-use crate::seal::Sealer;
+use crate::scenario::runner::{fill, memory_sealer, placeholders};
 use crate::world::{ADSYNC_SERVICE, InitReport, World, WorldOptions};
 
 /// A fresh install and what exploration needs of it.
@@ -43,10 +42,8 @@ fn make_snapshot(setup: &Setup, seed: u64) -> Result<Snapshot, String> {
         build,
         ..WorldOptions::default()
     };
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
     let (mut world, init): (World, InitReport) =
-        World::new(&options, Sealer::new(key)).map_err(|e| e.to_string())?;
+        World::new(&options, memory_sealer(seed)).map_err(|e| e.to_string())?;
     let values = placeholders(&init, &world.state().tenant.name);
     let mut install_passwords = vec![init.install.global_admin.1.as_str().to_owned()];
     install_passwords.extend(

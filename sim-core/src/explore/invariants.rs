@@ -6,11 +6,8 @@ use std::fmt;
 use super::model::{LOGON_FAILED, Model, SPECIFIC};
 use crate::backend::SimHost;
 use crate::dpapi::api::DpapiError;
+use crate::win::text::win32::NTE_BAD_KEY_STATE;
 use crate::world::{ADSYNC_SERVICE, World};
-
-/// `NTE_BAD_KEY_STATE`: what `CryptUnprotectData` returns for a blob whose master key no longer
-/// opens (research/dpapi.md §4).
-pub const NTE_BAD_KEY_STATE: u32 = 0x8009_000B;
 
 /// An invariant that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]

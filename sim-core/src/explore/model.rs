@@ -20,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adsync::build::{Build, KeysetEra};
+use crate::win::text::win32;
 use crate::world::ServiceAccountKind;
 
 /// The builds exploration installs, one per keyset era and service-account default.
@@ -147,15 +148,15 @@ pub struct Model {
     pub entra: Cred,
 }
 
-/// `ERROR_SERVICE_ALREADY_RUNNING`.
-pub const ALREADY_RUNNING: u32 = 1056;
-/// `ERROR_SERVICE_NOT_ACTIVE`.
-pub const NOT_ACTIVE: u32 = 1062;
-/// `ERROR_SERVICE_LOGON_FAILED`.
-pub const LOGON_FAILED: u32 = 1069;
-/// `ERROR_SERVICE_SPECIFIC_ERROR` (6028 with it).
-pub const SPECIFIC: u32 = 1066;
-/// `miiskmu /a` while the service runs.
+/// `ERROR_SERVICE_ALREADY_RUNNING` (sc.exe on a running service).
+pub const ALREADY_RUNNING: u32 = win32::SERVICE_ALREADY_RUNNING;
+/// `ERROR_SERVICE_NOT_ACTIVE` (a stop, or a console or cmdlet, with the service stopped).
+pub const NOT_ACTIVE: u32 = win32::SERVICE_NOT_ACTIVE;
+/// `ERROR_SERVICE_LOGON_FAILED` (2023 article, "Error 1069").
+pub const LOGON_FAILED: u32 = win32::SERVICE_LOGON_FAILED;
+/// `ERROR_SERVICE_SPECIFIC_ERROR`, with event 6028 (2023 article).
+pub const SPECIFIC: u32 = win32::SERVICE_SPECIFIC_ERROR;
+/// `miiskmu /a` while the service runs (`research/adsync.md` §4 F6).
 pub const MIISKMU_RUNNING: u32 = crate::adsync::text::MIISKMU_RUNNING_CODE;
 
 impl Model {

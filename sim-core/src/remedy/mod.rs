@@ -95,6 +95,15 @@ pub enum RemedyError {
     Step(#[from] StepError),
 }
 
+/// Parses `--credential ACCOUNT=PASSWORD` (the account may not be empty; the password may hold
+/// `=`).
+pub fn parse_credential(arg: &str) -> Option<(String, Secret)> {
+    match arg.split_once('=') {
+        Some((a, p)) if !a.is_empty() => Some((a.to_owned(), Secret::new(p))),
+        _ => None,
+    }
+}
+
 /// Runs one line of a plan.
 fn run_step(
     host: &mut dyn Host,

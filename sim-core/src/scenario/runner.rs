@@ -343,11 +343,9 @@ fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
     while let Some(w) = it.next() {
         match w.as_str() {
             "--dry-run" if verb == "remediate" => dry_run = true,
-            "--credential" => match it.next().and_then(|v| v.split_once('=')) {
-                Some((a, p)) if !a.is_empty() => {
-                    given.push((a.to_owned(), crate::command::Secret::new(p)));
-                }
-                _ => return Some(usage("--credential needs ACCOUNT=PASSWORD".into())),
+            "--credential" => match it.next().and_then(|v| crate::remedy::parse_credential(v)) {
+                Some(c) => given.push(c),
+                None => return Some(usage("--credential needs ACCOUNT=PASSWORD".into())),
             },
             other => return Some(usage(format!("unexpected argument '{other}'"))),
         }

@@ -285,22 +285,7 @@ impl World {
             return Ok(Err(win32::LOGON_FAILURE));
         }
         let credential = credential_for(a.kind, &a.sid(), &utf16le(password.expose()));
-        let mut rng = self.rng();
-        let mut out = Outcome::default();
-        let mut host = StartHost {
-            world: self,
-            service: String::new(),
-            account: idx,
-            credential,
-            rng: &mut rng,
-            out: &mut out,
-            error: None,
-        };
-        let result = f(&mut host);
-        if let Some(e) = host.error {
-            return Err(e);
-        }
-        self.save_rng(&rng);
+        let result = self.with_dpapi_host(idx, String::new(), credential, f)?;
         Ok(result.map_err(|e| dpapi_code(&e)))
     }
 }

@@ -7,7 +7,39 @@ use zeroize::Zeroizing;
 
 use super::{Outcome, StartHost, World, WorldError};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
+use crate::dpapi::prekey::Credential;
 use crate::win::scm::ServiceHost;
+
+impl World {
+    /// Runs `f` with DPAPI as account `account` holding `credential`, the way a process of
+    /// `service` (empty for none) sees it: domain recovery through a reachable DC, and the
+    /// world's randomness, which advances.
+    pub(super) fn with_dpapi_host<T>(
+        &mut self,
+        account: usize,
+        service: String,
+        credential: Credential,
+        f: impl FnOnce(&mut StartHost<'_>) -> T,
+    ) -> Result<T, WorldError> {
+        let mut rng = self.rng();
+        let mut out = Outcome::default();
+        let mut host = StartHost {
+            world: self,
+            service,
+            account,
+            credential,
+            rng: &mut rng,
+            out: &mut out,
+            error: None,
+        };
+        let r = f(&mut host);
+        if let Some(e) = host.error.take() {
+            return Err(e);
+        }
+        self.save_rng(&rng);
+        Ok(r)
+    }
+}
 
 /// What DPAPI answered, when the service exists: `None` when it does not.
 pub type AsService<T> = Option<Result<T, DpapiError>>;
@@ -26,22 +58,7 @@ impl World {
         let svc = self.state.services[si].clone();
         let ai = self.account_index(&svc.account)?;
         let credential = self.service_credential(&svc, ai)?;
-        let mut rng = self.rng();
-        let mut out = Outcome::default();
-        let mut host = StartHost {
-            world: self,
-            service: svc.name.clone(),
-            account: ai,
-            credential,
-            rng: &mut rng,
-            out: &mut out,
-            error: None,
-        };
-        let r = f(&mut host);
-        if let Some(e) = host.error.take() {
-            return Err(e);
-        }
-        self.save_rng(&rng);
+        let r = self.with_dpapi_host(ai, svc.name, credential, |h| f(h))?;
         Ok(Some(r))
     }
 
