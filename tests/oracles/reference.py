@@ -22,7 +22,7 @@ on a line starting with "REFERENCE-RESULT ".
                    "blobs": [{"name", "path"}]}]}
 
     {"op": "selftest", "vectors_dir": DIR}
-    -> rebuilds the real-Windows blobs and master key blocks of research/vectors byte for byte
+    -> rebuilds the real-Windows blobs and master key blocks of tests/vectors byte for byte
        from their recorded salts: {"checked": [names], "failed": [messages]}
 """
 
@@ -287,7 +287,7 @@ def op_create(job):
 
 
 # ------------------------------------------------------------------------------------------------
-# Self-test against the real-Windows vectors (research/vectors): byte-identical rebuilds.
+# Self-test against the real-Windows vectors (tests/vectors): byte-identical rebuilds.
 
 
 class Cursor:

@@ -1,8 +1,9 @@
 //! Support shared by the integration tests: where the research vectors are, how to load them,
 //! and how to run the `adsync-sim` binary.
 //!
-//! The vectors are read from `../shared/research/vectors/` next to the repository (override with
-//! `ADSYNC_SIM_VECTORS`). A missing directory fails the tests loudly rather than skipping them.
+//! The vectors are read from `tests/vectors/` in the repository, whose README gives each file's
+//! provenance (override with `ADSYNC_SIM_VECTORS`). A missing directory fails the tests loudly
+//! rather than skipping them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,10 +16,10 @@ pub fn vectors_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ADSYNC_SIM_VECTORS") {
         return PathBuf::from(dir);
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/research/vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
     assert!(
         dir.join("vectors.json").is_file(),
-        "research vectors not found at {}; set ADSYNC_SIM_VECTORS to the directory holding vectors.json",
+        "test vectors not found at {}; set ADSYNC_SIM_VECTORS to the directory holding vectors.json",
         dir.display()
     );
     dir

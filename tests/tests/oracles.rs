@@ -23,7 +23,7 @@ use sim_core::dpapi::prekey::{Credential, PasswordHashes, PreKeyKind};
 use sim_core::dpapi::sid::Sid;
 use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sim_tests::oracle::{Python, seed, setup};
 use uuid::Uuid;
@@ -887,15 +887,6 @@ fn credhist_chain_opens_in_impacket_and_dpapick3() {
 // ------------------------------------------------------------------------------------------------
 // 5. Reverse direction: artefacts from the independent reference model
 
-/// Where the research vectors are, if present (the reference model's self-test uses them).
-fn vectors_if_present() -> Option<PathBuf> {
-    let dir = std::env::var_os("ADSYNC_SIM_VECTORS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/research/vectors"),
-        PathBuf::from,
-    );
-    dir.join("vectors.json").is_file().then_some(dir)
-}
-
 /// `reference.py` (hashlib + Cryptodome only, no sim-core, no oracle code) makes local-account
 /// master key files (flags 5 with backup and CREDHIST blocks; AES-256/SHA-512, and 3DES/SHA-1 in
 /// case 1) and, under each, an AES-256/SHA-512 blob and a 3DES/SHA-1 blob with entropy (non-RFC
@@ -1105,19 +1096,14 @@ fn reference_model_artefacts_open_in_sim_core_and_the_cli() {
     // The reference model itself: the oracles agree with it, and it rebuilds real Windows bytes.
     let mut out = batch.run(&py);
     out.failures.extend(failures);
-    match vectors_if_present() {
-        Some(vdir) => {
-            let r = py.reference(
-                &json!({ "op": "selftest", "vectors_dir": vdir.to_str().expect("UTF-8 path") }),
-            );
-            let checked = r["checked"].as_array().map_or(0, Vec::len);
-            out.require(
-                r["failed"].as_array().is_some_and(Vec::is_empty) && checked >= 12,
-                || format!("reference.py self-test on the real-Windows vectors: {r}"),
-            );
-        }
-        None => eprintln!("research vectors not found; reference.py self-test on them not run"),
-    }
+    let vdir = sim_tests::vectors_dir();
+    let r = py
+        .reference(&json!({ "op": "selftest", "vectors_dir": vdir.to_str().expect("UTF-8 path") }));
+    let checked = r["checked"].as_array().map_or(0, Vec::len);
+    out.require(
+        r["failed"].as_array().is_some_and(Vec::is_empty) && checked >= 12,
+        || format!("reference.py self-test on the real-Windows vectors: {r}"),
+    );
     out.finish(test);
 }
 

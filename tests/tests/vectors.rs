@@ -1,4 +1,4 @@
-//! Every real-Windows artefact in `research/vectors/` decrypts, and is rebuilt byte for byte from
+//! Every real-Windows artefact in `tests/vectors/` decrypts, and is rebuilt byte for byte from
 //! its recorded salts (`research/dpapi.md` §6, §7 acceptance tests 1 and 2).
 
 use sim_core::dpapi::alg::{CipherAlg, HashAlg};
