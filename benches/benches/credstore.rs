@@ -1,4 +1,4 @@
-//! The connector credentials (`encrypted_configuration`, research/adsync.md §3.4): encrypting a
+//! The connector credentials (`encrypted_configuration`, `docs/adsync.md` §3.4): encrypting a
 //! password under key 1 and decrypting it, as the engine does when a run starts.
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! DPAPI's PBKDF2 variant at the round counts Windows uses (`research/dpapi.md` §5): 8000 rounds
+//! DPAPI's PBKDF2 variant at the round counts Windows uses (`docs/dpapi.md` §5): 8000 rounds
 //! of HMAC-SHA512 (Windows 8.1-11), 17400 (Server 2008 R2), and 4000 of HMAC-SHA1 (XP).
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! Starting ADSync in a world (research/adsync.md §3.5): the SCM's logon check, then the engine
+//! Starting ADSync in a world (`docs/adsync.md` §3.5): the SCM's logon check, then the engine
 //! loading the keyset as the service account, per era, with Windows 10's 8000 master-key rounds;
 //! and one scheduled sync cycle.
 

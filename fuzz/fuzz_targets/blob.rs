@@ -1,4 +1,4 @@
-//! DPAPI blobs (`research/dpapi.md` §2.4): any input that parses re-serialises to a blob that
+//! DPAPI blobs (`docs/dpapi.md` §2.4): any input that parses re-serialises to a blob that
 //! parses to the same value, and opening it with a fixed master key never panics.
 #![no_main]
 

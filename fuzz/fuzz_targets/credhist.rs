@@ -1,4 +1,4 @@
-//! CREDHIST files (`research/dpapi.md` §2.3): any input that parses re-serialises to a file that
+//! CREDHIST files (`docs/dpapi.md` §2.3): any input that parses re-serialises to a file that
 //! parses to the same value, and walking its chain never panics.
 #![no_main]
 

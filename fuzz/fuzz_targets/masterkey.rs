@@ -1,4 +1,4 @@
-//! Master key files (`research/dpapi.md` §2.1): any input that parses re-serialises to a file
+//! Master key files (`docs/dpapi.md` §2.1): any input that parses re-serialises to a file
 //! that parses to the same value, and opening it never panics.
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! Printing results and choosing the exit status.
 //!
-//! DESIGN §4: every command has a result code (0, or the Win32 / HRESULT / tool code the real
+//! docs/design.md §4: every command has a result code (0, or the Win32 / HRESULT / tool code the real
 //! command returns). It is printed as the real tool prints it and is `result_code` in JSON. The
 //! process exits 0 on success and 1 on failure (2 for usage errors, which clap handles).
 

@@ -1,4 +1,4 @@
-//! `scenario run PATH... [--format human|json|junit] [--out FILE] [--seed N]` (DESIGN §4, §6):
+//! `scenario run PATH... [--format human|json|junit] [--out FILE] [--seed N]` (docs/design.md §4, §6):
 //! scenario files and folders (recursive, `*.toml`), each in a fresh in-memory world, in
 //! parallel across cores, reported in a stable order.
 

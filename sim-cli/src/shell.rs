@@ -1,5 +1,5 @@
 //! `adsync-sim shell`: a PowerShell-looking prompt on the world in the state directory, for the
-//! lines `exec` takes (DESIGN §4), with line editing, history and tab completion (rustyline).
+//! lines `exec` takes (docs/design.md §4), with line editing, history and tab completion (rustyline).
 //!
 //! Each line is one command and one transaction, exactly as `adsync-sim exec 'LINE'`.
 //! `$cred = Get-Credential` prompts `User:` and then the password without echo, as PowerShell's

@@ -2,9 +2,9 @@
 //! (the `Sync_` connector account and a Global Administrator), their password hashes, and the
 //! AADSTS errors a sign-in returns.
 //!
-//! Follows `research/adsync.md` §2.3 (the `Sync_<SERVER>_<hex>@<tenant>` account with the
+//! Follows `docs/adsync.md` §2.3 (the `Sync_<SERVER>_<hex>@<tenant>` account with the
 //! Directory Synchronization Accounts role) and §4 F4, and the seed
-//! research/seeds/2017-reset-azure-ad-service-account.md for the AADSTS texts. Like the host's
+//! "Azure AD Connect sync: How to manage the Azure AD service account" (2017-02-08) for the AADSTS texts. Like the host's
 //! accounts, the tenant keeps hashes only, never a password; it also keeps the hashes of earlier
 //! passwords, which is how Entra tells "old password" (AADSTS50054) from a wrong one.
 
@@ -15,17 +15,17 @@ use crate::win::account::StoredHashes;
 
 /// The role of the `Sync_` account (§2.3).
 pub const ROLE_DIRECTORY_SYNC: &str = "Directory Synchronization Accounts";
-/// The role `Add-ADSyncAADServiceAccount` needs (research/seeds/2017-manage-encryption-key.md:
+/// The role `Add-ADSyncAADServiceAccount` needs ("Azure AD Connect sync: How to manage the encryption key" (2017-03-26):
 /// "provide the Azure AD Global admin credentials").
 pub const ROLE_GLOBAL_ADMIN: &str = "Global Administrator";
-/// The Hybrid Identity Administrator role, which `research/adsync.md` §4 F4 (issue #115398)
+/// The Hybrid Identity Administrator role, which `docs/adsync.md` §4 F4 (issue #115398)
 /// reports is also accepted.
 pub const ROLE_HYBRID_IDENTITY_ADMIN: &str = "Hybrid Identity Administrator";
 /// How many earlier passwords a user's history keeps. Named choice: Entra's number is not
 /// public; five covers every scenario of the catalogue.
 pub const PASSWORD_HISTORY: usize = 5;
 
-/// AADSTS70002 + AADSTS50054, verbatim from research/seeds/2017-reset-azure-ad-service-account.md.
+/// AADSTS70002 + AADSTS50054, verbatim from "Azure AD Connect sync: How to manage the Azure AD service account" (2017-02-08).
 pub const AADSTS_OLD_PASSWORD: &str = "AADSTS70002: Error validating credentials. AADSTS50054: Old password is used for authentication.";
 /// AADSTS50126 for a password that never was the account's. Named choice: the seed articles do
 /// not print it; this is Entra's documented wording for the code.

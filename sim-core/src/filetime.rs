@@ -1,6 +1,6 @@
 //! Windows `FILETIME`: 100-nanosecond intervals since 1601-01-01 00:00 UTC.
 //!
-//! DPAPI stores the `Preferred` master key's expiry in this unit (`research/dpapi.md` §2.2), and
+//! DPAPI stores the `Preferred` master key's expiry in this unit (`docs/dpapi.md` §2.2), and
 //! the simulated clock of the world counts in it, so every artefact the simulator writes carries
 //! the same times a Windows host would.
 
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn new_year_2026_matches_the_preferred_example_in_dpapi_md() {
-        // research/dpapi.md §2.2: expiry 2026-01-01 00:00 UTC is stored as 00008192b17adc01.
+        // `docs/dpapi.md` §2.2: expiry 2026-01-01 00:00 UTC is stored as 00008192b17adc01.
         let t = FileTime::from_unix_secs(1_767_225_600);
         assert_eq!(
             t.0.to_le_bytes(),

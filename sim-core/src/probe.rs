@@ -1,10 +1,10 @@
 //! The keyset probe: the smallest program that fails the way ADSync fails, for hosts without
-//! ADSync (the Windows backend's probe service, DESIGN §7).
+//! ADSync (the Windows backend's probe service, docs/design.md §7).
 //!
 //! At install it protects a random keyset with the service account's user-scope DPAPI; at every
 //! start it must unprotect it. When it cannot, it writes Application event 6028 and stops with
 //! the service-specific error the seed article documents
-//! (research/seeds/2017-change-service-account-password.md; `research/adsync.md` §3.2). The
+//! ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03); `docs/adsync.md` §3.2). The
 //! simulated ADSync engine ([`crate::adsync::engine`]) uses the same event and error constants.
 
 use serde::{Deserialize, Serialize};
@@ -12,15 +12,15 @@ use serde::{Deserialize, Serialize};
 use crate::win::eventlog::{Level, LogName, NewEvent};
 use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
 
-/// Application event 6028 (research/seeds/2017-change-service-account-password.md).
+/// Application event 6028 ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03).
 pub const EVENT_6028_ID: u32 = 6028;
 /// Its text, verbatim.
 pub const EVENT_6028_TEXT: &str = "The server encryption key cannot be accessed.";
-/// Its source. Named choice: `ADSync` (`research/adsync.md` §9 leaves it open).
+/// Its source. Named choice: `ADSync` (`docs/adsync.md` §9 leaves it open).
 pub const ADSYNC_SOURCE: &str = "ADSync";
 /// The service-specific error the seed article prints, verbatim. It is not a valid 32-bit value;
 /// read as `-2145185792` (one doubled digit removed) it is 0x80231000, in the MIIS facility 0x8023
-/// that `research/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] records that.
+/// that `docs/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] records that.
 pub const KEYSET_SERVICE_ERROR_TEXT: &str = "-21451857952";
 /// The `SERVICE_EXIT_CODE` recorded for that failure (named choice, see above).
 pub const KEYSET_SERVICE_EXIT_CODE: u32 = 0x8023_1000;

@@ -1,6 +1,6 @@
 //! Sealing the simulator's own secrets at rest: AES-256-GCM under a per-state key.
 //!
-//! DESIGN §3: secrets the simulator must keep recoverable (LSA secret values such as
+//! docs/design.md §3: secrets the simulator must keep recoverable (LSA secret values such as
 //! `_SC_ADSync`, `DPAPI_SYSTEM`) are sealed so the state database holds no plaintext and
 //! tampering is detected. Real Windows formats keep their own ciphers; this is only for values
 //! Windows would hold in protected memory or the SECURITY hive.

@@ -1,7 +1,7 @@
 //! A world persisted in a state directory: one SQLite database in WAL mode, one transaction per
 //! command, and the per-state sealing key beside it.
 //!
-//! DESIGN §5 and issue "host world" item 8: a command applies fully or not at all (the world is
+//! docs/design.md §5: a command applies fully or not at all (the world is
 //! read, changed and written back inside one `BEGIN IMMEDIATE` transaction, so parallel
 //! invocations serialise instead of losing updates); a process killed at any point leaves the
 //! previous state, which SQLite's journal guarantees; corrupt or foreign files give an error that
@@ -17,7 +17,7 @@
 //! Schema 2 databases (before the journal's `service` and `events` columns and the `lab` table)
 //! are upgraded in place when opened.
 //!
-//! The two ADSync tables keep their real names and columns (DESIGN §5, `research/adsync.md`
+//! The two ADSync tables keep their real names and columns (docs/design.md §5, `docs/adsync.md`
 //! §3.1), so `sqlite3 state.db` answers the queries admins and tools run against the real
 //! database. They are the source of truth for their columns: an edit made with `sqlite3` (as
 //! AADInternals' `UPDATE mms_management_agent SET encrypted_configuration=…` does, §5.4) is what
@@ -148,7 +148,7 @@ fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
     Ok(Sealer::new(key))
 }
 
-/// The ADSync tables (`research/adsync.md` §3.1). SQL Server's `uniqueidentifier` columns are
+/// The ADSync tables (`docs/adsync.md` §3.1). SQL Server's `uniqueidentifier` columns are
 /// kept as upper-case GUID text, the way `sqlcmd` prints them.
 const ADSYNC_SCHEMA: &str = "
     CREATE TABLE mms_server_configuration (keyset_id INTEGER NOT NULL, instance_id TEXT NOT NULL,
@@ -269,7 +269,7 @@ fn read_world(conn: &Connection, db: &Path, sealer: &Sealer) -> Result<World, St
 }
 
 /// Writes the ADSync database as the export's copy: a new SQLite file holding the two ADSync
-/// tables only (`research/adsync.md` §3.1). The file must not exist.
+/// tables only (`docs/adsync.md` §3.1). The file must not exist.
 pub fn export_adsync_database(world: &World, file: &Path) -> Result<(), StoreError> {
     let conn = Connection::open(file).map_err(sql(file))?;
     conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(file))?;

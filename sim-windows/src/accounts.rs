@@ -3,7 +3,7 @@
 //! (LsaAddAccountRights) a service account needs; and the profile DPAPI made (DeleteProfileW).
 //!
 //! Under Wine, NetUserSetInfo is not implemented and kills the process (see
-//! `research/windows-on-linux.md`): never call it there.
+//! `docs/windows-on-linux.md`): never call it there.
 
 use sim_core::backend::HostError;
 use sim_core::command::Secret;

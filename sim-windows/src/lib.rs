@@ -1,4 +1,4 @@
-//! `sim_windows`: adsync-sim's Windows backend (DESIGN §7).
+//! `sim_windows`: adsync-sim's Windows backend (docs/design.md §7).
 //!
 //! [`WindowsHost`] implements `sim_core::backend::Host` with the real calls: DPAPI
 //! (CryptProtectData / CryptUnprotectData, as the caller or as another account through

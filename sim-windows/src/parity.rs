@@ -1,4 +1,4 @@
-//! The parity run against the real host (DESIGN §7): a throwaway local account and probe
+//! The parity run against the real host (docs/design.md §7): a throwaway local account and probe
 //! service, the seed steps (`sim_core::backend::parity::seed_steps`) played on the simulator
 //! and on this host, compared step by step.
 //!
@@ -74,7 +74,7 @@ impl Drop for Cleanup {
 pub fn refusal() -> Option<String> {
     if is_wine() {
         return Some(
-            "Wine fakes logons, accounts, passwords and the event log (research/windows-on-linux.md); parity needs real Windows".into(),
+            "Wine fakes logons, accounts, passwords and the event log (docs/windows-on-linux.md); parity needs real Windows".into(),
         );
     }
     if std::env::var(REAL_WINDOWS_ENV).as_deref() != Ok("1") {

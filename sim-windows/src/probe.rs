@@ -1,4 +1,4 @@
-//! The keyset probe as a real Windows service (DESIGN §7): the smallest program that fails the
+//! The keyset probe as a real Windows service (docs/design.md §7): the smallest program that fails the
 //! way ADSync fails, for hosts without ADSync.
 //!
 //! `install` protects a random keyset with DPAPI as the service account (LogonUserW +

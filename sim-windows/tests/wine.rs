@@ -1,4 +1,4 @@
-//! Smoke tests of the Windows backend that Wine runs faithfully (research/windows-on-linux.md):
+//! Smoke tests of the Windows backend that Wine runs faithfully (`docs/windows-on-linux.md`):
 //! string and error-code conversion, the DPAPI round trip and its error 13 paths, and the
 //! service lifecycle against the real probe service executable (`examples/probe_service.rs`).
 //!
@@ -115,7 +115,7 @@ fn dpapi_wrong_entropy_and_damage_give_error_13() {
 #[test]
 fn what_wine_fakes_is_skipped_here() {
     let why = if is_wine() {
-        "Wine fakes it (research/windows-on-linux.md)"
+        "Wine fakes it (docs/windows-on-linux.md)"
     } else {
         "it changes the host: the parity suite covers it with ADSYNC_SIM_REAL_WINDOWS=1"
     };

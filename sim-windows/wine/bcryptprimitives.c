@@ -4,7 +4,7 @@
  * it, so every Rust .exe dies at start with STATUS_DLL_NOT_FOUND (c0000135). This DLL exports
  * ProcessPrng and fills the buffer from advapi32's RtlGenRandom (SystemFunction036), which Wine
  * implements. Built by .ci/windows and copied into the Wine prefix's system32; never shipped.
- * See research/windows-on-linux.md.
+ * See `docs/windows-on-linux.md`.
  */
 #include <windows.h>
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent reader and writer of the ADSync credential artefacts, for the Rust tests.
 
-It shares no code with sim-core. It reads the way the public tools read (research/adsync.md §3):
+It shares no code with sim-core. It reads the way the public tools read (docs/adsync.md §3):
 
 - adconnectdump (decrypt.py / adconnectdump.py): key = keyset[-88:-44][12:], base64-decode the
   column, IV = [8:24], AES-256-CBC over [24:], strip the padding with s[:-s[-1]], decode UTF-16LE,
@@ -183,7 +183,7 @@ def encrypt(op):
 
 
 def make_keyset(op):
-    # research/adsync.md §3.3, field by field.
+    # `docs/adsync.md` §3.3, field by field.
     out = b"MMSK"
     out += struct.pack("<II", 1, op["id"])
     out += uuid.UUID(op["instance_id"]).bytes_le

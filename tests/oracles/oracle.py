@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the independent DPAPI tools impacket, dpapick3 and pypykatz on files and reports in JSON.
 
-research/dpapi.md §7 describes each tool's API; this driver calls those APIs (not the CLIs, whose
+docs/dpapi.md §7 describes each tool's API; this driver calls those APIs (not the CLIs, whose
 output is meant for people) and reports what each recovered, as hex, so the Rust tests can compare
 bytes exactly.
 

@@ -2,7 +2,7 @@
 """An independent, from-scratch model of DPAPI that CREATES artefacts for the Rust simulator to open.
 
 It shares no code with sim-core and none with the oracles: only `hashlib`, `hmac` and pycryptodome's
-`Cryptodome` ciphers (installed with impacket). Everything follows research/dpapi.md:
+`Cryptodome` ciphers (installed with impacket). Everything follows docs/dpapi.md:
 
 - §1.2 pre-key of a local account: HMAC-SHA1(SHA1(UTF-16LE(pw)), UTF-16LE(SID) || 00 00);
 - §1.3 DPAPI's PBKDF2 (the PRF input of round j is the running XOR, not U_{j-1});

@@ -139,7 +139,7 @@ impl Sim {
     }
 
     /// `adsync-sim init --format json ARGS…`, whose output (the one place passwords may appear,
-    /// DESIGN §4) is not kept.
+    /// docs/design.md §4) is not kept.
     pub fn init(&self, args: &[&str]) -> serde_json::Value {
         let mut full = vec![
             "--state",

@@ -1,4 +1,4 @@
-//! The ADSync codecs: the MMSK keyset and `encrypted_configuration` (`research/adsync.md` §3.3,
+//! The ADSync codecs: the MMSK keyset and `encrypted_configuration` (`docs/adsync.md` §3.3,
 //! §3.4), and the plaintext `private_configuration_xml` (§3.1).
 //!
 //! 1. The keyset's exact byte layout, and `key(1)` is adconnectdump's `blob[-88:-44][12:]`.

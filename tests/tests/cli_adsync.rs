@@ -129,7 +129,7 @@ fn local_account_reset_on_1_1_443_gives_1069_then_6028_and_the_documented_proced
     assert_eq!(e6028[0]["message"], EVENT_6028);
     assert_eq!(e6028[0]["source"], "ADSync");
 
-    // The documented procedure (research/seeds/2023-…: stop, abandon, start, AD DS password,
+    // The documented procedure (the 2023 article: stop, abandon, start, AD DS password,
     // Add-ADSyncAADServiceAccount, restart).
     let o = w.sim.exec("./miiskmu.exe /a");
     assert!(o.status.success(), "{}", text(&o));
@@ -484,7 +484,7 @@ fn the_database_holds_the_real_tables_and_no_plaintext_password() {
 #[test]
 fn an_edit_of_encrypted_configuration_is_what_the_engine_reads() {
     // AADInternals' Set-AADIntADSyncAccountPassword writes the table directly
-    // (research/adsync.md §5.4); the engine reads it at its next start.
+    // (`docs/adsync.md` §5.4); the engine reads it at its next start.
     let mut w = install(&[]);
     let db = w.sim.state.join("state.db");
     {
@@ -502,7 +502,7 @@ fn an_edit_of_encrypted_configuration_is_what_the_engine_reads() {
     );
 }
 
-/// adconnectdump's chain over an export (research/adsync.md §3.2, §3.4): impacket opens the
+/// adconnectdump's chain over an export (`docs/adsync.md` §3.2, §3.4): impacket opens the
 /// keyset where each era keeps it, from the service account's password or, for the virtual
 /// account, from `DPAPI_SYSTEM` alone, and the keyset's key 1 decrypts the connector passwords
 /// read from the exported database.

@@ -1,5 +1,5 @@
 //! `adsync-sim dpapi …` through the real binary: exact texts, result codes, exit statuses, and
-//! the real-Windows vectors (DESIGN §4, issue "DPAPI core" item 6).
+//! the real-Windows vectors (docs/design.md §4).
 
 use std::path::Path;
 

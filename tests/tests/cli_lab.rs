@@ -56,7 +56,7 @@ fn every_lab_starts_broken_in_the_state_directory() {
         assert_eq!(doc["solved"], false);
         assert!(doc["met"].as_u64() < doc["total"].as_u64(), "{doc:#}");
     }
-    // The six kinds of fault are all there.
+    // The six kinds of fault the labs teach are all there.
     for kind in [
         "old-build",
         "april-2017",

@@ -77,7 +77,9 @@ fn diagnose_names_the_scm_logon_with_event_7038_and_the_2023_procedure() {
         ]
     );
     for s in d["plan"]["steps"].as_array().unwrap() {
-        assert!(s["source"].as_str().unwrap().contains("research/"), "{s}");
+        // Cited by the article's title and public address, which a reader can open.
+        let source = s["source"].as_str().unwrap();
+        assert!(source.contains(sim_core::sources::ARTICLE_2023), "{s}");
     }
     sim.assert_no_secret(&["Spring2026!"], &[]);
 }

@@ -106,7 +106,7 @@ fn a_wrong_expectation_fails_with_the_step_and_a_replay_line() {
         &file,
         r#"name = "wrong-expectation"
 summary = "A reset and a restart, expecting the wrong code."
-source = "DESIGN §6"
+source = "docs/design.md §6"
 
 [world]
 build = "1.1.380.0"

@@ -1,4 +1,4 @@
-//! The host world through the real binary (issue "host world", How it will be checked): change
+//! The host world through the real binary: change
 //! versus reset of a local service account, no password in state, exports or JSON, parallel
 //! writers, SIGKILL mid-command, and bad input named clearly.
 
@@ -65,7 +65,7 @@ fn seed() -> String {
 }
 
 fn init_local(w: &mut World, seed: &str) -> (String, String) {
-    // init's own output is the one place a password may appear (DESIGN §4), so it is not kept.
+    // init's own output is the one place a password may appear (docs/design.md §4), so it is not kept.
     let o = run([
         "--state",
         w.state.to_str().unwrap(),

@@ -1,6 +1,6 @@
 //! The CREDENTIAL structure: real Credential Manager plaintexts, round trips, oracles.
 //!
-//! 1. The two real credential files in `tests/vectors/` (`research/dpapi.md` §6, vectors 11
+//! 1. The two real credential files in `tests/vectors/` (`docs/dpapi.md` §6, vectors 11
 //!    and 14–15) decrypt. Their plaintexts parse to the documented fields and are rebuilt byte for
 //!    byte.
 //! 2. Property tests: `parse(to_bytes(c)) == c` for arbitrary credentials. No input makes the

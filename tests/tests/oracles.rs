@@ -1,4 +1,4 @@
-//! Interoperability with independent DPAPI implementations (`research/dpapi.md` §7).
+//! Interoperability with independent DPAPI implementations (`docs/dpapi.md` §7).
 //!
 //! Forward: what the simulator writes (master key files, blobs, CREDHIST) must open in impacket,
 //! dpapick3 and pypykatz, which must recover exactly our master keys, plaintexts and password
@@ -161,7 +161,7 @@ enum Expect {
     Reject,
     /// The tool decrypts every CREDHIST entry to these (SHA-1, NT) hashes (hex), newest first.
     Hashes(Vec<(String, String)>),
-    /// Known not to work in this tool (`research/dpapi.md` §7, §8.2): run and show, never assert.
+    /// Known not to work in this tool (`docs/dpapi.md` §7, §8.2): run and show, never assert.
     Observe,
 }
 
@@ -1108,8 +1108,7 @@ fn reference_model_artefacts_open_in_sim_core_and_the_cli() {
 }
 
 /// The host world's exported `Protect` folders are real: impacket opens the service account's
-/// master keys with the account's current password after a change (issue "host world",
-/// How it will be checked).
+/// master keys with the account's current password after a change.
 #[test]
 fn exported_world_master_keys_open_in_impacket() {
     let Some((py, mut rng)) = setup("exported_world_master_keys_open_in_impacket") else {

@@ -1,4 +1,4 @@
-//! Property tests of the DPAPI layer (`research/dpapi.md` §1-§4):
+//! Property tests of the DPAPI layer (`docs/dpapi.md` §1-§4):
 //!
 //! 1. every codec round-trips (`parse(to_bytes(x)) == x`) and every seal opens again;
 //! 2. no parser panics or hangs on arbitrary bytes, nor on damaged sealed artefacts (every

@@ -1,5 +1,5 @@
 //! Every real-Windows artefact in `tests/vectors/` decrypts, and is rebuilt byte for byte from
-//! its recorded salts (`research/dpapi.md` §6, §7 acceptance tests 1 and 2).
+//! its recorded salts (`docs/dpapi.md` §6, §7 acceptance tests 1 and 2).
 
 use sim_core::dpapi::alg::{CipherAlg, HashAlg};
 use sim_core::dpapi::blob::{Blob, BlobPolicy};

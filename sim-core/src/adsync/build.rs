@@ -1,8 +1,8 @@
 //! Builds of Azure AD Connect / Entra Connect Sync and the behaviour each selects.
 //!
-//! Follows `research/adsync.md` §6 (the version matrix) and §2.1 (service-account defaults),
+//! Follows `docs/adsync.md` §6 (the version matrix) and §2.1 (service-account defaults),
 //! with the cutoffs the docs give for both directions: "build 1.1.443.0 or older" / "2017 March
-//! or earlier" (research/seeds/2023-change-adsync-service-account-password.md) and 1.1.484.0
+//! or earlier" ("Microsoft Entra Connect Sync: Changing the ADSync service account password", 2023-01-26) and 1.1.484.0
 //! (April 2017). Every threshold below is a named constant that cites its row.
 
 use std::cmp::Ordering;
@@ -18,7 +18,7 @@ use thiserror::Error;
 pub struct Build(pub [u32; 4]);
 
 /// The newest build a new install gets by default: the newest 2.x the research names
-/// (`research/adsync.md` §6, row 2.5.3.0 / 2.5.76.0).
+/// (`docs/adsync.md` §6, row 2.5.3.0 / 2.5.76.0).
 pub const DEFAULT_BUILD: Build = Build([2, 5, 76, 0]);
 /// April 2017: `NT SERVICE\ADSync` for new installs, the machine-scope keyset in the registry,
 /// automatic key abandonment (§6 row 1.1.484.0; §3.2).
@@ -31,7 +31,7 @@ pub const SMSA_FROM: Build = Build([1, 6, 2, 4]);
 /// SQL 2019 LocalDB, instance `ADSync2019` (§1, §6 row 2.0.3.0).
 pub const LOCALDB_2019_FROM: Build = Build([2, 0, 3, 0]);
 
-/// Where the encryption keyset is kept (`research/adsync.md` §3.2).
+/// Where the encryption keyset is kept (`docs/adsync.md` §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeysetEra {

@@ -1,7 +1,7 @@
 //! The connectors (management agents): one AD DS connector per forest and the Entra connector,
 //! as rows of `mms_management_agent`.
 //!
-//! Follows `research/adsync.md` §2.2 and §2.3 (the accounts each connector uses), §3.1 (the
+//! Follows `docs/adsync.md` §2.2 and §2.3 (the accounts each connector uses), §3.1 (the
 //! table's columns: plaintext user names in `private_configuration_xml`, the password in
 //! `encrypted_configuration`) and §1 (the Entra connector's well-known identifier).
 
@@ -49,7 +49,7 @@ pub struct ManagementAgent {
     pub subtype: String,
     /// `private_configuration_xml` (plaintext, user names only).
     pub private_configuration_xml: String,
-    /// `encrypted_configuration` (base64, research/adsync.md §3.4).
+    /// `encrypted_configuration` (base64, `docs/adsync.md` §3.4).
     pub encrypted_configuration: String,
     /// The connector's kind.
     pub kind: ConnectorType,

@@ -1,4 +1,4 @@
-//! The connector credentials in `mms_management_agent` (`research/adsync.md` §3.1, §3.4): the
+//! The connector credentials in `mms_management_agent` (`docs/adsync.md` §3.1, §3.4): the
 //! encrypted `encrypted_configuration` column and the plaintext `private_configuration_xml`.
 //!
 //! # `encrypted_configuration`

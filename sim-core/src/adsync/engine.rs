@@ -2,9 +2,9 @@
 //! rest (the server configuration, the keyset where its build keeps it, the connectors, the
 //! scheduler) and what it does when the SCM starts it.
 //!
-//! Follows `research/adsync.md` §3.2 (where each era keeps the keyset and how it is protected),
+//! Follows `docs/adsync.md` §3.2 (where each era keeps the keyset and how it is protected),
 //! §3.5 (`KeyManager.LoadKeySet(entropy, instanceId, keySetId)`: the engine loads and decrypts
-//! the keyset at start), §4 F2 and the seeds research/seeds/2017-manage-encryption-key.md and
+//! the keyset at start), §4 F2 and the seeds "Azure AD Connect sync: How to manage the encryption key" (2017-03-26) and
 //! 2023-change-adsync-service-account-password.md (Application event 6028 and the
 //! service-specific error when the key cannot be accessed), and §5.1 (`miiskmu /a`: a new
 //! keyset is made at the next start).
@@ -32,22 +32,22 @@ pub use crate::probe::{
 };
 
 /// Where ≤1.1.443 builds keep their user-scope keyset blob. Named choice: the location is not
-/// public (`research/adsync.md` §3.2 UNK), so the simulator keeps it where the next era keeps
+/// public (`docs/adsync.md` §3.2 UNK), so the simulator keeps it where the next era keeps
 /// its blob, `HKLM\SOFTWARE\Microsoft\Ad Sync\Shared\<keyset_id>`; only the protection differs
 /// (user scope of the service account, which is what the 2017 docs describe).
 pub const LEGACY_KEYSET_LOCATION: &str = REGISTRY_KEYSET_KEY;
-/// The registry key of 1.1.484–1.3.x keysets (`research/adsync.md` §3.2); the value is the
+/// The registry key of 1.1.484–1.3.x keysets (`docs/adsync.md` §3.2); the value is the
 /// key's default value under the subkey named by `keyset_id`.
 pub const REGISTRY_KEYSET_KEY: &str = "HKLM\\SOFTWARE\\Microsoft\\Ad Sync\\Shared";
-/// The Credential Manager folder of the service account (`research/adsync.md` §3.2).
+/// The Credential Manager folder of the service account (`docs/adsync.md` §3.2).
 pub const CREDENTIALS_FOLDER: &str = "AppData/Local/Microsoft/Credentials";
 pub use super::keyset::CREDENTIAL_USER_NAME as KEYSET_CREDENTIAL_USER;
-/// The keyset id a new install gets (`research/adsync.md` §3.1: a public sample shows 1).
+/// The keyset id a new install gets (`docs/adsync.md` §3.1: a public sample shows 1).
 pub const INITIAL_KEYSET_ID: u32 = 1;
 /// What the engine's process memory holds the keyset under.
 pub const MEMORY_KEYSET: &str = "keyset";
 
-/// `mms_server_configuration` (`research/adsync.md` §3.1).
+/// `mms_server_configuration` (`docs/adsync.md` §3.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerConfiguration {
     /// `keyset_id`.
@@ -59,7 +59,7 @@ pub struct ServerConfiguration {
 }
 
 impl ServerConfiguration {
-    /// The DPAPI entropy: the GUID's .NET byte order (`research/adsync.md` §3.1).
+    /// The DPAPI entropy: the GUID's .NET byte order (`docs/adsync.md` §3.1).
     pub fn entropy_bytes(&self) -> [u8; 16] {
         self.entropy.to_bytes_le()
     }
@@ -113,7 +113,7 @@ enum LoadError {
 }
 
 impl Engine {
-    /// The DPAPI description of the keyset blob (`research/adsync.md` §3.2).
+    /// The DPAPI description of the keyset blob (`docs/adsync.md` §3.2).
     pub fn keyset_description(&self) -> String {
         super::keyset::dpapi_description(self.server.instance_id, self.server.keyset_id)
     }
@@ -196,7 +196,7 @@ impl Engine {
                     host.now(),
                 );
                 // CredWrite: the credential is protected as the account, with the flags
-                // Credential Manager blobs carry (research/dpapi.md §2.4).
+                // Credential Manager blobs carry (`docs/dpapi.md` §2.4).
                 let flags = ProtectFlags(CRYPTPROTECT_SYSTEM | CRYPTPROTECT_UI_FORBIDDEN);
                 let outer = host
                     .protect(&cred.to_bytes(), &[], LOCAL_BLOB_DESCRIPTION, flags)

@@ -1,4 +1,4 @@
-//! The decrypted ADSync encryption keyset (`research/adsync.md` §3.3): the `MMSK` blob that
+//! The decrypted ADSync encryption keyset (`docs/adsync.md` §3.3): the `MMSK` blob that
 //! `KeyManager.LoadKeySet` gets back from DPAPI, and the names it is stored under (§3.2).
 //!
 //! Layout, 164 bytes, every integer little-endian:

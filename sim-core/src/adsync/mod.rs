@@ -1,4 +1,4 @@
-//! The ADSync model: the Synchronization Service as `research/adsync.md` and the seed articles
+//! The ADSync model: the Synchronization Service as `docs/adsync.md` and the seed articles
 //! describe it.
 //!
 //! - [`build`]: builds and the behaviour each selects (§6).

@@ -1,7 +1,7 @@
 //! Run profiles and the statuses a run ends with, as the Synchronization Service Manager's
 //! Operations tab and `Get-ADSyncConnectorRunStatus` show them.
 //!
-//! Follows `research/adsync.md` §4 (the run-status vocabulary from the docs' Operations-tab
+//! Follows `docs/adsync.md` §4 (the run-status vocabulary from the docs' Operations-tab
 //! table and the FIM WMI "Return Strings") and §5.3 (the scheduler's Delta and Initial
 //! policies, a cycle every 30 minutes).
 
@@ -102,7 +102,7 @@ impl PolicyType {
     }
 }
 
-/// How a run ended (`research/adsync.md` §4, run-status vocabulary).
+/// How a run ended (`docs/adsync.md` §4, run-status vocabulary).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStatus {
@@ -136,7 +136,7 @@ pub struct RunRecord {
     pub time: FileTime,
 }
 
-/// The sync scheduler (`research/adsync.md` §5.3).
+/// The sync scheduler (`docs/adsync.md` §5.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scheduler {
     /// `SyncCycleEnabled`.
@@ -166,7 +166,7 @@ impl Scheduler {
     }
 }
 
-/// The default cycle: 30 minutes (`research/adsync.md` §5.3).
+/// The default cycle: 30 minutes (`docs/adsync.md` §5.3).
 pub const SYNC_CYCLE_MINUTES: u64 = 30;
 /// `PurgeRunHistoryInterval`'s default, 7 days (the scheduler doc's value).
 pub const PURGE_RUN_HISTORY_DAYS: u64 = 7;

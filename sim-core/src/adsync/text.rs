@@ -2,14 +2,14 @@
 //! source. Where no source prints a message, the constant says it is a named choice.
 
 /// The source of the engine's Application events: `ADSync`, the named choice of
-/// [`crate::probe::ADSYNC_SOURCE`] (`research/adsync.md` §9 leaves the sources of 6000/6028/6900
+/// [`crate::probe::ADSYNC_SOURCE`] (`docs/adsync.md` §9 leaves the sources of 6000/6028/6900
 /// open and suggests it).
 pub const ENGINE_SOURCE: &str = crate::probe::ADSYNC_SOURCE;
 /// The source of password hash synchronisation events such as 659. Named choice: "Directory
-/// Synchronization" (`research/adsync.md` §4 F3 names it for the PHS events, §9 suggests it).
+/// Synchronization" (`docs/adsync.md` §4 F3 names it for the PHS events, §9 suggests it).
 pub const PHS_SOURCE: &str = "Directory Synchronization";
 
-/// Application event 6000 (research/seeds/2017-change-ad-ds-account-password.md), verbatim,
+/// Application event 6000 ("Azure AD Connect sync: Changing the AD DS account password", 2017-07-12), verbatim,
 /// without a final period as the article prints it.
 pub fn event_6000(connector: &str) -> String {
     format!(
@@ -17,7 +17,7 @@ pub fn event_6000(connector: &str) -> String {
     )
 }
 
-/// Application event 6900 (research/seeds/2017-reset-azure-ad-service-account.md), verbatim;
+/// Application event 6900 ("Azure AD Connect sync: How to manage the Azure AD service account", 2017-02-08), verbatim;
 /// the article breaks the line after the colon.
 pub fn event_6900(aadsts: &str) -> String {
     format!(
@@ -25,8 +25,8 @@ pub fn event_6900(aadsts: &str) -> String {
     )
 }
 
-/// Application event 659 (research/seeds/2017-reset-azure-ad-service-account.md), verbatim. The
-/// 2017 article names ADAL's exception; 2.x builds use MSAL (`research/adsync.md` §6), whose
+/// Application event 659 ("Azure AD Connect sync: How to manage the Azure AD service account", 2017-02-08), verbatim. The
+/// 2017 article names ADAL's exception; 2.x builds use MSAL (`docs/adsync.md` §6), whose
 /// wording is not documented, so every build prints the documented text.
 pub fn event_659(aadsts: &str) -> String {
     format!(
@@ -34,7 +34,7 @@ pub fn event_659(aadsts: &str) -> String {
     )
 }
 
-/// `miiskmu.exe /a` while the service runs (`research/adsync.md` §4 F6, issue #15456).
+/// `miiskmu.exe /a` while the service runs (`docs/adsync.md` §4 F6, issue #15456).
 pub const MIISKMU_RUNNING: &str = "The operation encountered an error and cannot be completed. Error: The operation failed because server service was started. Error Code: 80131600";
 /// Its result code.
 pub const MIISKMU_RUNNING_CODE: u32 = 0x8013_1600;
@@ -42,11 +42,11 @@ pub const MIISKMU_RUNNING_CODE: u32 = 0x8013_1600;
 /// message.
 pub const MIISKMU_ABANDONED: &str = "The encryption key set was abandoned. A new key set is created when the service starts; every stored credential must be entered again.";
 /// `miiskmu.exe` with anything but `/a`. Named choice: the simulator models only `/a`
-/// (`research/adsync.md` §5.1 lists the other switches, whose ADSync behaviour is UNK).
+/// (`docs/adsync.md` §5.1 lists the other switches, whose ADSync behaviour is UNK).
 pub const MIISKMU_USAGE: &str = "Usage: miiskmu.exe /a   (abandon the current encryption key set; the service must be stopped). The /e, /i and /c switches are not modelled.";
 
 /// What the Synchronization Service Manager shows when the service is not running
-/// (`research/adsync.md` §5.2: the console needs the running engine; §7 issues #35590, #65215,
+/// (`docs/adsync.md` §5.2: the console needs the running engine; §7 issues #35590, #65215,
 /// #111462 report it). Named choice: the console's wording is not quoted by the sources.
 pub const SSM_NOT_RUNNING: &str = "Unable to connect to the Synchronization Service.\n\nSome possible reasons are:\n1) The service is not started.\n2) Your account is not a member of a required security group.\n\nStart the service (Start-Service ADSync) and try again.";
 /// The ADSync cmdlets' error when the engine is not running. Named choice, as above.
@@ -57,11 +57,11 @@ pub fn cmdlet_not_running(cmdlet: &str) -> String {
 }
 
 /// Entering the Entra connector's password in the console: the documented refusal
-/// (research/seeds/2017-manage-encryption-key.md: "You cannot directly provide the password of
+/// ("Azure AD Connect sync: How to manage the encryption key" (2017-03-26): "You cannot directly provide the password of
 /// the Azure AD service account to the Synchronization Service").
 pub const ENTRA_PASSWORD_REFUSED: &str = "You cannot directly provide the password of the Azure AD service account to the Synchronization Service. Use the cmdlet Add-ADSyncAADServiceAccount to reinitialize it: it resets the account password and makes it available to the Synchronization Service.";
 
-/// `Add-ADSyncAADServiceAccount` without `-AADCredential` (`research/adsync.md` §4 F7, PR
+/// `Add-ADSyncAADServiceAccount` without `-AADCredential` (`docs/adsync.md` §4 F7, PR
 /// #75712), with PowerShell's error record around it.
 pub fn parameter_set_error(cmdlet: &str, typed: &str) -> String {
     let underline = "~".repeat(typed.chars().count().max(1));
@@ -92,7 +92,7 @@ pub fn validate_set(cmdlet: &str, parameter: &str, value: &str, set: &str) -> St
 }
 
 /// What `sync run` / `Invoke-ADSyncRunProfile` prints. Named choice: the cmdlet's object is not
-/// quoted by the sources; the status words are the Operations tab's (`research/adsync.md` §4).
+/// quoted by the sources; the status words are the Operations tab's (`docs/adsync.md` §4).
 pub fn run_result(connector: &str, profile: &str, status: &str) -> String {
     format!(
         "Result\n------\n{status}\n\nConnector \"{connector}\", run profile \"{profile}\": {status}"
@@ -100,7 +100,7 @@ pub fn run_result(connector: &str, profile: &str, status: &str) -> String {
 }
 
 /// The console's answer once it saved a password. Named choice (no source quotes it); it says
-/// what the AD DS article's step 8 requires next (research/seeds/2017-change-ad-ds-account-password.md).
+/// what the AD DS article's step 8 requires next ("Azure AD Connect sync: Changing the AD DS account password", 2017-07-12).
 pub fn console_password_saved(connector: &str) -> String {
     format!(
         "The password of the AD DS connector \"{connector}\" was saved. Restart the service so that the engine drops the password it has cached (Restart-Service ADSync)."
@@ -108,8 +108,8 @@ pub fn console_password_saved(connector: &str) -> String {
 }
 
 /// The cmdlets' refusal of a tenant user without the needed role. Named choice: the roles are
-/// the documented ones (research/seeds/2017-manage-encryption-key.md: Global admin;
-/// `research/adsync.md` §4 F4: Hybrid Identity Administrator), the wording is ours.
+/// the documented ones ("Azure AD Connect sync: How to manage the encryption key" (2017-03-26): Global admin;
+/// `docs/adsync.md` §4 F4: Hybrid Identity Administrator), the wording is ours.
 pub fn not_an_admin(upn: &str) -> String {
     format!("{upn} is not a Global Administrator or Hybrid Identity Administrator of the tenant.")
 }

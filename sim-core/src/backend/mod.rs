@@ -1,4 +1,4 @@
-//! The host that remediation, scenarios and the parity suite drive (DESIGN §2 `backend`, §7).
+//! The host that remediation, scenarios and the parity suite drive (docs/design.md §2 `backend`, §7).
 //!
 //! [`Host`] is the only way `remedy` touches a server: it reads what an administrator can see
 //! (a service's status as `sc query` shows it, the event logs, the connectors' last runs, the
@@ -45,7 +45,7 @@ pub struct ServiceStatus {
 impl ServiceStatus {
     /// Whether the logon account has a password an administrator sets (not a virtual account,
     /// LocalSystem, or a managed service account whose name ends in `$`;
-    /// `research/adsync.md` §2.1).
+    /// `docs/adsync.md` §2.1).
     pub fn account_has_password(&self) -> bool {
         let a = self.account.to_ascii_lowercase();
         !(a.starts_with("nt service\\")
@@ -151,7 +151,7 @@ pub enum Principal {
     },
 }
 
-/// A server that remediation and scenarios drive (DESIGN §2, §7).
+/// A server that remediation and scenarios drive (docs/design.md §2, §7).
 pub trait Host {
     /// What this host is, for reports ("the simulated world (seed 7)", "HOSTNAME (Windows)").
     fn describe(&self) -> String;

@@ -1,4 +1,4 @@
-//! Sim-versus-Windows parity (DESIGN §7): the same steps against two [`Host`]s, compared step by
+//! Sim-versus-Windows parity (docs/design.md §7): the same steps against two [`Host`]s, compared step by
 //! step on what an administrator sees: the result code, the events the step wrote, and the
 //! service's state and exit codes afterwards.
 //!
@@ -367,8 +367,8 @@ impl SeedNames {
     }
 }
 
-/// The seed scenarios on a probe service (research/seeds/2017-change-service-account-password.md;
-/// `research/adsync.md` §4 F1, F2): a change keeps DPAPI but leaves the SCM's password out of
+/// The seed scenarios on a probe service ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03);
+/// `docs/adsync.md` §4 F1, F2): a change keeps DPAPI but leaves the SCM's password out of
 /// date (1069, 7038, 7000); the fix is `sc config password=`; a reset loses the keyset (6028,
 /// 1066 with 0x80231000); the fix is a new keyset (the probe reinstalled); then everything is
 /// removed.

@@ -1,9 +1,9 @@
 //! The ADSync part of the command language: the simulator's verbs (`connector`, `sync`,
 //! `miiskmu`) and what an admin types on the server (`./miiskmu.exe /a`, the ADSync module's
-//! cmdlets, `Set-MsolUserPassword`), per DESIGN §4 and `research/adsync.md` §5.
+//! cmdlets, `Set-MsolUserPassword`), per docs/design.md §4 and `docs/adsync.md` §5.
 //!
 //! PowerShell cmdlets take `-Parameter value` pairs, matched case-insensitively; a credential
-//! is written `USER:PASSWORD` in scripts (DESIGN §4). Wrong parameters give PowerShell's own
+//! is written `USER:PASSWORD` in scripts (docs/design.md §4). Wrong parameters give PowerShell's own
 //! parameter-binding errors ([`crate::adsync::text`]).
 
 use super::{Command, ParseError, Secret, usage};

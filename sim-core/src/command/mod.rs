@@ -1,5 +1,5 @@
 //! The one command language: what the CLI, the lab shell, scenario steps and remediation plans
-//! all speak (DESIGN §4). A line is split like a shell splits it (single and double quotes,
+//! all speak (docs/design.md §4). A line is split like a shell splits it (single and double quotes,
 //! backslash-free), then parsed into a typed [`Command`].
 //!
 //! Two spellings reach the same commands: the simulator's own (`account reset NAME --password

@@ -1,6 +1,6 @@
 //! The CryptoAPI algorithm identifiers (`ALG_ID`) that occur in DPAPI files.
 //!
-//! Follows `research/dpapi.md` §1.1. The identifier is kept exactly as read so files rebuild byte
+//! Follows `docs/dpapi.md` §1.1. The identifier is kept exactly as read so files rebuild byte
 //! for byte: SHA-1 appears as `CALG_HMAC` (0x8009) in master key blocks and CREDHIST entries but as
 //! `CALG_SHA1` (0x8004) in blobs, and both mean SHA-1.
 

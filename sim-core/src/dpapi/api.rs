@@ -1,7 +1,7 @@
 //! `CryptProtectData` / `CryptUnprotectData` results: the flags callers pass and the errors
 //! Windows returns.
 //!
-//! Follows `research/dpapi.md` §3.3 (error codes) and §2.4 (which flags a blob stores):
+//! Follows `docs/dpapi.md` §3.3 (error codes) and §2.4 (which flags a blob stores):
 //! - master key missing or undecryptable → `NTE_BAD_KEY_STATE` 0x8009000B;
 //! - sign, padding or entropy check fails → `ERROR_INVALID_DATA` (13) as HRESULT 0x8007000D;
 //! - input that is not a blob → `ERROR_INVALID_PARAMETER` (87) as HRESULT 0x80070057.
@@ -58,7 +58,7 @@ pub enum DpapiError {
     #[error("{} ({})", hresult_text(0x8007_0057), "The parameter is incorrect.")]
     InvalidParameter,
     /// `SEC_E_DELEGATION_REQUIRED`: a domain user needs a new master key but no writable domain
-    /// controller answers to back it up (research/dpapi.md §3.1, KB 3205778).
+    /// controller answers to back it up (`docs/dpapi.md` §3.1, KB 3205778).
     #[error(
         "{} ({})",
         hresult_text(0x8009_0345),

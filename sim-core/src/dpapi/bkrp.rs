@@ -2,7 +2,7 @@
 //! domain's RSA backup key pair when it is created, and recovered by a domain controller after a
 //! password reset.
 //!
-//! Follows `research/dpapi.md` §2.1 (DOMAINKEY block, version 2: `EncryptedSecret` is
+//! Follows `docs/dpapi.md` §2.1 (DOMAINKEY block, version 2: `EncryptedSecret` is
 //! RSA-PKCS#1 v1.5 of `u32 cbSecret (64) | u32 cbPayloadKey (32) | master key | payload key`,
 //! stored byte-reversed; the access check is 3DES-CBC under the payload key of
 //! `u32 1 | u32 cbNonce | nonce | SID | pad | SHA1(all before)`), §3.1 (ClientWrap at creation, from
@@ -24,7 +24,7 @@ use super::domainkey::DomainKeyBlock;
 use super::masterkey::{MASTER_KEY_LEN, MasterKey};
 use super::sid::Sid;
 
-/// Modulus size of the domain backup key (RSA-2048, `research/dpapi.md` §2.1).
+/// Modulus size of the domain backup key (RSA-2048, `docs/dpapi.md` §2.1).
 pub const BACKUP_KEY_BITS: usize = 2048;
 /// Size of the access-check nonce. Named choice: 32 bytes, which gives the 88-byte access check
 /// of the real domain sample for a 28-byte user SID.
@@ -184,7 +184,7 @@ mod tests {
         let sid: Sid = "S-1-5-21-1-2-3-1104".parse().unwrap();
         let key = MasterKey::from_bytes([0x5a; 64]);
         let block = pair.wrap(&key, &sid, [4; 32]).unwrap();
-        // research/dpapi.md §2.1: version 2, 256-byte secret, 88-byte access check.
+        // `docs/dpapi.md` §2.1: version 2, 256-byte secret, 88-byte access check.
         assert_eq!(
             (
                 block.version,

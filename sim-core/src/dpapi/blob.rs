@@ -1,13 +1,13 @@
 //! DPAPI blobs: what `CryptProtectData` returns.
 //!
-//! Follows `research/dpapi.md` §2.4 for the layout and §1.5 for the cryptography:
+//! Follows `docs/dpapi.md` §2.4 for the layout and §1.5 for the cryptography:
 //! - session key `HMAC-H(SHA1(MK), salt || entropy)`; for SHA-1 blobs with entropy the non-RFC
 //!   form that puts the entropy in the *outer* hash (dpapick3's reading, verified on XP);
 //! - data key by `CryptDeriveKey`; data in CBC with a zero IV and PKCS#7 padding;
 //! - sign over `hmac2Key || entropy || blob[20 .. end of data]`, keyed by `SHA1(MK)`: RFC HMAC for
 //!   SHA-512 blobs, always the non-RFC form for SHA-1 blobs.
 //!
-//! Given the same salt and HMAC2 key, sealing rebuilds the eight real blobs in `research/vectors/`
+//! Given the same salt and HMAC2 key, sealing rebuilds the eight real blobs in `tests/vectors/`
 //! byte for byte.
 
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! The CREDENTIAL structure inside a Credential Manager file: what the file's DPAPI blob decrypts
 //! to (`…\Microsoft\Credentials\<hex>`, wrapped as in [`super::credfile`]).
 //!
-//! `research/dpapi.md` §2.4 describes the wrapper and the blob, whose flags are
+//! `docs/dpapi.md` §2.4 describes the wrapper and the blob, whose flags are
 //! `CRYPTPROTECT_SYSTEM` (0x20000000). §6 lists the two real files whose plaintexts this codec
 //! reads and rebuilds byte for byte (vectors 11 and 14–15), and §7 lists the tools. The layout
 //! agrees with impacket (`dpapi.CREDENTIAL_BLOB`), pypykatz

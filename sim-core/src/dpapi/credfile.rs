@@ -1,7 +1,7 @@
 //! Credential Manager files (`…\Microsoft\Credentials\<hex>`): a 12-byte header in front of a
 //! DPAPI blob.
 //!
-//! Follows `research/dpapi.md` §2.4 ("Wrappers"): `u32 version (1) | u32 size of the blob |
+//! Follows `docs/dpapi.md` §2.4 ("Wrappers"): `u32 version (1) | u32 size of the blob |
 //! u32 reserved (0)` then the blob, verified on the impacket and HTB credential files.
 
 use super::blob::Blob;

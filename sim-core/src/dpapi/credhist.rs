@@ -2,7 +2,7 @@
 //! password hashes, each encrypted under the next newer password, that keeps master keys readable
 //! across password changes.
 //!
-//! Follows `research/dpapi.md` §2.3 (layout, chain, byte-identical rebuild of the XP file) and §4
+//! Follows `docs/dpapi.md` §2.3 (layout, chain, byte-identical rebuild of the XP file) and §4
 //! (a change appends an entry; a reset cannot). The file is `E_0 … E_{n-1} H_cur`, oldest first;
 //! each entry starts with a 24-byte header `u32 version | GUID | u32 cbPrev` whose GUID names the
 //! password stored in it and whose `cbPrev` is the size of the entry before it. The last 24 bytes

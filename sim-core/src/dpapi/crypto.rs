@@ -1,7 +1,7 @@
 //! The primitives DPAPI builds on: hashes, HMAC (RFC 2104 and the non-RFC variant of SHA-1
 //! blobs), `CryptDeriveKey`, and CBC with or without PKCS#7 padding.
 //!
-//! Follows `research/dpapi.md` §1.4 (master key blocks: CBC without padding) and §1.5 (blobs:
+//! Follows `docs/dpapi.md` §1.4 (master key blocks: CBC without padding) and §1.5 (blobs:
 //! session key, `CryptDeriveKey` expansion, CBC with IV 0 and PKCS#7, the non-RFC HMAC).
 
 use cbc::cipher::block_padding::{NoPadding, Pkcs7};
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn derive_key_expands_a_sha1_session_key() {
-        // research/vectors/intermediate_kats.txt, derive_key hash=sha1.
+        // tests/vectors/intermediate_kats.txt, derive_key hash=sha1.
         let out = derive_key(
             Digest::Sha1,
             &h("9e0ee9a096bcd43c315a211dc7fdb1fd1a01cbec"),

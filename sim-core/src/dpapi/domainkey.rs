@@ -1,7 +1,7 @@
 //! The domain key block of a domain user's master key file: the master key wrapped for the
 //! domain's DPAPI backup key (MS-BKRP 2.2.2, "Client-Side-Wrapped Secret").
 //!
-//! Follows `research/dpapi.md` §2.1 (DOMAINKEY block): `u32 version | u32 cbEncryptedSecret |
+//! Follows `docs/dpapi.md` §2.1 (DOMAINKEY block): `u32 version | u32 cbEncryptedSecret |
 //! u32 cbAccessCheck | GUID guidKey | EncryptedSecret | AccessCheck`. This module is the codec;
 //! producing and opening the RSA-wrapped secret belongs to the domain controller model.
 

@@ -1,7 +1,7 @@
 //! DPAPI's PBKDF2 variant, which derives the key and IV of master key blocks and CREDHIST
 //! entries from a pre-key.
 //!
-//! Follows `research/dpapi.md` §1.3. This is **not** RFC 2898: in each iteration the PRF input is
+//! Follows `docs/dpapi.md` §1.3. This is **not** RFC 2898: in each iteration the PRF input is
 //! the running XOR accumulator, not the previous PRF output. For one round the two agree; for more
 //! they differ, and only this variant opens real Windows files. The PRF is HMAC-SHA-512 for
 //! `CALG_SHA_512` master keys and HMAC-SHA-1 for `CALG_HMAC` ones.
@@ -457,7 +457,7 @@ mod tests {
         assert!(dpapi_pbkdf2(Digest::Sha512, b"pw", b"salt", 10, 0).is_empty());
     }
 
-    // research/vectors/intermediate_kats.txt (dpapick tests/crypto.py).
+    // tests/vectors/intermediate_kats.txt (dpapick tests/crypto.py).
     #[test]
     fn sha1_one_round_equals_standard_pbkdf2() {
         let out = dpapi_pbkdf2(

@@ -1,7 +1,7 @@
 //! Master key files (`…\Microsoft\Protect\<SID>\<GUID>`): the 64-byte master keys every DPAPI
 //! blob is ultimately protected with, encrypted under the owner's pre-key.
 //!
-//! Follows `research/dpapi.md` §2.1 for the layout (header, master key block, backup key block,
+//! Follows `docs/dpapi.md` §2.1 for the layout (header, master key block, backup key block,
 //! CREDHIST block, domain key block, each present when its length is non-zero) and §1.4 for the
 //! block cryptography: DPAPI-PBKDF2 gives key and IV, CBC without padding, plaintext
 //! `hmacSalt16 | HMAC(HMAC(prekey, hmacSalt), secret) | [pad] | secret`. Given the same salts this
@@ -602,7 +602,7 @@ impl MasterKeyFile {
 }
 
 /// The pre-key of the backup block: `SHA1(UTF-16LE(SID) || 00 00)`, mimikatz's SID-only form
-/// (§2.1). Named choice: `research/dpapi.md` §8.8 could not reproduce Windows' derivation and no
+/// (§2.1). Named choice: `docs/dpapi.md` §8.8 could not reproduce Windows' derivation and no
 /// tool reads this block, so the simulator uses this documented formula for every key.
 pub fn backup_prekey(sid: &str) -> PreKey {
     let mut msg = crypto::utf16le(sid);

@@ -1,7 +1,7 @@
 //! Windows DPAPI (legacy `CryptProtectData` / `CryptUnprotectData`) in real Windows byte formats.
 //!
-//! Everything here follows `research/dpapi.md`, whose sections each module cites. The formats are
-//! verified against real Windows artefacts (`research/vectors/`): every vector decrypts, and every
+//! Everything here follows `docs/dpapi.md`, whose sections each module cites. The formats are
+//! verified against real Windows artefacts (`tests/vectors/`): every vector decrypts, and every
 //! vector is rebuilt byte for byte from its recorded salts.
 //!
 //! Layers, bottom up:

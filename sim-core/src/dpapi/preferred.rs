@@ -1,7 +1,7 @@
 //! The `Preferred` file of a `Protect\<SID>` folder: which master key protects new data, and
 //! until when.
 //!
-//! Follows `research/dpapi.md` §2.2: 24 bytes, the binary GUID of the master key then a
+//! Follows `docs/dpapi.md` §2.2: 24 bytes, the binary GUID of the master key then a
 //! `FILETIME` expiry of creation + 90 days. Expiry only matters when protecting; expired keys stay
 //! usable for decryption (§3.1).
 
@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn example_bytes_of_dpapi_md() {
-        // research/dpapi.md §2.2: MK ba76b33f-…, expiry 2026-01-01 00:00 UTC.
+        // `docs/dpapi.md` §2.2: MK ba76b33f-…, expiry 2026-01-01 00:00 UTC.
         let p = Preferred {
             guid: "ba76b33f-4b97-4e97-9603-7865fb972cec".parse().unwrap(),
             expiry: FileTime::from_unix_secs(1_767_225_600),

@@ -1,6 +1,6 @@
 //! From a password (or a machine secret) to the pre-key that opens a principal's master keys.
 //!
-//! Follows `research/dpapi.md` §1.2:
+//! Follows `docs/dpapi.md` §1.2:
 //! - local accounts hash the password with SHA-1, domain accounts with MD4 (the NT hash), and
 //!   Windows 10 1607+ stretches the NT hash with two standard PBKDF2-HMAC-SHA256 passes;
 //! - the pre-key is `HMAC-SHA1(hash, UTF-16LE(SID) || 00 00)`;

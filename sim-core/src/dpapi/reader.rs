@@ -2,7 +2,7 @@
 //!
 //! Parsers read untrusted files. They never index out of bounds, never allocate from a length
 //! field before checking that many bytes are actually present, and report what was wrong and where
-//! (`research/dpapi.md` §2: all integers are little-endian).
+//! (`docs/dpapi.md` §2: all integers are little-endian).
 
 use thiserror::Error;
 use uuid::Uuid;

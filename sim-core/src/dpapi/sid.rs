@@ -1,7 +1,7 @@
 //! Security identifiers: the canonical text form that DPAPI hashes into every pre-key, the binary
 //! form stored in CREDHIST entries, and the service SIDs of virtual accounts.
 //!
-//! Follows `research/dpapi.md` §1.2 (pre-keys hash `UTF-16LE(SID text) || 00 00`; the service SID
+//! Follows `docs/dpapi.md` §1.2 (pre-keys hash `UTF-16LE(SID text) || 00 00`; the service SID
 //! of `NT SERVICE\X` is `S-1-5-80-` and the five little-endian DWORDs of
 //! `SHA1(UTF-16LE(UPPER(X)))`) and §2.3 (binary SIDs in CREDHIST).
 
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn service_sids_match_known_values() {
-        // research/vectors/intermediate_kats.txt, service_sid.
+        // tests/vectors/intermediate_kats.txt, service_sid.
         assert_eq!(
             Sid::for_service("TrustedInstaller").to_string(),
             "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"

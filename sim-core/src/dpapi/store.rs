@@ -1,7 +1,7 @@
 //! One principal's `Protect` folder: its master key files, `Preferred`, and `CREDHIST`, with the
 //! behaviour of `CryptProtectData` / `CryptUnprotectData` over them.
 //!
-//! Follows `research/dpapi.md`:
+//! Follows `docs/dpapi.md`:
 //! - §3.1 protect: use the `Preferred` key; when it is missing or expired (90 days), make a new
 //!   key and rewrite `Preferred`; old key files are never deleted;
 //! - §3.2 unprotect: find the key the blob names, open it with the session's pre-key, else walk
@@ -36,7 +36,7 @@ use crate::filetime::FileTime;
 
 /// A writable domain controller's DPAPI backup service (MS-BKRP), for domain accounts.
 pub trait DomainBackup {
-    /// ClientWrap: the domain key block of a new master key (`research/dpapi.md` §3.1).
+    /// ClientWrap: the domain key block of a new master key (`docs/dpapi.md` §3.1).
     fn wrap(&self, key: &MasterKey, sid: &Sid, seed: [u8; 32]) -> Option<DomainKeyBlock>;
     /// `BACKUPKEY_RESTORE_GUID`: the master key in a domain key block, for its owner (§3.2 step 4).
     fn recover(&self, block: &DomainKeyBlock, sid: &Sid) -> Option<MasterKey>;
@@ -62,7 +62,7 @@ pub enum StoreKind {
     /// LocalSystem's machine or user keys (flags 6, `DPAPI_SYSTEM` pre-key, no CREDHIST).
     System,
     /// A virtual service account `NT SERVICE\X`. Named choice: flags 5 as for local accounts
-    /// (`research/dpapi.md` §1.2 has no vector for these files); no CREDHIST, as there is no
+    /// (`docs/dpapi.md` §1.2 has no vector for these files); no CREDHIST, as there is no
     /// password.
     VirtualAccount,
 }

@@ -1,4 +1,4 @@
-//! Actions as lines of the command language, with the scenario placeholders (DESIGN §6), so a
+//! Actions as lines of the command language, with the scenario placeholders (docs/design.md §6), so a
 //! failing sequence is written as a scenario file that `scenario run` replays. Passwords the
 //! sequence sets are named after the step that set them (`Explore-3-Aa1!`); version 0 is the
 //! install's.

@@ -112,7 +112,7 @@ pub fn start_succeeds_exactly_when_logon_and_keyset_work(
 
 /// While the service account's credential chain is intact (no reset since install, only
 /// changes, and the SCM holds the current password), a blob protected as it at install still
-/// unprotects to the same bytes (research/dpapi.md §4, CREDHIST).
+/// unprotects to the same bytes (`docs/dpapi.md` §4, CREDHIST).
 pub fn dpapi_round_trip_while_chain_intact(
     world: &mut World,
     model: &Model,
@@ -137,7 +137,7 @@ pub fn dpapi_round_trip_while_chain_intact(
 
 /// After an administrative reset of a local service account (no change since), a blob under
 /// its old master keys fails with `NTE_BAD_KEY_STATE` (0x8009000B) even with the new password
-/// in the SCM: nothing can recover a local account's keys (research/dpapi.md §4).
+/// in the SCM: nothing can recover a local account's keys (`docs/dpapi.md` §4).
 pub fn old_keys_fail_after_local_reset(
     world: &mut World,
     model: &Model,
@@ -165,7 +165,7 @@ pub fn old_keys_fail_after_local_reset(
 }
 
 /// No password typed during the case, nor one handed over at install, appears in the persisted
-/// state in UTF-8, UTF-16LE, or their hex (DESIGN §3: secrets are sealed at rest).
+/// state in UTF-8, UTF-16LE, or their hex (docs/design.md §3: secrets are sealed at rest).
 pub fn no_plaintext_secret_in_state(world: &World, passwords: &[String]) -> Result<(), String> {
     let state = serde_json::to_string(world.state()).map_err(|e| e.to_string())?;
     let lower = state.to_ascii_lowercase();

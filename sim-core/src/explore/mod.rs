@@ -1,5 +1,5 @@
 //! Property-based exploration: random administrator sessions against invariants, shrinking any
-//! failure to a minimal sequence written as a replayable scenario (DESIGN §2 `scenario`
+//! failure to a minimal sequence written as a replayable scenario (docs/design.md §2 `scenario`
 //! explorer; the idea of FoundationDB's and madsim's simulation tests).
 //!
 //! [`model`] is the reference state machine ([`Explorer`] implements proptest-state-machine's

@@ -5,11 +5,11 @@
 //! - the SCM logs the service on only with the account's current password (2023 article,
 //!   'Issues that arise from changing the password'; managed and virtual accounts always);
 //! - a reset leaves the account's master keys under the old password, a change re-wraps them
-//!   with CREDHIST (research/dpapi.md §4); a domain account recovers them through a reachable DC
+//!   with CREDHIST (`docs/dpapi.md` §4); a domain account recovers them through a reachable DC
 //!   (MS-BKRP), and a domain account's new master key needs one (§3.1);
 //! - where the keyset lives decides whether that matters: user DPAPI up to 1.1.443.0 and in
 //!   Credential Manager from 1.4.18.0, machine DPAPI in the registry in between
-//!   (`research/adsync.md` §3.2);
+//!   (`docs/adsync.md` §3.2);
 //! - `miiskmu /a` refuses while the service runs (80131600, §4 F6) and makes the next start
 //!   create a new keyset, under which no stored credential decrypts (§5.1);
 //! - runs decrypt a connector's stored password at their first connect and keep it until the
@@ -27,7 +27,7 @@ use crate::world::ServiceAccountKind;
 pub const BUILDS: [&str; 4] = ["1.1.443.0", "1.1.484.0", "1.4.18.0", "2.5.76.0"];
 
 /// Hours after which a master key is no longer preferred for new protections (90 days,
-/// research/dpapi.md §3.1).
+/// `docs/dpapi.md` §3.1).
 const MASTER_KEY_HOURS: u64 = 90 * 24;
 
 /// What `init` chooses.
@@ -156,7 +156,7 @@ pub const NOT_ACTIVE: u32 = win32::SERVICE_NOT_ACTIVE;
 pub const LOGON_FAILED: u32 = win32::SERVICE_LOGON_FAILED;
 /// `ERROR_SERVICE_SPECIFIC_ERROR`, with event 6028 (2023 article).
 pub const SPECIFIC: u32 = win32::SERVICE_SPECIFIC_ERROR;
-/// `miiskmu /a` while the service runs (`research/adsync.md` §4 F6).
+/// `miiskmu /a` while the service runs (`docs/adsync.md` §4 F6).
 pub const MIISKMU_RUNNING: u32 = crate::adsync::text::MIISKMU_RUNNING_CODE;
 
 impl Model {

@@ -1,5 +1,5 @@
 //! The lab file format: a scenario file's `name`, `summary`, `source`, `evidence` and `[world]`
-//! (DESIGN §6) plus a `[lab]` table with the ticket (`title`, `brief`), the hidden `[[lab.break]]`
+//! (docs/design.md §6) plus a `[lab]` table with the ticket (`title`, `brief`), the hidden `[[lab.break]]`
 //! steps, the `[[lab.objectives]]` that `lab check` tests, ordered `hints` and the reference
 //! `solution` that only `lab verify` runs. Unknown keys and placeholders are errors naming the
 //! file, the line and the key.
@@ -114,7 +114,7 @@ pub enum LabError {
     Damaged(String),
 }
 
-/// The placeholders DESIGN §6 names: the plain ones, and those taking a forest.
+/// The placeholders docs/design.md §6 names: the plain ones, and those taking a forest.
 pub const PLACEHOLDERS: &[&str] = &[
     "service_account",
     "service_account_password",

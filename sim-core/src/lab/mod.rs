@@ -1,11 +1,11 @@
-//! Break/fix training labs (DESIGN §1 "trainers, admins", §6 `[lab]`): a lab file makes a
+//! Break/fix training labs (docs/design.md §1 "trainers, admins", §6 `[lab]`): a lab file makes a
 //! healthy world, breaks it with hidden steps as a real incident would (a reset password, a
 //! wrong SCM password, a cloud-side reset), hands the admin a ticket, and checks objectives
 //! ("the service is running", "every connector's last run is a success") against the world the
 //! admin repaired with the commands of the real server.
 //!
-//! Faults and fixes follow the seed articles in `research/seeds/` (each lab cites its own).
-//! The lab only produces and checks commands (DESIGN §2): it drives the world through
+//! Faults and fixes follow the seed articles listed in `docs/sources.md` (each lab cites its own).
+//! The lab only produces and checks commands (docs/design.md §2): it drives the world through
 //! [`crate::world::World::exec`] and reads it through public state; an objective that needs a
 //! command that changes the world runs on a copy.
 //!

@@ -8,7 +8,7 @@
 //! | symptom | cause | source |
 //! |---|---|---|
 //! | System 7038 "…unable to log on… The user name or password is incorrect." | the SCM holds an old password | 2023 article, 'Issues that arise from changing the password' |
-//! | 7038 with "…currently disabled" / "…locked out" | the logon account is disabled / locked | `research/adsync.md` §4 F8, F11 |
+//! | 7038 with "…currently disabled" / "…locked out" | the logon account is disabled / locked | `docs/adsync.md` §4 F8, F11 |
 //! | Application 6028 "The server encryption key cannot be accessed." | the keyset cannot be unprotected | 2017 'Symptoms', 2023 'Issues…' |
 //! | a connector's last run `no-start-credentials`, Application 6000 | the AD DS connector password is out of date | 2017-change-ad-ds-account-password.md |
 //! | the Entra connector's last run `stopped-server-down`, 6900 / 659 with AADSTS | the Entra connector account's password was reset | 2017-reset-azure-ad-service-account.md |
@@ -31,28 +31,21 @@ use crate::world::ADSYNC_SERVICE;
 /// System event 7038: the service could not log on (2023 article, 'Issues that arise from
 /// changing the password').
 pub const EVENT_LOGON_FAILED: u32 = 7038;
-/// System event 7000: the service failed to start (`research/adsync.md` §4 F1, INF).
+/// System event 7000: the service failed to start (`docs/adsync.md` §4 F1, INF).
 pub const EVENT_START_FAILED: u32 = 7000;
 /// System event 7024: the service stopped with a service-specific error (§4 F2, INF).
 pub const EVENT_SERVICE_SPECIFIC: u32 = 7024;
 /// System event 7036: a service entered a state.
 pub const EVENT_STATE_CHANGE: u32 = 7036;
 /// Application event 6000: a run found the connector's credentials invalid
-/// (research/seeds/2017-change-ad-ds-account-password.md).
+/// ("Azure AD Connect sync: Changing the AD DS account password", 2017-07-12).
 pub const EVENT_BAD_CREDENTIALS: u32 = 6000;
-/// Application event 6900 (research/seeds/2017-reset-azure-ad-service-account.md).
+/// Application event 6900 ("Azure AD Connect sync: How to manage the Azure AD service account", 2017-02-08).
 pub const EVENT_6900: u32 = 6900;
-/// Application event 659 (research/seeds/2017-reset-azure-ad-service-account.md).
+/// Application event 659 ("Azure AD Connect sync: How to manage the Azure AD service account", 2017-02-08).
 pub const EVENT_659: u32 = 659;
 
-/// The 2023 article on the service account password.
-pub const ARTICLE_2023: &str = "research/seeds/2023-change-adsync-service-account-password.md";
-/// The 2017 article on the encryption key.
-pub const ARTICLE_KEY_2017: &str = "research/seeds/2017-manage-encryption-key.md";
-/// The 2017 article on the AD DS connector account's password.
-pub const ARTICLE_AD_DS: &str = "research/seeds/2017-change-ad-ds-account-password.md";
-/// The 2017 article on the Entra connector account.
-pub const ARTICLE_ENTRA: &str = "research/seeds/2017-reset-azure-ad-service-account.md";
+pub use crate::sources::{ARTICLE_2023, ARTICLE_AD_DS, ARTICLE_ENTRA, ARTICLE_KEY_2017};
 
 /// What is wrong, as a remediation plan needs to know it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -215,7 +208,7 @@ pub fn diagnose(host: &mut dyn Host) -> Result<Diagnosis, HostError> {
                 "sc query {ADSYNC_SERVICE}: {}",
                 win32::message(win32::SERVICE_DOES_NOT_EXIST)
             )],
-            source: "research/adsync.md §1 (the ADSync service)".into(),
+            source: "docs/adsync.md §1 (the ADSync service)".into(),
         }),
         Some(s) if s.state != ServiceState::Running => {
             let f = service_finding(s, &events);
@@ -250,7 +243,7 @@ pub fn diagnose(host: &mut dyn Host) -> Result<Diagnosis, HostError> {
 
 /// A domain service account's unreadable keyset is first a question of reaching a writable
 /// DC: DPAPI recovers a reset domain account's master keys through the domain's backup key
-/// (research/dpapi.md §4, MS-BKRP; `research/adsync.md` §6 "Domain accounts can recover through
+/// (`docs/dpapi.md` §4, MS-BKRP; `docs/adsync.md` §6 "Domain accounts can recover through
 /// the DC backup key"). Abandoning the key then is unnecessary.
 fn domain_first(f: Finding, s: &ServiceStatus, domain: Option<&DomainStatus>) -> Finding {
     let Some(d) = domain else { return f };
@@ -278,7 +271,7 @@ fn domain_first(f: Finding, s: &ServiceStatus, domain: Option<&DomainStatus>) ->
             s.account, d.dns
         ),
         evidence,
-        source: "research/dpapi.md §4 (domain account reset, MS-BKRP); research/adsync.md §6 (\"Domain accounts can recover through the DC backup key\")".into(),
+        source: "docs/dpapi.md §4 (domain account reset, MS-BKRP); docs/adsync.md §6 (\"Domain accounts can recover through the DC backup key\")".into(),
     }
 }
 
@@ -341,7 +334,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                 s.name
             ),
             evidence: vec![state],
-            source: "research/adsync.md §4 F8 (\"verify and start the service\")".into(),
+            source: "docs/adsync.md §4 F8 (\"verify and start the service\")".into(),
         };
     };
     let mut evidence = vec![state, cite(e)];
@@ -356,7 +349,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                     e.message
                 ),
                 evidence,
-                source: "research/adsync.md §4 F2".into(),
+                source: "docs/adsync.md §4 F2".into(),
             };
         }
         if let Some(c) = specific {
@@ -406,8 +399,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                 account: account.clone(),
             },
             format!("The service's logon account {account} is disabled."),
-            "research/adsync.md §4 F8 and F11 (\"check the account exists and is enabled\")"
-                .to_owned(),
+            "docs/adsync.md §4 F8 and F11 (\"check the account exists and is enabled\")".to_owned(),
         )
     } else if reason == win32::message(win32::ACCOUNT_LOCKED_OUT) {
         (
@@ -415,7 +407,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                 account: account.clone(),
             },
             format!("The service's logon account {account} is locked out."),
-            "research/adsync.md §4 F8 and F11 (the account must be able to log on)".to_owned(),
+            "docs/adsync.md §4 F8 and F11 (the account must be able to log on)".to_owned(),
         )
     } else if reason == win32::message(win32::USER_NOT_FOUND) {
         (
@@ -423,7 +415,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                 account: account.clone(),
             },
             format!("The service's logon account {account} does not exist."),
-            "research/adsync.md §4 F10 (restore the original account, or reinstall)".to_owned(),
+            "docs/adsync.md §4 F10 (restore the original account, or reinstall)".to_owned(),
         )
     } else {
         (
@@ -431,7 +423,7 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
                 reason: reason.clone(),
             },
             format!("The service failed to start: {reason}"),
-            "research/adsync.md §4 F8".to_owned(),
+            "docs/adsync.md §4 F8".to_owned(),
         )
     };
     Finding {
@@ -513,7 +505,7 @@ fn connector_finding(c: &ConnectorStatus, events: &[EventRecord]) -> Option<Find
             },
             summary: format!("{}'s last run ended {status}.", c.name),
             evidence,
-            source: "research/adsync.md §4 (run-status vocabulary)".into(),
+            source: "docs/adsync.md §4 (run-status vocabulary)".into(),
         }),
     }
 }

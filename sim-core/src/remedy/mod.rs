@@ -1,4 +1,4 @@
-//! Diagnose and remediate (DESIGN §2 `remedy`): symptoms an administrator can see, the
+//! Diagnose and remediate (docs/design.md §2 `remedy`): symptoms an administrator can see, the
 //! documented cause, and the documented procedure, executed through [`Host`] and verified.
 //!
 //! [`diagnose`] reads; [`plan`] turns a diagnosis into command lines, each citing the seed

@@ -1,7 +1,7 @@
 //! The documented remediation for a diagnosis, as command lines an administrator types, each
 //! with the article section it follows.
 //!
-//! Order follows `research/adsync.md` §5.5: the SCM logon first; stop before `miiskmu /a`;
+//! Order follows `docs/adsync.md` §5.5: the SCM logon first; stop before `miiskmu /a`;
 //! start before re-entering passwords (the console and cmdlets need the running engine); restart
 //! after credential updates to flush the engine's cached passwords; the scheduler off during
 //! the procedure and on again after. Passwords appear in a plan only as references
@@ -21,8 +21,8 @@ use crate::backend::{Host, HostError};
 use crate::command::{Command, ParseError, Secret, parse_words, split_words};
 use crate::world::ADSYNC_SERVICE;
 
-/// `research/adsync.md` §5.5, the ordering rules.
-const ORDERING: &str = "research/adsync.md §5.5";
+/// `docs/adsync.md` §5.5, the ordering rules.
+const ORDERING: &str = "docs/adsync.md §5.5";
 
 /// One step of a plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -293,7 +293,7 @@ pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
             }
             Cause::ServiceStopped => b.ensure_running(
                 "start the service",
-                "research/adsync.md §4 F8 (\"verify and start the service\")",
+                "docs/adsync.md §4 F8 (\"verify and start the service\")",
             ),
             Cause::ServiceLogonPassword { account } => {
                 let src = format!(
@@ -302,7 +302,7 @@ pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
                 let pw = b.password_of(
                     account,
                     &format!("nobody knows {account}'s password: set a known one"),
-                    "research/adsync.md §4 F8 (\"reset its password and set it on every sync service's Log On tab\")",
+                    "docs/adsync.md §4 F8 (\"reset its password and set it on every sync service's Log On tab\")",
                 );
                 b.step(
                     format!("sc config {ADSYNC_SERVICE} password= {pw}"),

@@ -1,4 +1,4 @@
-//! The scenario file format, exactly as DESIGN §6 specifies it: TOML with `name`, `summary`,
+//! The scenario file format, exactly as docs/design.md §6 specifies it: TOML with `name`, `summary`,
 //! `source`, an optional `evidence`, a `[world]` table with the options of `init`, and `[[step]]`
 //! tables with `run` and an optional `expect`. Unknown keys are errors naming the file, the line
 //! and the key.
@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::adsync::build::Build;
 use crate::world::{ServiceAccountKind, WorldOptions};
 
-/// The strongest source behind a scenario's expectations (DESIGN §6).
+/// The strongest source behind a scenario's expectations (docs/design.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Evidence {
@@ -94,7 +94,7 @@ pub struct Step {
     pub expect: Option<Expect>,
 }
 
-/// A step's expectations (DESIGN §6).
+/// A step's expectations (docs/design.md §6).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {

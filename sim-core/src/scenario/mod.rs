@@ -1,5 +1,5 @@
 //! Scenarios: files that make a world, run command lines in it and check what the real system
-//! would show (DESIGN §6).
+//! would show (docs/design.md §6).
 //!
 //! - [`format`]: the TOML format, with unknown keys refused.
 //! - [`runner`]: a scenario in a fresh in-memory world, step by step, with its expectations.

@@ -1,6 +1,6 @@
 //! Runs a scenario in a fresh in-memory world: each step's placeholders are filled from what the
 //! install generated, the line runs through the one command language, and its expectations are
-//! checked against the outcome (DESIGN §6). A step that fails stops the scenario and says what was
+//! checked against the outcome (docs/design.md §6). A step that fails stops the scenario and says what was
 //! expected, what happened, and how to replay it.
 
 use std::fmt::Write as _;
@@ -76,7 +76,7 @@ impl ScenarioReport {
     }
 }
 
-/// The placeholders DESIGN §6 names, from what the install generated.
+/// The placeholders docs/design.md §6 names, from what the install generated.
 pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     let mut out = vec![
         ("${service_account}".to_owned(), r.service_account.clone()),
@@ -386,7 +386,7 @@ fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
 }
 
 /// Runs one filled line in `world`: a line that does not parse gets [`USAGE_CODE`], a command
-/// the world refuses gets [`REFUSED_CODE`] and changes nothing (DESIGN §4: it applies fully or
+/// the world refuses gets [`REFUSED_CODE`] and changes nothing (docs/design.md §4: it applies fully or
 /// not at all).
 pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outcome) {
     match parse_line(line) {

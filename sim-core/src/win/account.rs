@@ -2,7 +2,7 @@
 //! directory, and virtual service accounts, each with its SID, its password hashes (never the
 //! password) and its DPAPI `Protect` folder.
 //!
-//! Follows DESIGN §3 ("accounts store what Windows stores") and `research/dpapi.md` §4: a
+//! Follows docs/design.md §3 ("accounts store what Windows stores") and `docs/dpapi.md` §4: a
 //! password *change* (old password known) re-protects the owner's master keys and extends
 //! CREDHIST; an administrative *reset* leaves them encrypted under the old password. Virtual
 //! accounts (`NT SERVICE\X`) have no password at all; a gMSA's password is a 256-byte managed

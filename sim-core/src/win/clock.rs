@@ -1,6 +1,6 @@
 //! Simulated time: the world's clock and the durations admins type (`clock advance 91d`).
 //!
-//! DESIGN §3: time is simulated; master key rotation (90 days), gMSA rotation (30 days) and event
+//! docs/design.md §3: time is simulated; master key rotation (90 days), gMSA rotation (30 days) and event
 //! timestamps follow it. Named choice: a new world's clock starts at
 //! [`WORLD_EPOCH`] (2026-01-05 09:00:00 UTC, a Monday morning) so the same seed always gives the
 //! same times.

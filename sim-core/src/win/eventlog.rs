@@ -1,5 +1,5 @@
 //! The System and Application event logs: records with an id, a source, a level, a simulated
-//! time and the exact message text (DESIGN §3; texts in [`super::text`]).
+//! time and the exact message text (docs/design.md §3; texts in [`super::text`]).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,8 @@
 //! LSA secrets: `DPAPI_SYSTEM` (the machine's DPAPI root secret) and the passwords the Service
 //! Control Manager keeps for services that log on as users (`_SC_<service>`).
 //!
-//! Follows `research/dpapi.md` §2.5 (`DPAPI_SYSTEM`: 44 bytes, machine and user halves) and
-//! `research/adsync.md` §3.6 (`_SC_ADSync` holds the service account's password). Values are
+//! Follows `docs/dpapi.md` §2.5 (`DPAPI_SYSTEM`: 44 bytes, machine and user halves) and
+//! `docs/adsync.md` §3.6 (`_SC_ADSync` holds the service account's password). Values are
 //! sealed at rest ([`crate::seal`]).
 
 use std::collections::BTreeMap;

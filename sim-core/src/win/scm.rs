@@ -1,8 +1,8 @@
 //! The Service Control Manager: services, their logon account and stored password, their states
 //! and exit codes, and how `sc.exe` prints them.
 //!
-//! Follows DESIGN §7 / issue "host world" item 4 and the seed
-//! `research/seeds/2017-change-service-account-password.md` (error 1069 and event 7038 when the
+//! Follows docs/design.md §7 and the seed
+//! `"Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03)` (error 1069 and event 7038 when the
 //! stored password no longer logs on). The `sc.exe` layouts (`SERVICE_NAME:`, `STATE`,
 //! `WIN32_EXIT_CODE`, `SERVICE_EXIT_CODE`, `[SC] StartService FAILED 1069:`) are sc.exe's own.
 //!

@@ -1,7 +1,7 @@
 //! Exact user-visible texts of the host: Win32 error messages, Service Control Manager events,
 //! and the service dialogs, each with its source.
 //!
-//! Sources: the seed articles in `research/seeds/` (quoted verbatim), `research/adsync.md` §4
+//! Sources: the seed articles listed in `docs/sources.md` (quoted verbatim), `docs/adsync.md` §4
 //! (F1, F2), and, for the Win32 messages the seeds do not quote, the system message table
 //! (`winerror.h` / `lmerr.h` texts as `FormatMessage` returns them).
 
@@ -89,10 +89,10 @@ pub mod win32 {
                 "The account name is invalid or does not exist, or the password is invalid for the account name specified."
             }
             SERVICE_SPECIFIC_ERROR => "The service has returned a service-specific error code.",
-            // research/seeds/2017-change-service-account-password.md: "Error 1069: The service
+            // "Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03): "Error 1069: The service
             // did not start due to a logon failure."
             SERVICE_LOGON_FAILED => "The service did not start due to a logon failure.",
-            // research/seeds/2017-change-service-account-password.md, event 7038's reason.
+            // "Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03), event 7038's reason.
             LOGON_FAILURE => "The user name or password is incorrect.",
             ACCOUNT_DISABLED => {
                 "This user can't sign in because this account is currently disabled."
@@ -125,7 +125,7 @@ pub fn ps_cannot_start(cmdlet: &str, display_name: &str, name: &str) -> String {
 /// The event source of every SCM event.
 pub const SCM_SOURCE: &str = "Service Control Manager";
 
-/// System event 7038 (research/seeds/2017-change-service-account-password.md; adsync.md §4 F1).
+/// System event 7038 ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03; docs/adsync.md §4 F1).
 /// The seed quotes it without the account name ("log on as with"); Windows inserts it, so the
 /// simulator does too.
 pub fn event_7038(service: &str, account: &str, reason: &str) -> String {
@@ -134,13 +134,13 @@ pub fn event_7038(service: &str, account: &str, reason: &str) -> String {
     )
 }
 
-/// System event 7000, the companion of 7038 (adsync.md §4 F1, tagged INF: the SCM's standard
+/// System event 7000, the companion of 7038 (docs/adsync.md §4 F1, tagged INF: the SCM's standard
 /// "failed to start" text).
 pub fn event_7000(display_name: &str, reason: &str) -> String {
     format!("The {display_name} service failed to start due to the following error: {reason}")
 }
 
-/// System event 7024 for a service that stopped with a service-specific error (adsync.md §4 F2,
+/// System event 7024 for a service that stopped with a service-specific error (docs/adsync.md §4 F2,
 /// tagged INF).
 pub fn event_7024(display_name: &str, code_text: &str) -> String {
     format!(
@@ -155,7 +155,7 @@ pub fn event_7036(display_name: &str, state: &str) -> String {
 }
 
 /// The Services console dialog for a start that failed with a Win32 error
-/// (research/seeds/2017-change-service-account-password.md).
+/// ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03).
 pub fn start_failed_dialog(display_name: &str, code: u32) -> String {
     format!(
         "Windows could not start the {display_name} service on Local Computer.\nError {code}: {}",

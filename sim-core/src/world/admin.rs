@@ -3,7 +3,7 @@
 //! `sc delete`), install the keyset probe, and use DPAPI as a named account (LogonUserW, then
 //! CryptProtectData / CryptUnprotectData impersonating it).
 //!
-//! These are what the parity suite sets up on both hosts (DESIGN §7); they follow the world's
+//! These are what the parity suite sets up on both hosts (docs/design.md §7); they follow the world's
 //! conventions: a refused call changes nothing (the caller keeps a copy), a call that runs
 //! returns the real API's result code in its [`Outcome`].
 

@@ -1,6 +1,6 @@
 //! DPAPI as a service's logon account, outside a service start: what the service process would
 //! get from `CryptProtectData` / `CryptUnprotectData` with the credential the SCM logs it on
-//! with (research/dpapi.md §3, §4). Exploration's invariants use it to check round trips and
+//! with (`docs/dpapi.md` §3, §4). Exploration's invariants use it to check round trips and
 //! the `NTE_BAD_KEY_STATE` (0x8009000B) of keys left behind by a reset.
 
 use zeroize::Zeroizing;

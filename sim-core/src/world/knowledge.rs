@@ -3,11 +3,11 @@
 //! wizard's operator typed them) and every password an admin has set since (`account reset`,
 //! `account change`, `Set-MsolUserPassword`).
 //!
-//! A real runbook takes these from the team's password vault; remediation (DESIGN §2 `remedy`)
+//! A real runbook takes these from the team's password vault; remediation (docs/design.md §2 `remedy`)
 //! asks the host for them through `Host::known_password`. Passwords the product generates and
 //! never shows (the `MSOL_` and `Sync_` accounts', gMSA and virtual account secrets) are never
 //! known: the 2023 article's "If you do not know its password, you must set it to a known value"
-//! (research/seeds/2023-change-adsync-service-account-password.md, 'Provide the password of the
+//! ("Microsoft Entra Connect Sync: Changing the ADSync service account password" (2023-01-26), 'Provide the password of the
 //! AD DS Connector account') is what remediation then does. Values are sealed at rest like every
 //! other secret of the state.
 

@@ -1,7 +1,7 @@
 //! The composed world: one Windows server (and its domain) with everything ADSync's secrets
 //! depend on, changed only through [`World::exec`].
 //!
-//! DESIGN §2-§3: deterministic from one seed (a ChaCha20 stream whose position is part of the
+//! docs/design.md §2-§3: deterministic from one seed (a ChaCha20 stream whose position is part of the
 //! state), simulated time, real DPAPI bytes in every `Protect` folder, hashes instead of
 //! passwords, and LSA secrets sealed at rest. A command that fails validation changes nothing;
 //! a command that runs applies all of its effects (including the events a failure writes).
@@ -47,11 +47,11 @@ use crate::win::text::{self, SCM_SOURCE, win32};
 pub const STATE_FORMAT: u32 = 2;
 /// The server's name. Named choice: one fixed NetBIOS name, so outputs are stable.
 pub const SERVER_NAME: &str = "AADCONNECT01";
-/// Rounds of new master keys by default (Windows 10, `research/dpapi.md` §5).
+/// Rounds of new master keys by default (Windows 10, `docs/dpapi.md` §5).
 pub const DEFAULT_KDF_ROUNDS: u32 = 8000;
-/// The ADSync service's key name (`research/adsync.md` §1).
+/// The ADSync service's key name (`docs/adsync.md` §1).
 pub const ADSYNC_SERVICE: &str = "ADSync";
-/// Its image path (`research/adsync.md` §1: `Bin\miiserver.exe` under the install root).
+/// Its image path (`docs/adsync.md` §1: `Bin\miiserver.exe` under the install root).
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
 pub mod admin;
@@ -61,7 +61,7 @@ mod sync;
 
 pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
 
-/// How the ADSync service account is provisioned at install (`research/adsync.md` §2.1).
+/// How the ADSync service account is provisioned at install (`docs/adsync.md` §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceAccountKind {
@@ -90,7 +90,7 @@ impl ServiceAccountKind {
         }
     }
 
-    /// The default of a build (`research/adsync.md` §2.1: a local `AAD_` account up to
+    /// The default of a build (`docs/adsync.md` §2.1: a local `AAD_` account up to
     /// 1.1.443.0, `NT SERVICE\ADSync` from 1.1.484.0 on a member server).
     pub fn default_for(build: Build, domain_controller: bool) -> Self {
         match (domain_controller, build.supports_managed_accounts()) {
@@ -348,7 +348,7 @@ pub struct WorldState {
     pub next_pid: u32,
     /// The Entra tenant.
     pub tenant: Tenant,
-    /// Whether the server is a domain controller (no local accounts; `research/adsync.md` §2.1).
+    /// Whether the server is a domain controller (no local accounts; `docs/adsync.md` §2.1).
     #[serde(default)]
     pub domain_controller: bool,
     /// What running services hold in memory (the engine's keyset and cached credentials),
@@ -443,7 +443,7 @@ fn generate_password(rng: &mut Stream) -> Zeroizing<String> {
     out
 }
 
-/// What `init` reports: what a real admin knows after an install (DESIGN §4).
+/// What `init` reports: what a real admin knows after an install (docs/design.md §4).
 #[derive(Debug, Clone)]
 pub struct InitReport {
     /// The service account's qualified name.
@@ -486,12 +486,12 @@ impl World {
             match kind {
                 ServiceAccountKind::Virtual => {
                     return Err(WorldError::Options(
-                        "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (research/adsync.md §2.1); use --service-account domain, gmsa or smsa".into(),
+                        "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (docs/adsync.md §2.1); use --service-account domain, gmsa or smsa".into(),
                     ));
                 }
                 ServiceAccountKind::Local => {
                     return Err(WorldError::Options(
-                        "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (research/adsync.md §2.1); use --service-account domain".into(),
+                        "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (docs/adsync.md §2.1); use --service-account domain".into(),
                     ));
                 }
                 _ => {}
@@ -503,7 +503,7 @@ impl World {
         ) && !build.supports_managed_accounts()
         {
             return Err(WorldError::Options(format!(
-                "--service-account {} needs build {} or later (research/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
+                "--service-account {} needs build {} or later (docs/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
                 kind.as_str(),
                 crate::adsync::build::VIRTUAL_ACCOUNT_FROM
             )));
@@ -563,7 +563,7 @@ impl World {
         };
         let dpapi_system = DpapiSystem::generate(&mut rng.0);
         world.put_secret(DPAPI_SYSTEM, &dpapi_system.to_bytes());
-        // Sysprep's specialize pass makes the first SYSTEM master keys (research/dpapi.md §3.1):
+        // Sysprep's specialize pass makes the first SYSTEM master keys (`docs/dpapi.md` §3.1):
         // the machine store under the machine half, LocalSystem's own under the user half.
         let now = world.state.clock;
         for (user, cred) in [
@@ -1231,7 +1231,7 @@ impl World {
         if !self.state.accounts[idx].kind.has_settable_password() {
             return Err(Self::refuse_password(&self.state.accounts[idx], "reset"));
         }
-        // An administrative reset: new hashes, and DPAPI cannot follow (research/dpapi.md §4).
+        // An administrative reset: new hashes, and DPAPI cannot follow (`docs/dpapi.md` §4).
         let mut store = self.load_store(idx)?;
         store.reset_password();
         self.save_store(idx, &store);
@@ -1295,7 +1295,7 @@ impl World {
     }
 
     /// A password change with the old password known: DPAPI re-protects the master keys and
-    /// extends CREDHIST (research/dpapi.md §4).
+    /// extends CREDHIST (`docs/dpapi.md` §4).
     fn change_password_utf16(
         &mut self,
         idx: usize,
@@ -1379,7 +1379,7 @@ impl World {
     }
 
     /// `CryptProtectData` with `CRYPTPROTECT_LOCAL_MACHINE`: the machine's `S-1-5-18` keys,
-    /// opened with `DPAPI_SYSTEM`'s machine half (research/dpapi.md §2.6).
+    /// opened with `DPAPI_SYSTEM`'s machine half (`docs/dpapi.md` §2.6).
     pub fn protect_machine(
         &mut self,
         data: &[u8],
@@ -1465,7 +1465,7 @@ impl World {
         }
     }
 
-    /// Starts a service: the logon check, then the program (DESIGN "host world" item 4).
+    /// Starts a service: the logon check, then the program (docs/design.md §3, the host world).
     fn start_service(&mut self, name: &str, rng: &mut Stream) -> Result<Outcome, WorldError> {
         let Some(si) = self.service_index(name) else {
             return Ok(self.no_such_service("StartService: OpenService", name));
@@ -1486,7 +1486,7 @@ impl World {
         let ai = self.account_index(&svc.account)?;
         let mut out = Outcome::default();
         if let Some(reason) = self.logon_failure(&svc, ai)? {
-            // research/seeds/2017-change-service-account-password.md: error 1069 and event 7038.
+            // "Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03): error 1069 and event 7038.
             let code = win32::SERVICE_LOGON_FAILED;
             let s = &mut self.state.services[si];
             s.win32_exit_code = code;
@@ -1560,7 +1560,7 @@ impl World {
 
     /// The program stopped with a service-specific error: the SCM records it (1066 and the code,
     /// System event 7024) and the Services console shows its dialog, verbatim from
-    /// research/seeds/2017-change-service-account-password.md (which drops the word "service").
+    /// "Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03) (which drops the word "service").
     fn service_failed(&mut self, si: usize, failure: ServiceFailure, mut out: Outcome) -> Outcome {
         let s = &mut self.state.services[si];
         s.state = ServiceState::Stopped;
@@ -1844,7 +1844,7 @@ impl World {
     }
 
     /// Every account's `Protect` folder, the machine store and `DPAPI_SYSTEM`, as the real paths
-    /// and bytes `export` writes (DESIGN §5).
+    /// and bytes `export` writes (docs/design.md §5).
     pub fn artefacts(&self) -> Result<Vec<(String, Vec<u8>)>, WorldError> {
         let mut out = Vec::new();
         for a in &self.state.accounts {

@@ -2,7 +2,7 @@
 //! scheduler, `miiskmu /a`, the Synchronization Service Manager's password dialog and the ADSync
 //! cmdlets.
 //!
-//! Follows `research/adsync.md` §2 (the accounts an install creates), §3.5 (the engine decrypts
+//! Follows `docs/adsync.md` §2 (the accounts an install creates), §3.5 (the engine decrypts
 //! connector credentials when a run starts and caches them until the service restarts), §4
 //! (F2, F3, F4, F6, F7), §5 (the tools and their ordering rules) and the seed articles.
 
@@ -37,7 +37,7 @@ pub const GLOBAL_ADMIN_NAME: &str = "admin";
 /// The Enterprise Admin each forest has (the built-in domain Administrator).
 pub const ENTERPRISE_ADMIN_NAME: &str = "Administrator";
 
-/// What an install reports about the accounts an admin knows (DESIGN §4).
+/// What an install reports about the accounts an admin knows (docs/design.md §4).
 #[derive(Debug, Clone)]
 pub struct InstallReport {
     /// The Global Administrator's UPN and password.
@@ -107,7 +107,7 @@ impl World {
             let ea_pw = generate_password(rng);
             let ea = self.create_forest_user(forest, ENTERPRISE_ADMIN_NAME, &ea_pw, rng)?;
             report.enterprise_admins.push((forest.clone(), ea, ea_pw));
-            // research/adsync.md §2.2: MSOL_<hex>, a long random password nobody is told.
+            // `docs/adsync.md` §2.2: MSOL_<hex>, a long random password nobody is told.
             let pw = generate_password(rng);
             let user = format!("MSOL_{hex_suffix}");
             let q = self.create_forest_user(forest, &user, &pw, rng)?;
@@ -129,7 +129,7 @@ impl World {
             self.store_connector_password(idx, &keyset, &pw, rng)?;
             report.ad_accounts.push((forest.clone(), q));
         }
-        // research/adsync.md §2.3: Sync_<SERVER>_<hex>@tenant with the Directory Synchronization
+        // `docs/adsync.md` §2.3: Sync_<SERVER>_<hex>@tenant with the Directory Synchronization
         // Accounts role; the admin never learns its password.
         let tenant = self.state.tenant.name.clone();
         let admin_pw = generate_password(rng);
@@ -212,7 +212,7 @@ impl World {
         }
     }
 
-    /// `Key.EncryptStringToBase64` with key 1 (`research/adsync.md` §3.4, §3.5).
+    /// `Key.EncryptStringToBase64` with key 1 (`docs/adsync.md` §3.4, §3.5).
     fn store_connector_password(
         &mut self,
         idx: usize,
@@ -290,7 +290,7 @@ impl World {
         })
     }
 
-    /// One run of one profile on one connector (`research/adsync.md` §4 F3, F4).
+    /// One run of one profile on one connector (`docs/adsync.md` §4 F3, F4).
     fn run_connector(
         &mut self,
         idx: usize,
@@ -328,7 +328,7 @@ impl World {
                         match self.state.tenant.sign_in(&user, &pw) {
                             Ok(_) => RunStatus::Success,
                             Err(e) => {
-                                // research/adsync.md §4 F4; the status is COMM (F9).
+                                // `docs/adsync.md` §4 F4; the status is COMM (F9).
                                 self.engine_event(out, 6900, text::event_6900(e.text()));
                                 self.write_event(
                                     out,
@@ -450,7 +450,7 @@ impl World {
         Ok(())
     }
 
-    /// `Get-ADSyncScheduler` (`research/adsync.md` §5.3 lists its properties).
+    /// `Get-ADSyncScheduler` (`docs/adsync.md` §5.3 lists its properties).
     pub(super) fn get_scheduler(&self) -> Result<Outcome, WorldError> {
         if !self.adsync_running() {
             return Ok(self.not_running(text::cmdlet_not_running("Get-ADSyncScheduler")));
@@ -568,7 +568,7 @@ impl World {
     }
 
     /// `connector set-password NAME --password P`: the Synchronization Service Manager's
-    /// dialog (research/seeds/2017-change-ad-ds-account-password.md steps 1–7). The engine
+    /// dialog ("Azure AD Connect sync: Changing the AD DS account password" (2017-07-12) steps 1–7). The engine
     /// stores the password under the current keyset; its cached one stays until a restart.
     pub(super) fn connector_set_password(
         &mut self,
@@ -601,7 +601,7 @@ impl World {
         })
     }
 
-    /// `miiskmu.exe /a` (`research/adsync.md` §5.1, §4 F6).
+    /// `miiskmu.exe /a` (`docs/adsync.md` §5.1, §4 F6).
     pub(super) fn miiskmu_abandon(&mut self) -> Result<Outcome, WorldError> {
         if self.adsync_running() {
             return Ok(Outcome {
@@ -642,8 +642,8 @@ impl World {
         }
     }
 
-    /// `Add-ADSyncAADServiceAccount -AADCredential C [-Name N]` (`research/adsync.md` §5.3;
-    /// research/seeds/2017-reset-azure-ad-service-account.md: "resets the password for the
+    /// `Add-ADSyncAADServiceAccount -AADCredential C [-Name N]` (`docs/adsync.md` §5.3;
+    /// "Azure AD Connect sync: How to manage the Azure AD service account" (2017-02-08): "resets the password for the
     /// service account and update it both in Azure AD and in the sync engine").
     pub(super) fn add_aad_service_account(
         &mut self,
@@ -692,7 +692,7 @@ impl World {
         })
     }
 
-    /// `Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential C` (`research/adsync.md`
+    /// `Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential C` (`docs/adsync.md`
     /// §5.3: "resets the password for the service account and updates it" in the directory and
     /// the sync engine).
     pub(super) fn add_adds_connector_account(
@@ -774,7 +774,7 @@ impl World {
     }
 
     /// `Set-MsolUserPassword` (or `account reset UPN`): a cloud administrator resets a cloud
-    /// user's password (research/seeds/2017-reset-azure-ad-service-account.md: "a Global
+    /// user's password ("Azure AD Connect sync: How to manage the Azure AD service account" (2017-02-08): "a Global
     /// Administrator has by mistake reset the password on the service account using
     /// PowerShell").
     pub(super) fn cloud_reset(
