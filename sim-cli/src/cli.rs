@@ -1,4 +1,4 @@
-//! The command-line grammar (DESIGN §4), parsed with clap.
+//! The command-line grammar (docs/design.md §4), parsed with clap.
 
 use std::path::PathBuf;
 
@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Emulates how Azure AD Connect / Entra Connect Sync keeps its secrets, byte for byte.
 #[derive(Debug, Parser)]
-#[command(name = "adsync-sim", version, about, max_term_width = 100)]
+#[command(name = "adsync-sim", version = crate::VERSION, about, max_term_width = 100)]
 pub struct Cli {
     /// State directory of the simulated world.
     #[arg(
@@ -85,7 +85,7 @@ pub enum Command {
     /// Run the documented plan, diagnose again, and repeat until the service runs and a delta
     /// sync cycle succeeds on every connector. `--dry-run` only shows the plan.
     Remediate(RemediateArgs),
-    /// Scenario files (DESIGN §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`,
+    /// Scenario files (docs/design.md §6): `scenario run PATH... [--format human|json|junit] [--out FILE]`,
     /// and `scenario explore` (random sessions against the invariants).
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -111,6 +111,27 @@ pub enum Command {
     /// `--features windows`, an Administrator and ADSYNC_SIM_REAL_WINDOWS=1; everything it
     /// creates is removed afterwards.
     Parity,
+    /// Print a shell completion script: `completions bash|zsh|fish|powershell|elvish` (for
+    /// example `adsync-sim completions bash > /etc/bash_completion.d/adsync-sim`).
+    Completions(CompletionsArgs),
+    /// The manual pages (roff): `man` prints adsync-sim(1); `man --out DIR` writes it and one
+    /// page per verb (adsync-sim-init.1, …) into DIR, for `man -l` or a `man1` folder.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page into this directory (created if missing) instead of printing the main
+    /// page.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

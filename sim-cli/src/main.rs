@@ -1,7 +1,7 @@
 //! `adsync-sim`: the command-line front end of the simulator.
 //!
 //! Parsing lives in [`cli`], each command family in its own module, and output in [`output`].
-//! Exit status (DESIGN §4): 0 on success, 1 when the command failed (its result code, such as an
+//! Exit status (docs/design.md §4): 0 on success, 1 when the command failed (its result code, such as an
 //! HRESULT, is printed and is `result_code` in JSON), 2 on a usage error.
 
 mod cli;
@@ -12,6 +12,7 @@ mod output;
 mod remedy_cmd;
 mod scenario_cmd;
 mod shell;
+mod shell_integration;
 mod timeline_cmd;
 mod windows_cmd;
 mod world_cmd;
@@ -19,6 +20,10 @@ mod world_cmd;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// `--version`: the package version and, when built from a git checkout, the revision
+/// (`0.1.0 (git 1ff31cc)`), as `build.rs` records it.
+pub const VERSION: &str = env!("ADSYNC_SIM_VERSION");
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
         cli::Command::Timeline(a) => timeline_cmd::run(&cli.state, format, a),
         cli::Command::ProbeService(cmd) => windows_cmd::probe_service(cmd),
         cli::Command::Parity => windows_cmd::parity(),
+        cli::Command::Completions(a) => shell_integration::completions(&a),
+        cli::Command::Man(a) => shell_integration::man(&a),
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)

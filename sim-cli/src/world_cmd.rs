@@ -40,7 +40,9 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         | Command::Shell
         | Command::Timeline(_)
         | Command::ProbeService(_)
-        | Command::Parity => unreachable!("dispatched in main"),
+        | Command::Parity
+        | Command::Completions(_)
+        | Command::Man(_) => unreachable!("dispatched in main"),
     };
     let mut words = vec![verb.to_owned()];
     words.extend(args);
@@ -104,13 +106,13 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
             report.service_account
         );
         if let Some(pw) = &report.service_account_password {
-            // What the admin chose at install: the one password init prints (DESIGN §4).
+            // What the admin chose at install: the one password init prints (docs/design.md §4).
             sa["password"] = json!(pw.as_str());
             human.push_str(&format!(" with password {}", pw.as_str()));
         }
         human.push('.');
         let install = &report.install;
-        // What the admin knows after an install (DESIGN §4): the tenant's Global Administrator
+        // What the admin knows after an install (docs/design.md §4): the tenant's Global Administrator
         // and each forest's Enterprise Admin; never a connector account's password.
         human.push_str(&format!(
             "\nGlobal Administrator: {} with password {}",
