@@ -113,3 +113,97 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
         })
         .ok_or(())
 }
+
+/// The README's 30-second tour, line by line as a new user pastes it: every command runs, the
+/// first start fails with 1069 (System event 7038), the second with 6028, `diagnose` names the
+/// unreadable keyset, and `remediate` ends healthy.
+#[test]
+fn the_readme_tour_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let tour = readme
+        .split("## A 30-second tour")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the tour's sh block");
+    let dir = tempfile::tempdir().unwrap();
+    let mut codes = Vec::new();
+    for line in tour.lines() {
+        let words = shell_words(line);
+        let Some((first, args)) = words.split_first() else {
+            continue;
+        };
+        if first == "cd" {
+            continue;
+        }
+        assert_eq!(first, "adsync-sim", "the tour runs only adsync-sim: {line}");
+        let o = std::process::Command::new(sim_tests::adsync_sim_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        codes.push((line.to_owned(), o.status.code(), text(&o)));
+    }
+    let find = |verb: &str, nth: usize| {
+        codes
+            .iter()
+            .filter(|(l, _, _)| l.contains(verb))
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no `{verb}` #{nth} in the tour"))
+    };
+    let first_start = find("sc start ADSync", 0);
+    assert_eq!(first_start.1, Some(1));
+    assert!(
+        first_start.2.contains("[SC] StartService FAILED 1069:"),
+        "{}",
+        first_start.2
+    );
+    let second_start = find("sc start ADSync", 1);
+    assert_eq!(second_start.1, Some(1));
+    assert!(
+        second_start.2.contains("-21451857952"),
+        "{}",
+        second_start.2
+    );
+    assert!(find("events --log Application", 0).2.contains("6028"));
+    assert!(
+        find("diagnose", 0)
+            .2
+            .contains("[encryption-key-unreadable]")
+    );
+    let remediate = find("remediate", 0);
+    assert_eq!(remediate.1, Some(0), "{}", remediate.2);
+    for (line, code, out) in &codes {
+        if !line.contains("sc start") && !line.contains("diagnose") {
+            assert_eq!(*code, Some(0), "{line}: {out}");
+        }
+    }
+    assert!(dir.path().join("timeline.html").is_file());
+}
+
+/// Splits a line as sh does for the tour's lines: words, single quotes, double quotes without
+/// escapes, `$(…)` kept as one word, and a `#` comment after white space.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                let w = word.get_or_insert_with(String::new);
+                for q in chars.by_ref() {
+                    if q == c {
+                        break;
+                    }
+                    w.push(q);
+                }
+            }
+            '#' if word.is_none() => break,
+            c if c.is_whitespace() => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
