@@ -1,4 +1,4 @@
-//! Support shared by the integration tests: where the research vectors are, how to load them,
+//! Support shared by the integration tests: where the test vectors are, how to load them,
 //! and how to run the `adsync-sim` binary.
 //!
 //! The vectors are read from `tests/vectors/` in the repository, whose README gives each file's

@@ -17,7 +17,7 @@ use thiserror::Error;
 #[serde(try_from = "String", into = "String")]
 pub struct Build(pub [u32; 4]);
 
-/// The newest build a new install gets by default: the newest 2.x the research names
+/// The newest build a new install gets by default: the newest 2.x docs/adsync.md §6 names
 /// (`docs/adsync.md` §6, row 2.5.3.0 / 2.5.76.0).
 pub const DEFAULT_BUILD: Build = Build([2, 5, 76, 0]);
 /// April 2017: `NT SERVICE\ADSync` for new installs, the machine-scope keyset in the registry,

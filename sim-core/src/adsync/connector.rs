@@ -29,7 +29,7 @@ impl ConnectorType {
     }
 }
 
-/// `ma_type` of the Entra connector. Named choice (INF): research names only its `subtype`; the
+/// `ma_type` of the Entra connector. Named choice (INF): docs/adsync.md names only its `subtype`; the
 /// Entra connector is an extensible connectivity (ECMA2) agent.
 pub const ENTRA_MA_TYPE: &str = "Extensible2";
 /// The Entra connector's name suffix: `<tenant> - AAD`, as the wizard names it. Named choice

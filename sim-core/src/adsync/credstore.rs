@@ -19,7 +19,7 @@
 //! row decodes to 248 bytes: header `f0 00 00 00 08 00 00 00`, 16-byte IV, 224 bytes of
 //! ciphertext for a 16-character password):
 //!
-//! - **Header** (INF): the research says its meaning is not public and guesses "key id 1, then
+//! - **Header** (INF): docs/adsync.md says its meaning is not public and guesses "key id 1, then
 //!   0"; the dump contradicts that guess. Its first DWORD, 0xF0 = 240, is exactly the number of
 //!   bytes after the header (IV and ciphertext), and its second, 8, is the header's own size,
 //!   the offset of the IV. [`header_for`] writes that reading for every length, so the dump's

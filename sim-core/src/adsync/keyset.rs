@@ -21,7 +21,7 @@
 //! 32-byte AES-256 key. adconnectdump takes the credential key as `blob[-88:-44][12:]`, which is
 //! bytes 88..120: the key of record 1, the one [`Keyset::key`]`(1)` returns.
 //!
-//! The fields the research calls unknown are kept as read, so `parse` then `to_bytes` gives the
+//! The fields docs/adsync.md calls unknown are kept as read, so `parse` then `to_bytes` gives the
 //! input back byte for byte. [`Keyset::generate`] writes the deterministic values documented on
 //! [`KEYSET_VERSION`], [`KEY_BLOCK_SIZE`], [`SECOND_KEY_SIZE`] and zeros in the unknown DWORDs.
 //!
@@ -53,7 +53,7 @@ pub const PLAINTEXTKEYBLOB_HEADER: [u8; 4] = [0x08, 0x02, 0x00, 0x00];
 /// `CALG_AES_256`, the `ALG_ID` in each key record (26128 in AADInternals' output).
 pub const CALG_AES_256: u32 = 0x6610;
 
-/// The version [`Keyset::generate`] writes. The research names the field but gives no value;
+/// The version [`Keyset::generate`] writes. docs/adsync.md names the field but gives no value;
 /// 1 is a choice (INF), and `parse` accepts any value.
 pub const KEYSET_VERSION: u32 = 1;
 /// The keyBlockSize [`Keyset::generate`] writes: one key record, 44 bytes. The field's meaning
@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn parse_is_the_inverse_of_to_bytes_and_keeps_unknown_fields() {
         let mut b = sample().to_bytes().to_vec();
-        // Arbitrary values in every field the research calls unknown.
+        // Arbitrary values in every field docs/adsync.md calls unknown.
         for (i, byte) in b[28..76].iter_mut().enumerate() {
             *byte = i as u8 ^ 0x5a;
         }

@@ -1,6 +1,6 @@
 //! The reference model: a small abstract state machine of booleans and version counters that
 //! predicts the result code of every action and the connectors' last run statuses, from the
-//! rules the research states — not from the world's code:
+//! rules the sources state (docs/sources.md, docs/adsync.md) — not from the world's code:
 //!
 //! - the SCM logs the service on only with the account's current password (2023 article,
 //!   'Issues that arise from changing the password'; managed and virtual accounts always);
