@@ -7,8 +7,9 @@
 //!
 //! - [`dpapi`]: Windows DPAPI in its real byte formats (master key files, `Preferred`, `CREDHIST`,
 //!   blobs, credential files), the DPAPI key derivations, and the CryptProtectData /
-//!   CryptUnprotectData semantics over a principal's key store.
-//! - [`filetime`]: Windows `FILETIME`, the clock unit of every artefact.
+//!   CryptUnprotectData semantics over a principal's key store: the `sim_dpapi` crate,
+//!   re-exported.
+//! - [`filetime`]: Windows `FILETIME`, the clock unit of every artefact (from `sim_dpapi`).
 //! - [`win`]: the emulated Windows server: accounts, LSA secrets, the Service Control Manager,
 //!   the event logs and the simulated clock.
 //! - [`adsync`]: the ADSync model: builds and eras, the engine behind the SCM, the keyset, the
@@ -30,13 +31,14 @@
 #![deny(unused_must_use)]
 #![warn(missing_docs)]
 
+pub use sim_dpapi as dpapi;
+pub use sim_dpapi::filetime;
+
 pub mod adsync;
 pub mod backend;
 pub mod cloud;
 pub mod command;
-pub mod dpapi;
 pub mod explore;
-pub mod filetime;
 pub mod lab;
 pub mod probe;
 pub mod remedy;

@@ -414,7 +414,7 @@ impl ProtectStore {
         policy: MasterKeyPolicy,
         blob_policy: BlobPolicy,
         files: &[(String, Vec<u8>)],
-    ) -> Result<Self, crate::dpapi::FormatError> {
+    ) -> Result<Self, crate::FormatError> {
         let mut store = Self {
             sid,
             kind,

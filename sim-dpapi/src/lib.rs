@@ -1,4 +1,7 @@
-//! Windows DPAPI (legacy `CryptProtectData` / `CryptUnprotectData`) in real Windows byte formats.
+//! `sim_dpapi`: Windows DPAPI (legacy `CryptProtectData` / `CryptUnprotectData`) in real Windows
+//! byte formats, as a crate of its own: the codecs, the key derivations and the API semantics,
+//! with no dependency on the simulated world, its SQLite store or its scenario files, so forensic
+//! tooling can use it alone. `sim_core` re-exports it as `sim_core::dpapi`.
 //!
 //! Everything here follows `docs/dpapi.md`, whose sections each module cites. The formats are
 //! verified against real Windows artefacts (`tests/vectors/`): every vector decrypts, and every
@@ -15,8 +18,13 @@
 //! - [`store`]: one principal's `Protect` folder with master key rotation, password change and
 //!   reset (§3.1, §4); [`api`]: protect / unprotect with the Windows results (§3.3).
 //!
+//! - [`filetime`]: Windows `FILETIME`, the clock unit of every artefact.
+//!
 //! Secrets (master keys, pre-keys, password hashes, derived keys) are zeroized on drop and never
 //! printed by `Debug`.
+#![forbid(unsafe_code)]
+#![deny(unused_must_use)]
+#![warn(missing_docs)]
 
 pub mod alg;
 pub mod api;
@@ -27,6 +35,7 @@ pub mod credfile;
 pub mod credhist;
 pub mod crypto;
 pub mod domainkey;
+pub mod filetime;
 pub mod kdf;
 pub mod masterkey;
 pub mod preferred;

@@ -172,10 +172,14 @@ impl<'a> Reader<'a> {
 
 /// Appends little-endian integers, GUIDs and length-prefixed fields (the writing side of
 /// [`Reader`]).
-pub(crate) trait Writer {
+pub trait Writer {
+    /// A little-endian `u32`.
     fn put_u32(&mut self, v: u32);
+    /// A little-endian `u64`.
     fn put_u64(&mut self, v: u64);
+    /// A GUID in its mixed-endian Windows layout.
     fn put_guid(&mut self, g: &Uuid);
+    /// A `u32` length, then the bytes.
     fn put_len_prefixed(&mut self, b: &[u8]);
 }
 
