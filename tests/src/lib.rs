@@ -223,13 +223,28 @@ pub fn text(o: &Output) -> String {
     )
 }
 
-/// A fresh seed for a test run, printed so a failure can be replayed.
+/// The variable that replays a test run with the seed a failure printed.
+pub const SEED_ENV: &str = "ADSYNC_SIM_TEST_SEED";
+
+/// A fresh seed for a test run, printed with the command that replays it; `ADSYNC_SIM_TEST_SEED`
+/// gives the seed instead.
 pub fn fresh_seed() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970");
-    let s = (t.as_nanos() as u64 % 1_000_000).to_string();
-    eprintln!("seed {s}");
+    let s = match std::env::var(SEED_ENV) {
+        Ok(s) => {
+            assert!(
+                s.parse::<u64>().is_ok(),
+                "{SEED_ENV} must be a number, not {s:?}"
+            );
+            s
+        }
+        Err(_) => {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock after 1970");
+            (t.as_nanos() as u64 % 1_000_000).to_string()
+        }
+    };
+    eprintln!("seed {s} (replay: {SEED_ENV}={s} cargo test -p sim-tests …)");
     s
 }
 

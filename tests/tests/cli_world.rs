@@ -56,12 +56,7 @@ fn text(o: &Output) -> String {
 }
 
 fn seed() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let s = (t.as_nanos() as u64 % 1_000_000).to_string();
-    eprintln!("seed {s}");
-    s
+    sim_tests::fresh_seed()
 }
 
 fn init_local(w: &mut World, seed: &str) -> (String, String) {

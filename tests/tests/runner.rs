@@ -18,3 +18,30 @@ mod remedy;
 mod vectors;
 mod windows;
 mod world_properties;
+
+/// Every file in `tests/tests/` is a module of this binary: a test file nobody lists would never
+/// run, silently.
+#[test]
+fn no_forgotten_test_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let runner = std::fs::read_to_string(dir.join("runner.rs")).expect("runner.rs");
+    let mut forgotten = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/tests") {
+        let path = entry.expect("directory entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let is_rust = path.extension().is_some_and(|e| e == "rs");
+        if (is_rust || path.is_dir())
+            && stem != "runner"
+            && !runner.contains(&format!("mod {stem};"))
+        {
+            forgotten.push(stem.to_owned());
+        }
+    }
+    forgotten.sort();
+    assert!(
+        forgotten.is_empty(),
+        "not listed in tests/tests/runner.rs: {forgotten:?}"
+    );
+}
