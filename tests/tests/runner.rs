@@ -14,6 +14,7 @@ mod explore;
 mod oracles;
 mod properties;
 mod remedy;
+mod secret_leaks;
 mod vectors;
 mod windows;
 mod world_properties;
