@@ -17,8 +17,9 @@ use zeroize::Zeroizing;
 pub const PASSWORD_ENV: &str = "ADSYNC_SIM_PASSWORD";
 
 /// Reads at most `limit` bytes of `path` (`-` for standard input): more is refused, naming the
-/// input, the limit and its constant. Only regular files are read (a device such as `/dev/zero`,
-/// also through a symlink, is refused), so the read is bounded whatever the path names.
+/// input, the limit and its constant, so the read is bounded whatever the path names. A device
+/// (`/dev/zero`, also through a symlink) or a folder is refused; a pipe (`<(…)`) is read to the
+/// bound like a file.
 pub fn read_bounded(
     path: &Path,
     limit: u64,
@@ -39,9 +40,9 @@ pub fn read_bounded(
         let meta = file
             .metadata()
             .with_context(|| format!("reading {what} {}", path.display()))?;
-        if !meta.is_file() {
+        if is_device(&meta) || meta.is_dir() {
             bail!(
-                "{what} {} is not a regular file (a device, folder or pipe); give a file",
+                "{what} {} is a device or a folder, not a file; give a file",
                 path.display()
             );
         }
@@ -54,6 +55,19 @@ pub fn read_bounded(
         bail!("{what} {shown} is larger than {limit} bytes ({limit_name}); refusing to read it");
     }
     Ok(buf)
+}
+
+/// Whether the opened file is a character or block device.
+#[cfg(unix)]
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_char_device() || meta.file_type().is_block_device()
+}
+
+/// Devices cannot be told apart from files here; the read is bounded all the same.
+#[cfg(not(unix))]
+fn is_device(_meta: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// [`read_bounded`] as UTF-8 text.
