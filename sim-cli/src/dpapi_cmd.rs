@@ -342,11 +342,12 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
     }
     // What the format lets the tool know (docs/dpapi.md §2.3): an entry has no MAC, so its
     // decryption is accepted when the padding after the NT hash is zero. An entry's SHA-1 is
-    // the key of the next older entry: when that entry opens with it, the SHA-1 is confirmed,
-    // and with it the whole secret (CBC: a changed ciphertext byte garbles the SHA-1's blocks or
-    // the zero padding). Nothing checks the oldest entry's hashes, and an entry whose SHA-1
-    // does not open the next older one is corrupt (or that one is): both are reported
-    // unverified, never as valid hashes, and a broken chain fails with ERROR_INVALID_DATA.
+    // the key of the next older entry: when that entry opens with it, the SHA-1 is confirmed.
+    // Nothing checks the oldest entry's SHA-1, and nothing checks any NT hash (no entry is
+    // keyed by one; with 3DES's 8-byte blocks a changed byte can garble the NT hash alone).
+    // An entry whose SHA-1 does not open the next older one is corrupt (or that one is). So the
+    // SHA-1 of the oldest entry and every NT hash are reported unverified, never as valid, and
+    // a broken chain fails with ERROR_INVALID_DATA.
     let broken = walked.len() < file.entries.len();
     let mut human = format!(
         "CREDHIST {}: {} entries, current credential {}\n",
@@ -361,7 +362,7 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
             (false, _) => (true, ""),
             (true, false) => (
                 false,
-                "  (unverified: the oldest entry; nothing in the file checks its hashes, and CREDHIST has no MAC)",
+                "  (unverified: the oldest entry; nothing in the file checks its SHA-1, and CREDHIST has no MAC)",
             ),
             (true, true) => (
                 false,
@@ -373,7 +374,12 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
             hex::encode(h.sha1),
             hex::encode(h.nt)
         ));
-        entries.push(json!({ "guid": guid.to_string(), "sha1": hex::encode(h.sha1), "nt": hex::encode(h.nt), "verified": verified }));
+        entries.push(json!({ "guid": guid.to_string(), "sha1": hex::encode(h.sha1), "nt": hex::encode(h.nt), "sha1_verified": verified, "nt_verified": false }));
+    }
+    if !walked.is_empty() {
+        human.push_str(
+            "NT hashes are not verified: nothing in a CREDHIST file checks them (no MAC, and no entry is keyed by an NT hash)\n",
+        );
     }
     let unreadable = file.entries.len() - walked.len();
     if broken {

@@ -320,9 +320,20 @@ fn credhist_entries_nothing_verifies_are_said_to_be_unverified() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["verified"].as_bool().unwrap())
+        .map(|e| e["sha1_verified"].as_bool().unwrap())
         .collect();
     assert_eq!(verified, [true, true, true, false]);
+    assert!(
+        j["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["nt_verified"] == false)
+    );
+    assert!(
+        t.contains("NT hashes are not verified: nothing in a CREDHIST file checks them"),
+        "{t}"
+    );
     // A flipped bit in the newest entry's first ciphertext byte (4 entries of 136 bytes, the
     // secret is each entry's last 40): its padding still reads as zeros, but the next older
     // entry does not open with the garbled SHA-1. Its hashes are marked and the exit is 1.
