@@ -263,7 +263,7 @@ fn names_are_checked_as_dns_and_ad_check_them() {
 
 #[test]
 fn the_shell_reports_a_line_that_is_not_utf8_and_goes_on() {
-    let mut sim = Sim::new();
+    let sim = Sim::new();
     sim.init(&["--seed", "2", "--kdf-rounds", "1"]);
     let st = sim.state.to_str().unwrap().to_owned();
     let o = with_stdin(

@@ -12,6 +12,7 @@ mod cli_timeline;
 mod cli_world;
 mod credential;
 mod explore;
+mod fuzz_bounded;
 mod oracles;
 mod properties;
 mod remedy;
