@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sim_core::command::Secret;
 
 /// Emulates how Azure AD Connect / Entra Connect Sync keeps its secrets, byte for byte.
 #[derive(Debug, Parser)]
@@ -45,7 +46,8 @@ pub enum Command {
     /// Show the world: clock, seed, services, service account.
     Status,
     /// Accounts: `account list | reset NAME --password P | change NAME --old P --new Q |
-    /// enable|disable|lock|unlock NAME`.
+    /// enable|disable|lock|unlock NAME`. Instead of `--password P` (visible in the process
+    /// list): `--password-stdin`, `--password-file FILE`, or ADSYNC_SIM_PASSWORD.
     Account(WorldArgs),
     /// The domain controller: `dc connect | dc disconnect` (whether a writable DC answers).
     Dc(WorldArgs),
@@ -61,7 +63,8 @@ pub enum Command {
     /// must be stopped).
     Miiskmu(WorldArgs),
     /// Connectors: `connector list | set-password NAME --password P` (the Synchronization
-    /// Service Manager's "Connect to Active Directory Forest" dialog).
+    /// Service Manager's "Connect to Active Directory Forest" dialog). Instead of `--password
+    /// P`: `--password-stdin`, `--password-file FILE`, or ADSYNC_SIM_PASSWORD.
     Connector(WorldArgs),
     /// Runs: `sync run CONNECTOR [--profile NAME] | sync cycle [--policy Delta|Initial]`.
     Sync(WorldArgs),
@@ -160,9 +163,25 @@ pub struct ProbeInstallArgs {
     /// The account the service logs on as (`.\\NAME` or `DOMAIN\\NAME`).
     #[arg(long)]
     pub account: String,
-    /// Its password.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// A password as real tools take one. On the command line it is visible in the process list;
+/// prefer `--password-stdin`, `--password-file` or the `ADSYNC_SIM_PASSWORD` environment variable
+/// (used when none of the options is given).
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// The password. Visible in the process list: prefer --password-stdin, --password-file or
+    /// ADSYNC_SIM_PASSWORD.
     #[arg(long)]
-    pub password: String,
+    pub password: Option<Secret>,
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with_all = ["password", "password_file"])]
+    pub password_stdin: bool,
+    /// Read the password from the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -375,12 +394,13 @@ pub struct Owner {
     /// The owner's SID, e.g. S-1-5-21-1004336348-1177238915-682003330-1001.
     #[arg(long)]
     pub sid: Option<String>,
-    /// The owner's password.
-    #[arg(long)]
-    pub password: Option<String>,
+    /// The owner's password (--password, --password-stdin, --password-file or
+    /// ADSYNC_SIM_PASSWORD).
+    #[command(flatten)]
+    pub password: PasswordArgs,
     /// A 20-byte pre-key in hex instead of SID and password (a DPAPI_SYSTEM half for SYSTEM
     /// keys), as impacket's `-key`.
-    #[arg(long, conflicts_with = "password")]
+    #[arg(long, conflicts_with_all = ["password", "password_stdin", "password_file"])]
     pub prekey: Option<String>,
 }
 
@@ -389,9 +409,10 @@ pub struct CreateArgs {
     /// The owner's SID.
     #[arg(long)]
     pub sid: String,
-    /// The owner's password.
-    #[arg(long)]
-    pub password: String,
+    /// The owner's password (--password, --password-stdin, --password-file or
+    /// ADSYNC_SIM_PASSWORD).
+    #[command(flatten)]
+    pub password: PasswordArgs,
     /// A domain account: NT-hash pre-key (Windows 10 1607+ stretch) and flags 0.
     #[arg(long)]
     pub domain: bool,
@@ -461,7 +482,8 @@ pub struct CredhistArgs {
     /// The owner's SID.
     #[arg(long)]
     pub sid: String,
-    /// The owner's current password.
-    #[arg(long)]
-    pub password: String,
+    /// The owner's current password (--password, --password-stdin, --password-file or
+    /// ADSYNC_SIM_PASSWORD).
+    #[command(flatten)]
+    pub password: PasswordArgs,
 }

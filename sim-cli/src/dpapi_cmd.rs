@@ -1,7 +1,6 @@
 //! `adsync-sim dpapi …`: master keys, blobs and CREDHIST files as standalone files, with the
 //! defaults of Windows 10 (AES-256, SHA-512, 8000 rounds, local-account flags).
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +19,7 @@ use sim_core::dpapi::masterkey::{
 use sim_core::dpapi::prekey::{Credential, PreKey, PreKeyKind, parse_hex_key, sha1_password};
 use sim_core::dpapi::sid::Sid;
 use sim_core::dpapi::store::new_guid;
+use sim_core::limits::{MAX_BLOB_BYTES, MAX_CREDHIST_BYTES, MAX_MASTERKEY_FILE_BYTES};
 use zeroize::Zeroizing;
 
 use crate::cli::{
@@ -57,16 +57,9 @@ fn parse_sid(text: &str) -> Result<Sid> {
         .map_err(|e| anyhow::anyhow!("--sid: {e}"))
 }
 
-fn read_input(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::new());
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .with_context(|| format!("reading {what} from standard input"))?;
-    } else {
-        *buf = std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    }
-    Ok(buf)
+/// Reads an input file to its named bound ([`sim_core::limits`]).
+fn read_input(path: &Path, what: &str, limit: u64, limit_name: &str) -> Result<Zeroizing<Vec<u8>>> {
+    crate::input::read_bounded(path, limit, limit_name, what)
 }
 
 fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
@@ -83,14 +76,24 @@ fn parse_entropy(text: Option<&str>) -> Result<Vec<u8>> {
 }
 
 fn read_master_key_file(path: &Path) -> Result<MasterKeyFile> {
-    let bytes = read_input(path, "master key file")?;
+    let bytes = read_input(
+        path,
+        "master key file",
+        MAX_MASTERKEY_FILE_BYTES,
+        "MAX_MASTERKEY_FILE_BYTES",
+    )?;
     MasterKeyFile::parse(&bytes)
         .with_context(|| format!("{} is not a master key file", path.display()))
 }
 
 /// The credential an [`Owner`] describes; with a password, every kind a tool would try.
 fn credential(owner: &Owner) -> Result<Credential> {
-    match (&owner.prekey, &owner.password) {
+    let password = if owner.prekey.is_some() {
+        None
+    } else {
+        owner.password.resolve()?
+    };
+    match (&owner.prekey, &password) {
         (Some(hex_key), _) => {
             let key = parse_hex_key::<20>("--prekey", hex_key)?;
             Ok(Credential::from_prekey(
@@ -103,7 +106,10 @@ fn credential(owner: &Owner) -> Result<Credential> {
                 .sid
                 .as_deref()
                 .context("--sid is needed with --password")?;
-            Ok(Credential::any_password(&parse_sid(sid)?, password))
+            Ok(Credential::any_password(
+                &parse_sid(sid)?,
+                password.expose(),
+            ))
         }
         (None, None) => bail!("give the owner's --sid and --password, or a --prekey"),
     }
@@ -135,15 +141,16 @@ fn open_master_key(path: &Path, owner: &Owner) -> Result<(MasterKeyFile, PreKeyK
 
 fn create(a: CreateArgs) -> Result<Outcome> {
     let sid = parse_sid(&a.sid)?;
+    let password = a.password.required()?;
     let mut rng = rng(a.seed)?;
     let (cred, flags) = if a.domain {
         (
-            Credential::domain_password(&sid, &a.password),
+            Credential::domain_password(&sid, password.expose()),
             FLAGS_DOMAIN_USER,
         )
     } else {
         (
-            Credential::local_password(&sid, &a.password),
+            Credential::local_password(&sid, password.expose()),
             FLAGS_LOCAL_USER,
         )
     };
@@ -207,7 +214,7 @@ fn decrypt(a: DecryptArgs) -> Result<Outcome> {
 fn protect(a: ProtectArgs) -> Result<Outcome> {
     let (file, _, key) = open_master_key(&a.key.masterkey, &a.key.owner)?;
     let entropy = parse_entropy(a.key.entropy.as_deref())?;
-    let data = read_input(&a.input, "input")?;
+    let data = read_input(&a.input, "input", MAX_BLOB_BYTES, "MAX_BLOB_BYTES")?;
     let policy = match file.master_key.as_ref().map(|b| b.alg_hash) {
         Some(HashAlg::Sha512) | None => BlobPolicy::WINDOWS_10,
         Some(_) => BlobPolicy::WINDOWS_XP,
@@ -262,7 +269,7 @@ fn api_failure(err: DpapiError, context: &str, why: Option<String>) -> anyhow::E
 
 fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
     let entropy = parse_entropy(a.key.entropy.as_deref())?;
-    let bytes = read_input(&a.blob, "blob")?;
+    let bytes = read_input(&a.blob, "blob", MAX_BLOB_BYTES, "MAX_BLOB_BYTES")?;
     let context = format!("CryptUnprotectData failed for {}", a.blob.display());
     // A bare blob, or a Credential Manager file wrapping one.
     let blob = match Blob::parse(&bytes) {
@@ -310,13 +317,19 @@ fn unprotect(a: UnprotectArgs) -> Result<Outcome> {
 
 fn credhist(a: CredhistArgs) -> Result<Outcome> {
     let sid = parse_sid(&a.sid)?;
-    let bytes = read_input(&a.file, "CREDHIST file")?;
+    let bytes = read_input(
+        &a.file,
+        "CREDHIST file",
+        MAX_CREDHIST_BYTES,
+        "MAX_CREDHIST_BYTES",
+    )?;
     let file = CredHistFile::parse(&bytes)
         .with_context(|| format!("{} is not a CREDHIST file", a.file.display()))?;
     if let Some(other) = file.entries.iter().map(|e| &e.sid).find(|s| **s != sid) {
         bail!("{} belongs to {other}, not {sid}", a.file.display());
     }
-    let walked = file.walk(&sha1_password(&a.password));
+    let password = a.password.required()?;
+    let walked = file.walk(&sha1_password(password.expose()));
     if walked.is_empty() && !file.entries.is_empty() {
         return Err(Failure {
             result_code: DpapiError::InvalidData.hresult(),
@@ -327,6 +340,15 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
         }
         .into());
     }
+    // What the format lets the tool know (docs/dpapi.md §2.3): an entry has no MAC, so its
+    // decryption is accepted when the padding after the NT hash is zero. An entry's SHA-1 is
+    // the key of the next older entry: when that entry opens with it, the SHA-1 is confirmed.
+    // Nothing checks the oldest entry's SHA-1, and nothing checks any NT hash (no entry is
+    // keyed by one; with 3DES's 8-byte blocks a changed byte can garble the NT hash alone).
+    // An entry whose SHA-1 does not open the next older one is corrupt (or that one is). So the
+    // SHA-1 of the oldest entry and every NT hash are reported unverified, never as valid, and
+    // a broken chain fails with ERROR_INVALID_DATA.
+    let broken = walked.len() < file.entries.len();
     let mut human = format!(
         "CREDHIST {}: {} entries, current credential {}\n",
         a.file.display(),
@@ -334,19 +356,45 @@ fn credhist(a: CredhistArgs) -> Result<Outcome> {
         file.current_guid
     );
     let mut entries = Vec::new();
-    for (guid, h) in &walked {
+    for (i, (guid, h)) in walked.iter().enumerate() {
+        let last = i + 1 == walked.len();
+        let (verified, note) = match (last, broken) {
+            (false, _) => (true, ""),
+            (true, false) => (
+                false,
+                "  (unverified: the oldest entry; nothing in the file checks its SHA-1, and CREDHIST has no MAC)",
+            ),
+            (true, true) => (
+                false,
+                "  (UNVERIFIED: the next older entry does not open with this SHA-1; this entry or that one is corrupt)",
+            ),
+        };
         human.push_str(&format!(
-            "{guid}  SHA1 {}  NT {}\n",
+            "{guid}  SHA1 {}  NT {}{note}\n",
             hex::encode(h.sha1),
             hex::encode(h.nt)
         ));
-        entries.push(json!({ "guid": guid.to_string(), "sha1": hex::encode(h.sha1), "nt": hex::encode(h.nt) }));
+        entries.push(json!({ "guid": guid.to_string(), "sha1": hex::encode(h.sha1), "nt": hex::encode(h.nt), "sha1_verified": verified, "nt_verified": false }));
+    }
+    if !walked.is_empty() {
+        human.push_str(
+            "NT hashes are not verified: nothing in a CREDHIST file checks them (no MAC, and no entry is keyed by an NT hash)\n",
+        );
     }
     let unreadable = file.entries.len() - walked.len();
-    if unreadable > 0 {
+    if broken {
         human.push_str(&format!(
             "{unreadable} older entries could not be opened (the chain is broken)\n"
         ));
+        return Err(Failure {
+            result_code: DpapiError::InvalidData.hresult(),
+            message: format!(
+                "{}the CREDHIST chain is broken: {}",
+                human,
+                DpapiError::InvalidData
+            ),
+        }
+        .into());
     }
     Ok(Outcome {
         human,

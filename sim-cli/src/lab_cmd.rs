@@ -51,12 +51,11 @@ fn catalogue(dir: Option<&Path>) -> Result<Vec<Lab>> {
     let Some(dir) = dir else {
         return Ok(lab::catalogue::builtin()?);
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading the lab folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+    // The folder's own *.toml files (each once, bounded), not its subfolders.
+    let files: Vec<PathBuf> = crate::input::collect_tomls(&[dir.to_path_buf()], "lab")?
+        .into_iter()
+        .filter(|f| f.parent() == Some(dir))
         .collect();
-    files.sort();
     if files.is_empty() {
         bail!("no lab files (*.toml) in {}", dir.display());
     }
@@ -64,7 +63,12 @@ fn catalogue(dir: Option<&Path>) -> Result<Vec<Lab>> {
         .iter()
         .map(|f| {
             let name = f.display().to_string();
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading {name}"))?;
+            let text = crate::input::read_text_bounded(
+                f,
+                sim_core::limits::MAX_TOML_BYTES,
+                "MAX_TOML_BYTES",
+                "lab file",
+            )?;
             Ok(Lab::parse(&name, &text)?)
         })
         .collect()

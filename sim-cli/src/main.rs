@@ -7,6 +7,7 @@
 mod cli;
 mod dpapi_cmd;
 mod explore_cmd;
+mod input;
 mod lab_cmd;
 mod output;
 mod remedy_cmd;
@@ -20,13 +21,17 @@ mod world_cmd;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sim_core::command::REDACTED;
 
 /// `--version`: the package version and, when built from a git checkout, the revision
 /// (`0.1.0 (git 1ff31cc)`), as `build.rs` records it.
 pub const VERSION: &str = env!("ADSYNC_SIM_VERSION");
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_error(&e),
+    };
     let format = cli.format;
     let result = match cli.command {
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
@@ -45,4 +50,25 @@ fn main() -> ExitCode {
         other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)
+}
+
+/// clap's error (or help) as clap prints it, with every secret of the command line redacted:
+/// the words the command language's grammar says are passwords
+/// ([`input::argv_secrets`]) never appear in an error.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        // --help and --version: nothing typed is repeated.
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut text = e.render().to_string();
+    for s in input::argv_secrets(&args) {
+        text = text.replace(s.as_str(), REDACTED);
+    }
+    eprint!("{text}");
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }

@@ -8,38 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{Value, json};
+use sim_core::limits::MAX_TOML_BYTES;
 use sim_core::scenario::{Scenario, ScenarioReport, run_scenario};
 
 use crate::cli::{Format, ScenarioRunArgs};
 use crate::output::Outcome;
 
-/// Every `*.toml` under the paths, sorted within each folder.
+/// Every `*.toml` under the paths, sorted within each folder, each file once
+/// ([`crate::input::collect_tomls`]).
 fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            let mut found = Vec::new();
-            while let Some(d) = stack.pop() {
-                for e in
-                    std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?
-                {
-                    let path = e?.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if path.extension().is_some_and(|x| x == "toml") {
-                        found.push(path);
-                    }
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            bail!("{}: no such scenario file or folder", p.display());
-        }
-    }
+    let out = crate::input::collect_tomls(paths, "scenario")?;
     if out.is_empty() {
         bail!(
             "no scenario files (*.toml) under {}",
@@ -55,7 +33,8 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 fn run_one(path: &Path, seed: Option<u64>) -> Result<ScenarioReport> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
+    let text =
+        crate::input::read_text_bounded(path, MAX_TOML_BYTES, "MAX_TOML_BYTES", "scenario file")?;
     if is_lab(&text) {
         return lab_as_scenario(&name, &text);
     }

@@ -9,7 +9,7 @@
 //! standard input is not a terminal, lines are read plainly, so a session can be scripted.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -22,6 +22,10 @@ use sim_core::store::StateDir;
 
 use crate::cli::{Format, LabArgs, LabCommand};
 use crate::output::Outcome;
+
+/// The longest line the shell reads from piped input: PowerShell's console host accepts about
+/// 8,191 characters on a line; 32 KiB holds that in any UTF-8.
+const MAX_LINE_BYTES: u64 = 32 << 10;
 
 /// The prompt: PowerShell in the folder the seed articles work in.
 pub const PROMPT: &str = r"PS C:\Program Files\Microsoft Azure AD Sync\bin> ";
@@ -168,17 +172,51 @@ impl Input {
                     Err(err) => return Err(err.into()),
                 }
             },
-            Self::Plain(stdin) => {
+            Self::Plain(stdin) => loop {
                 if !prompt.is_empty() {
                     print!("{prompt}");
                     std::io::stdout().flush()?;
                 }
-                let mut l = String::new();
-                if stdin.read_line(&mut l)? == 0 {
+                // Bytes, not a String: a line that is not UTF-8 is reported and skipped, and the
+                // session goes on with the next line. A line is bounded as a typed line is.
+                let mut l = Vec::new();
+                if (&mut *stdin)
+                    .take(MAX_LINE_BYTES + 1)
+                    .read_until(b'\n', &mut l)?
+                    == 0
+                {
                     return Ok(None);
                 }
-                Ok(Some(l.trim_end_matches(['\r', '\n']).to_owned()))
-            }
+                if l.len() as u64 > MAX_LINE_BYTES && !l.ends_with(b"\n") {
+                    // Drop the rest of the over-long line, then report it.
+                    let mut rest = Vec::new();
+                    while (&mut *stdin)
+                        .take(MAX_LINE_BYTES)
+                        .read_until(b'\n', &mut rest)?
+                        > 0
+                        && !rest.ends_with(b"\n")
+                    {
+                        rest.clear();
+                    }
+                    error(
+                        &format!(
+                            "The line is longer than {MAX_LINE_BYTES} bytes (MAX_LINE_BYTES) and was not run."
+                        ),
+                        false,
+                    );
+                    continue;
+                }
+                match String::from_utf8(l) {
+                    Ok(l) => return Ok(Some(l.trim_end_matches(['\r', '\n']).to_owned())),
+                    Err(e) => error(
+                        &format!(
+                            "The line is not valid UTF-8 (byte {} cannot be read) and was not run.",
+                            e.utf8_error().valid_up_to() + 1
+                        ),
+                        false,
+                    ),
+                }
+            },
         }
     }
 
@@ -334,7 +372,8 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                 // PowerShell's position and category lines under the message.
                 error(
                     &format!(
-                        "{e}\nAt line:1 char:1\n+ {line}\n+ {}\n    + CategoryInfo          : ObjectNotFound: ({word}:String) [], CommandNotFoundException\n    + FullyQualifiedErrorId : CommandNotFoundException\n",
+                        "{e}\nAt line:1 char:1\n+ {}\n+ {}\n    + CategoryInfo          : ObjectNotFound: ({word}:String) [], CommandNotFoundException\n    + FullyQualifiedErrorId : CommandNotFoundException\n",
+                        command::redact_line(line),
                         "~".repeat(word.chars().count().max(1))
                     ),
                     color,

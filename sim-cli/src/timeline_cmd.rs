@@ -18,7 +18,12 @@ pub fn run(state: &Path, format: Format, a: TimelineArgs) -> Result<Outcome> {
     let (title, entries) = match &a.scenario {
         Some(file) => {
             let name = file.display().to_string();
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+            let text = crate::input::read_text_bounded(
+                file,
+                sim_core::limits::MAX_TOML_BYTES,
+                "MAX_TOML_BYTES",
+                "scenario file",
+            )?;
             let scenario = Scenario::parse(&name, &text)?;
             let report = run_scenario(&name, &scenario, None)?;
             (format!("Scenario {}", scenario.name), report.journal)

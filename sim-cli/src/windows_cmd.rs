@@ -65,7 +65,7 @@ mod real {
                     display_name: format!("adsync-sim keyset probe ({})", a.name.name),
                     binary_path: probe::binary_path(&exe, &a.name.name),
                     account: a.account.clone(),
-                    password: Some(Secret::new(a.password)),
+                    password: Some(a.password.required()?),
                 };
                 probe::install(&spec).map_err(host_error)?;
                 Ok(Outcome {

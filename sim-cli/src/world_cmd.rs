@@ -46,6 +46,7 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
     };
     let mut words = vec![verb.to_owned()];
     words.extend(args);
+    let words = crate::input::world_words(words)?;
     let parsed = command::parse_words(&words)?;
     exec(state, &parsed)
 }

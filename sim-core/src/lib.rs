@@ -40,6 +40,7 @@ pub mod cloud;
 pub mod command;
 pub mod explore;
 pub mod lab;
+pub mod limits;
 pub mod probe;
 pub mod remedy;
 pub mod scenario;

@@ -189,7 +189,7 @@ pub fn parse_cmdlet(
     words: &[String],
     args: &[&str],
 ) -> Option<Result<Command, ParseError>> {
-    let typed = words.join(" ");
+    let typed = super::redact::join_words(words);
     Some(match verb {
         "add-adsyncaadserviceaccount" => {
             let cmdlet = "Add-ADSyncAADServiceAccount";

@@ -13,15 +13,18 @@ use std::fmt;
 use thiserror::Error;
 
 pub mod adsync;
+pub mod redact;
 
 pub use adsync::PsCredential;
+pub use redact::{REDACTED, redact_line, redact_words, secret_parts};
 
 use crate::adsync::run::{PolicyType, RunProfile};
 use crate::win::clock::parse_duration;
 use crate::win::eventlog::LogName;
 use crate::win::scm::StartType;
 
-/// A password as typed; never shown by `Debug` or `Display`.
+/// A password as typed. It has no `Display`, its `Debug` prints a redaction, and its bytes are
+/// zeroized when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -34,6 +37,12 @@ impl Secret {
     /// The password.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
     }
 }
 
@@ -318,8 +327,13 @@ pub(crate) fn usage(
     }
 }
 
-/// Parses words (the first is the command).
+/// Parses words (the first is the command). An error repeats typed words only as the grammar
+/// allows them to be shown: secrets are redacted ([`redact`]).
 pub fn parse_words(words: &[String]) -> Result<Command, ParseError> {
+    parse_words_raw(words).map_err(|e| redact::redact_error(words, e))
+}
+
+fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
     let (first, rest) = words.split_first().ok_or(ParseError::Empty)?;
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let verb = first.to_ascii_lowercase();
@@ -395,6 +409,18 @@ fn flags<'a>(
     Ok(out)
 }
 
+/// An account name as typed, checked by the `sAMAccountName` rules ([`check_account_name`]).
+///
+/// [`check_account_name`]: crate::win::names::check_account_name
+fn account_name(
+    command: &'static str,
+    use_: &'static str,
+    name: &str,
+) -> Result<String, ParseError> {
+    crate::win::names::check_account_name(name).map_err(|e| usage(command, use_, e))?;
+    Ok(name.to_owned())
+}
+
 fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
     match args {
         ["list"] => Ok(Command::AccountList),
@@ -406,7 +432,7 @@ fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
                 .map(|(_, v)| Secret::new(v))
                 .ok_or_else(|| usage("account reset", ACCOUNT_USAGE, "--password is required"))?;
             Ok(Command::AccountReset {
-                name: (*name).to_owned(),
+                name: account_name("account reset", ACCOUNT_USAGE, name)?,
                 password,
                 net_user: false,
             })
@@ -419,7 +445,7 @@ fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
                 _ => AccountState::Unlock,
             };
             Ok(Command::AccountState {
-                name: (*name).to_owned(),
+                name: account_name("account", ACCOUNT_USAGE, name)?,
                 state,
                 net_user: false,
             })
@@ -436,7 +462,7 @@ fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
             let new = get("--new")
                 .ok_or_else(|| usage("account change", ACCOUNT_USAGE, "--new is required"))?;
             Ok(Command::AccountChange {
-                name: (*name).to_owned(),
+                name: account_name("account change", ACCOUNT_USAGE, name)?,
                 old,
                 new,
             })
@@ -624,13 +650,13 @@ fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
                 _ => return Err(usage("net", NET_USAGE, "use /active:yes or /active:no")),
             };
             Ok(Command::AccountState {
-                name: (*name).to_owned(),
+                name: account_name("net", NET_USAGE, name)?,
                 state,
                 net_user: true,
             })
         }
         [user, name, password] if user.eq_ignore_ascii_case("user") => Ok(Command::AccountReset {
-            name: (*name).to_owned(),
+            name: account_name("net", NET_USAGE, name)?,
             password: Secret::new(*password),
             net_user: true,
         }),

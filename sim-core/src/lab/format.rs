@@ -188,6 +188,17 @@ impl LabFile {
         }
         self.world.options(file, None)?;
         let l = &self.lab;
+        let steps = l.break_steps.len() + l.objectives.len() + l.solution.len();
+        if steps > crate::limits::MAX_STEPS_PER_SCENARIO {
+            return Err(invalid(
+                "lab",
+                table,
+                format!(
+                    "{steps} break steps, objectives and solution lines; a lab has at most {} (MAX_STEPS_PER_SCENARIO)",
+                    crate::limits::MAX_STEPS_PER_SCENARIO
+                ),
+            ));
+        }
         for (key, empty) in [
             ("lab.title", l.title.trim().is_empty()),
             ("lab.brief", l.brief.trim().is_empty()),

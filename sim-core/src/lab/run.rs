@@ -99,6 +99,12 @@ impl Values {
     pub fn redact(&self, text: &str) -> String {
         redact_with(&secret_values(&self.0), text)
     }
+
+    /// A line of the lab file as reports show it: redacted by the grammar (a literal password
+    /// in it is hidden, a placeholder is kept) and then by the install's passwords.
+    pub fn redact_line(&self, line: &str) -> String {
+        self.redact(&crate::command::redact_line(line))
+    }
 }
 
 /// A started lab's world.
@@ -127,7 +133,7 @@ pub fn start(lab: &Lab, sealer: Sealer) -> Result<Started, LabError> {
             return Err(failed(format!(
                 "break step {} `{}` did not do what the file expects: {}; it printed: {}",
                 i + 1,
-                values.redact(&step.run),
+                values.redact_line(&step.run),
                 why,
                 values.redact(outcome.text.trim())
             )));
@@ -194,7 +200,7 @@ pub fn check(lab: &Lab, world: &World, values: &Values) -> CheckReport {
                     if out.code != 0 {
                         return Err(format!(
                             "`{}` (step {} before the check) returned {}: {}",
-                            values.redact(b),
+                            values.redact_line(b),
                             i + 1,
                             out.code,
                             out.text.trim()
@@ -205,7 +211,7 @@ pub fn check(lab: &Lab, world: &World, values: &Values) -> CheckReport {
                 let (command, out) = exec_line(&mut copy, &line);
                 match check_expect(&copy, command.as_ref(), Some(&o.expect), &out) {
                     None => Ok(()),
-                    Some(why) => Err(format!("`{}`: {why}", values.redact(&o.run))),
+                    Some(why) => Err(format!("`{}`: {why}", values.redact_line(&o.run))),
                 }
             })()
             .err();
@@ -413,7 +419,7 @@ pub fn verify(lab: &Lab) -> VerifyReport {
         };
         let (_, out) = exec_line(&mut world, &line);
         report.solution.push(SolutionStep {
-            run: values.redact(l),
+            run: values.redact_line(l),
             code: out.code,
             output: values.redact(out.text.trim_end()),
         });
@@ -421,7 +427,7 @@ pub fn verify(lab: &Lab) -> VerifyReport {
             report.problems.push(format!(
                 "solution line {} `{}` returned {}: {}",
                 i + 1,
-                values.redact(l),
+                values.redact_line(l),
                 out.code,
                 values.redact(out.text.trim())
             ));

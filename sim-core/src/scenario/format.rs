@@ -163,10 +163,21 @@ pub enum ScenarioError {
 impl Scenario {
     /// Parses a scenario file's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
-        toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        let s: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             file: file.to_owned(),
             message: e.to_string().trim_end().to_owned(),
-        })
+        })?;
+        if s.steps.len() > crate::limits::MAX_STEPS_PER_SCENARIO {
+            return Err(ScenarioError::Parse {
+                file: file.to_owned(),
+                message: format!(
+                    "{} steps; a scenario has at most {} (MAX_STEPS_PER_SCENARIO)",
+                    s.steps.len(),
+                    crate::limits::MAX_STEPS_PER_SCENARIO
+                ),
+            });
+        }
+        Ok(s)
     }
 
     /// The file's text (what `--record` writes).

@@ -339,15 +339,20 @@ fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
     };
     let mut dry_run = false;
     let mut given = Vec::new();
-    let mut it = rest.iter();
-    while let Some(w) = it.next() {
+    // A stray word is echoed as the grammar redacts it: it may be a password.
+    let shown = crate::command::redact_words(&words);
+    let mut it = rest.iter().zip(&shown[1..]);
+    while let Some((w, seen)) = it.next() {
         match w.as_str() {
             "--dry-run" if verb == "remediate" => dry_run = true,
-            "--credential" => match it.next().and_then(|v| crate::remedy::parse_credential(v)) {
+            "--credential" => match it
+                .next()
+                .and_then(|(v, _)| crate::remedy::parse_credential(v))
+            {
                 Some(c) => given.push(c),
                 None => return Some(usage("--credential needs ACCOUNT=PASSWORD".into())),
             },
-            other => return Some(usage(format!("unexpected argument '{other}'"))),
+            _ => return Some(usage(format!("unexpected argument '{seen}'"))),
         }
     }
     let before = world.clone();
@@ -506,9 +511,12 @@ pub fn run_scenario_observed(
             None => exec_line(&mut world, &line),
         };
         let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
-        let run = command
-            .as_ref()
-            .map_or_else(|| redact(&line), Command::redacted);
+        // A line that did not parse is shown as the grammar redacts it, so a literal password
+        // in it never reaches a report.
+        let run = command.as_ref().map_or_else(
+            || redact(&crate::command::redact_line(&line)),
+            Command::redacted,
+        );
         let s = StepReport {
             run,
             code: outcome.code,

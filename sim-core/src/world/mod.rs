@@ -473,10 +473,18 @@ impl World {
             .iter()
             .map(|f| f.trim().to_ascii_lowercase())
             .collect();
-        if forests.is_empty() || forests.iter().any(|f| f.is_empty() || !f.contains('.')) {
+        if forests.is_empty() {
             return Err(WorldError::Options(
                 "each --forest must be a DNS name such as contoso.com".into(),
             ));
+        }
+        for (i, f) in forests.iter().enumerate() {
+            crate::win::names::check_dns_name("--forest", f).map_err(WorldError::Options)?;
+            if forests[..i].contains(f) {
+                return Err(WorldError::Options(format!(
+                    "--forest '{f}' is given twice: each forest is connected once"
+                )));
+            }
         }
         let build = options.build;
         let kind = options
@@ -509,11 +517,14 @@ impl World {
             )));
         }
         let tenant = match &options.tenant {
-            Some(t) if t.contains('.') && !t.trim().is_empty() => t.trim().to_ascii_lowercase(),
             Some(t) => {
-                return Err(WorldError::Options(format!(
-                    "--tenant '{t}' is not a domain name such as contoso.onmicrosoft.com"
-                )));
+                let t = t.trim().to_ascii_lowercase();
+                crate::win::names::check_dns_name("--tenant", &t).map_err(|e| {
+                    WorldError::Options(format!(
+                        "{e} (write the tenant's domain, such as contoso.onmicrosoft.com)"
+                    ))
+                })?;
+                t
             }
             None => format!(
                 "{}.onmicrosoft.com",

@@ -1,0 +1,6 @@
+//! The `credential_file` target of `fuzz/targets.rs` under libFuzzer.
+#![no_main]
+
+include!("../targets.rs");
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| credential_file(data));
