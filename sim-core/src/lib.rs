@@ -20,6 +20,7 @@ pub mod dpapi;
 pub mod explore;
 pub mod filetime;
 pub mod lab;
+pub mod private_fs;
 pub mod probe;
 pub mod remedy;
 pub mod scenario;

@@ -7,6 +7,7 @@ mod cli_lab;
 mod cli_remedy;
 mod cli_scenario;
 mod cli_shell;
+mod cli_state;
 mod cli_timeline;
 mod cli_world;
 mod credential;

@@ -477,7 +477,7 @@ mod tests {
             service_account: Some(ServiceAccountKind::Virtual),
             ..WorldOptions::default()
         };
-        World::new(&options, Sealer::new([7; 32])).unwrap().0
+        World::new(&options, Sealer::in_memory([7; 32])).unwrap().0
     }
 
     fn names() -> SeedNames {
