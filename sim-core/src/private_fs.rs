@@ -71,6 +71,27 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Writes `bytes` to `path`, replacing what is there: a new private file is written beside it
+/// (created exclusively under a random name) and renamed over it, so the result is always 0600,
+/// a symbolic link at `path` is replaced rather than followed, and a reader never sees half a
+/// file.
+pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        hex::encode(random)
+    ));
+    write_new(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// Opens (creating when missing) a private file that is never a symbolic link: the lock file.
 pub fn open_or_create(path: &Path) -> io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
@@ -250,6 +271,27 @@ mod tests {
         assert!(
             write_new(&f, b"y").is_err(),
             "an existing file is not overwritten"
+        );
+    }
+
+    #[test]
+    fn replace_writes_a_private_file_over_a_link_without_following_it() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("target");
+        std::fs::write(&target, b"keep").unwrap();
+        let out = t.path().join("out");
+        std::os::unix::fs::symlink(&target, &out).unwrap();
+        replace(&out, b"new").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(!out.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(mode(&out), 0o600);
+        replace(&out, b"again").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"again");
+        assert_eq!(
+            std::fs::read_dir(t.path()).unwrap().count(),
+            2,
+            "no temporary file left"
         );
     }
 

@@ -945,7 +945,9 @@ impl StateDir {
             cycles += o.json["sync_cycles"].as_u64().unwrap_or(0);
             merged.code = o.code;
             merged.json = o.json;
-            merged.events.extend(o.events);
+            // Each chunk's events are in its journal row; the merged outcome keeps the last
+            // chunk's only, so memory follows one chunk, not the whole advance.
+            merged.events = o.events;
             progress(done, secs);
             if done < secs {
                 std::thread::sleep(CHUNK_PAUSE);
