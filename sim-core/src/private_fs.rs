@@ -25,10 +25,15 @@ pub const FILE_MODE: u32 = 0o600;
 
 /// Creates a new directory, readable by its owner only; it must not exist.
 pub fn create_dir(path: &Path) -> io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, DIR_MODE);
-    b.create(path)
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(DIR_MODE).create(path)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir(path)
+    }
 }
 
 /// Creates `path` and its parents as needed and makes `path` itself private (0700 on Unix).
