@@ -14,7 +14,7 @@ fn world(build: &str, kind: ServiceAccountKind) -> World {
         build: build.parse().expect("build"),
         ..WorldOptions::default()
     };
-    let (mut w, _) = World::new(&opts, Sealer::new([5; 32])).expect("world");
+    let (mut w, _) = World::new(&opts, Sealer::in_memory([5; 32])).expect("world");
     w.exec(&parse_line("sc stop ADSync").expect("parses"))
         .expect("stops");
     w

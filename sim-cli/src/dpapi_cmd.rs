@@ -62,8 +62,11 @@ fn read_input(path: &Path, what: &str, limit: u64, limit_name: &str) -> Result<Z
     crate::input::read_bounded(path, limit, limit_name, what)
 }
 
+/// Master key files and blobs are secrets: written private (0600), never through a symbolic
+/// link (`sim_core::private_fs::replace`).
 fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {what} {}", path.display()))
+    sim_core::private_fs::replace(path, bytes)
+        .with_context(|| format!("writing {what} {}", path.display()))
 }
 
 fn parse_entropy(text: Option<&str>) -> Result<Vec<u8>> {

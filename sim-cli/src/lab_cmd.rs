@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sim_core::lab::{self, Lab, LabState, Values, VerifyReport};
 use sim_core::store::{StateDir, StoreError};
+use sim_core::world::World;
 
 use crate::cli::{LabArgs, LabCommand};
 use crate::output::Outcome;
@@ -213,15 +214,33 @@ fn brief(lab: &Lab, values: &Values, rec: &LabState) -> Result<Outcome> {
     })
 }
 
+/// The lab record changed by `f` in one write transaction with the world it reads, so parallel
+/// `lab hint` and `lab check` runs each count (none of their updates is lost).
+fn update<T>(
+    state: &Path,
+    f: impl FnOnce(&World, &mut LabState, Lab, Values) -> Result<T>,
+) -> Result<(T, LabState)> {
+    let (mut dir, _) = active(state)?;
+    let done = dir.update_lab(|sealer, world, rec| {
+        let lab = rec.lab()?;
+        let values = rec.values(|n, s| sealer.open(n, s))?;
+        f(world, rec, lab, values).map(|t| (t, rec.clone()))
+    })?;
+    match done {
+        Some(r) => r,
+        None => bail!("the world in {} is no longer a lab", state.display()),
+    }
+}
+
 fn hint(state: &Path) -> Result<Outcome> {
-    let (mut dir, mut rec) = active(state)?;
-    let (lab, values) = open(&dir, &rec)?;
+    let ((lab, values), rec) = update(state, |_, rec, lab, values| {
+        if rec.progress.hints_shown < lab.def.lab.hints.len() {
+            rec.progress.hints_shown += 1;
+        }
+        Ok((lab, values))
+    })?;
     let hints = &lab.def.lab.hints;
     let total = hints.len();
-    if rec.progress.hints_shown < total {
-        rec.progress.hints_shown += 1;
-        dir.save_lab(&rec)?;
-    }
     let shown = rec.progress.hints_shown;
     let mut human = String::new();
     for (i, h) in hints.iter().take(shown).enumerate() {
@@ -243,12 +262,11 @@ fn hint(state: &Path) -> Result<Outcome> {
 }
 
 fn check(state: &Path) -> Result<Outcome> {
-    let (mut dir, mut rec) = active(state)?;
-    let (lab, values) = open(&dir, &rec)?;
-    let world = dir.load()?;
-    let report = lab::check(&lab, &world, &values);
-    let score = rec.progress.record(&report);
-    dir.save_lab(&rec)?;
+    let ((lab, report, score), rec) = update(state, |world, rec, lab, values| {
+        let report = lab::check(&lab, world, &values);
+        let score = rec.progress.record(&report);
+        Ok((lab, report, score))
+    })?;
     let total = report.objectives.len();
     let met = report.met();
     let mut human = format!("Lab {}: {}\n\n", rec.name, lab.def.lab.title);

@@ -274,7 +274,9 @@ fn preset_user(line: &str) -> Option<String> {
 
 /// Runs the shell until `exit` or the end of input.
 pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
-    let mut dir = StateDir::open(state)?;
+    // Checked once here; each line then opens the state for its own command, so the shell
+    // holds no lock between lines (`lab reset` or `init --force` elsewhere need not wait).
+    drop(StateDir::open(state)?);
     let tty = std::io::stdin().is_terminal();
     let mut input = if tty {
         let config = Config::builder().auto_add_history(true).build();
@@ -380,7 +382,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                 );
             }
             Err(e) => error(&e.to_string(), color),
-            Ok(c) => match dir.exec(&c) {
+            Ok(c) => match StateDir::open(state).and_then(|mut dir| dir.exec(&c)) {
                 Ok(o) => {
                     let t = o.text.trim_end();
                     if !t.is_empty() {

@@ -2,12 +2,15 @@
 //! Every one but `init` and `export` is parsed by the shared command language
 //! (`sim_core::command`) and runs as one transaction on the state directory.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sim_core::adsync::build::{Build, DEFAULT_BUILD};
 use sim_core::command::{self, Command as WorldCommand};
+use sim_core::private_fs;
 use sim_core::store::StateDir;
 use sim_core::world::{Outcome as WorldOutcome, ServiceAccountKind, World, WorldOptions};
 
@@ -53,8 +56,27 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
 
 fn exec(state: &Path, command: &WorldCommand) -> Result<Outcome> {
     let mut dir = StateDir::open(state)?;
-    let outcome = dir.exec(command)?;
-    finish(outcome)
+    // A long `clock advance` commits in chunks; on a terminal a bar shows how far it has got.
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} clock advance [{bar:30}] {msg} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let outcome = dir.exec_with(command, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(format!("{} of {} days", done / 86_400, total / 86_400));
+    });
+    bar.finish_and_clear();
+    finish(outcome?)
 }
 
 /// A world outcome as the front end prints it: the real tool's text on standard output, and the
@@ -162,8 +184,7 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
 }
 
 fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
-    let dir = StateDir::open(state)?;
-    let world = dir.load()?;
+    let world = StateDir::open(state)?.load()?;
     if a.dir.exists()
         && a.dir
             .read_dir()
@@ -176,29 +197,29 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
             a.dir.display()
         );
     }
+    if !a.dir.exists() {
+        private_fs::ensure_private_dir(&a.dir)
+            .with_context(|| format!("creating {}", a.dir.display()))?;
+    }
+    // Every file below the directory opened once, created exclusively and privately, never
+    // through a symbolic link (sim_core::private_fs): DPAPI_SYSTEM and the master keys are
+    // what an attacker wants.
+    let tree =
+        private_fs::Tree::open(&a.dir).with_context(|| format!("opening {}", a.dir.display()))?;
     let mut written = Vec::new();
     for (path, bytes) in world.artefacts()? {
-        write(&a.dir, &path, &bytes)?;
+        tree.write(&path, &bytes)?;
         written.push(path);
     }
     if let Ok(engine) = world.engine() {
         // The database as a SQLite file beside where LocalDB keeps the real one.
         let rel = engine.build.database_path().replace(".mdf", ".sqlite");
-        let path = a.dir.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        sim_core::store::export_adsync_database(&world, &path)?;
+        tree.write(&rel, &sim_core::store::adsync_database_bytes(&world)?)?;
         written.push(rel);
     }
     for (log, doc) in world.event_logs_json() {
         let path = format!("Windows/System32/winevt/Logs/{log}.json");
-        write(
-            &a.dir,
-            &path,
-            serde_json::to_string_pretty(&doc)?.as_bytes(),
-        )?;
+        tree.write(&path, serde_json::to_string_pretty(&doc)?.as_bytes())?;
         written.push(path);
     }
     Ok(Outcome {
@@ -212,13 +233,4 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
         raw: None,
         result_code: 0,
     })
-}
-
-fn write(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
-    let path = root.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
 }

@@ -41,6 +41,7 @@ pub mod command;
 pub mod explore;
 pub mod lab;
 pub mod limits;
+pub mod private_fs;
 pub mod probe;
 pub mod remedy;
 pub mod scenario;

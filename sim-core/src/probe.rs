@@ -4,7 +4,7 @@
 //! At install it protects a random keyset with the service account's user-scope DPAPI; at every
 //! start it must unprotect it. When it cannot, it writes Application event 6028 and stops with
 //! the service-specific error the seed article documents
-//! ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03); `docs/adsync.md` §3.2). The
+//! ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03; `docs/adsync.md` §3.2). The
 //! simulated ADSync engine ([`crate::adsync::engine`]) uses the same event and error constants.
 
 use serde::{Deserialize, Serialize};

@@ -5,17 +5,26 @@
 //! tampering is detected. Real Windows formats keep their own ciphers; this is only for values
 //! Windows would hold in protected memory or the SECURITY hive.
 //!
-//! Nonces are a counter persisted with the world in the same transaction as the ciphertext, so
-//! no nonce is ever stored twice under one key. The secret's name is the associated data, so a
-//! sealed value moved to another name fails to open.
+//! Nonces are 96 random bits (NIST SP 800-38D §8.2.2, the random construction) from a ChaCha20
+//! generator seeded from the operating system when the sealer is made and shared by its clones,
+//! so a copied state directory, or two processes sealing under one key, never reuse a nonce (a
+//! counter kept in the state would repeat in every copy). Named choice: the nonces, and so the
+//! sealed bytes in `state.db`, differ from run to run; they protect the simulator's own store
+//! at rest and are not a Windows artefact, so determinism (same seed and commands, same outputs,
+//! journal and exported artefacts) does not cover them. The bound of 2^32 messages per key for
+//! random nonces is far above what one state seals. The secret's name is the associated data,
+//! so a sealed value moved to another name fails to open.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 /// A sealed value: 12-byte nonce and AES-256-GCM ciphertext with tag, hex in the state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,10 +45,37 @@ pub struct UnsealError {
     pub name: String,
 }
 
+/// The operating system gave no randomness for the sealing nonces.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("no operating-system randomness for the sealing nonces: {0}")]
+pub struct NoRandomness(pub String);
+
+/// Where nonces come from: one generator seeded from the operating system, shared by clones.
+#[derive(Clone)]
+struct Nonces(Arc<Mutex<ChaCha20Rng>>);
+
+impl Nonces {
+    fn next(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fill_bytes(&mut nonce);
+        nonce
+    }
+}
+
+/// AES-GCM's 96-bit nonce.
+const NONCE_LEN: usize = 12;
+
+/// The name of the key check value ([`Sealer::check_value`]).
+pub const CHECK_NAME: &str = "adsync-sim key check";
+
 /// The per-state sealing key.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct Sealer {
-    key: [u8; 32],
+    key: Zeroizing<[u8; 32]>,
+    nonces: Nonces,
 }
 
 impl fmt::Debug for Sealer {
@@ -49,16 +85,30 @@ impl fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    /// A sealer with the given key.
-    pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+    /// A sealer with the given key; its nonce generator is seeded from the operating system.
+    pub fn new(key: [u8; 32]) -> Result<Self, NoRandomness> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *seed).map_err(|e| NoRandomness(e.to_string()))?;
+        Ok(Self {
+            key: Zeroizing::new(key),
+            nonces: Nonces(Arc::new(Mutex::new(ChaCha20Rng::from_seed(*seed)))),
+        })
     }
 
-    /// Seals `plaintext` under `name` with the nonce `counter`.
-    pub fn seal(&self, counter: u64, name: &str, plaintext: &[u8]) -> Sealed {
-        let mut nonce = [0u8; 12];
-        nonce[..8].copy_from_slice(&counter.to_le_bytes());
-        let cipher = Aes256Gcm::new((&self.key).into());
+    /// A sealer for a world that is never stored (scenario runs, lab verification, exploration):
+    /// its nonces follow from the key, so such runs stay reproducible to the byte. Never used for
+    /// a state directory.
+    pub fn in_memory(key: [u8; 32]) -> Self {
+        Self {
+            key: Zeroizing::new(key),
+            nonces: Nonces(Arc::new(Mutex::new(ChaCha20Rng::from_seed(key)))),
+        }
+    }
+
+    /// Seals `plaintext` under `name` with a fresh random nonce.
+    pub fn seal(&self, name: &str, plaintext: &[u8]) -> Sealed {
+        let nonce = self.nonces.next();
+        let cipher = Aes256Gcm::new((&*self.key).into());
         // Encryption only fails for inputs over 64 GiB.
         let ct = cipher
             .encrypt(
@@ -85,7 +135,7 @@ impl Sealer {
             .and_then(|n| n.try_into().ok())
             .ok_or_else(err)?;
         let ct = hex::decode(&sealed.ct).map_err(|_| err())?;
-        let cipher = Aes256Gcm::new((&self.key).into());
+        let cipher = Aes256Gcm::new((&*self.key).into());
         cipher
             .decrypt(
                 &Nonce::from(nonce),
@@ -97,6 +147,18 @@ impl Sealer {
             .map(Zeroizing::new)
             .map_err(|_| err())
     }
+
+    /// The key check value stored with the state: an empty value sealed under [`CHECK_NAME`].
+    /// Only the right key opens it, so a wrong `seal.key` is refused before anything is read or
+    /// committed under it.
+    pub fn check_value(&self) -> Sealed {
+        self.seal(CHECK_NAME, b"")
+    }
+
+    /// Whether `check` (a [`Sealer::check_value`]) was made with this key.
+    pub fn verifies(&self, check: &Sealed) -> bool {
+        self.open(CHECK_NAME, check).is_ok()
+    }
 }
 
 #[cfg(test)]
@@ -105,14 +167,41 @@ mod tests {
 
     #[test]
     fn seal_open_and_tamper() {
-        let s = Sealer::new([7; 32]);
-        let sealed = s.seal(1, "_SC_ADSync", b"Spring2026!");
+        let s = Sealer::new([7; 32]).unwrap();
+        let sealed = s.seal("_SC_ADSync", b"Spring2026!");
         assert!(!sealed.ct.contains(&hex::encode(b"Spring2026!")));
         assert_eq!(&s.open("_SC_ADSync", &sealed).unwrap()[..], b"Spring2026!");
         assert!(s.open("_SC_Other", &sealed).is_err(), "bound to its name");
         let mut t = sealed.clone();
         t.ct.replace_range(0..2, if &t.ct[0..2] == "00" { "01" } else { "00" });
         assert!(s.open("_SC_ADSync", &t).is_err(), "tampering is detected");
-        assert!(Sealer::new([8; 32]).open("_SC_ADSync", &sealed).is_err());
+        assert!(
+            Sealer::new([8; 32])
+                .unwrap()
+                .open("_SC_ADSync", &sealed)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn nonces_never_repeat_across_sealers_clones_or_copies() {
+        // Two sealers under one key stand for a state directory and its copy.
+        let a = Sealer::new([7; 32]).unwrap();
+        let b = Sealer::new([7; 32]).unwrap();
+        let c = a.clone();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..1000 {
+            for s in [&a, &b, &c] {
+                assert!(seen.insert(s.seal("x", b"same").nonce), "a nonce repeated");
+            }
+        }
+        assert_eq!(hex::decode(a.seal("x", b"").nonce).unwrap().len(), 12);
+    }
+
+    #[test]
+    fn the_check_value_tells_the_right_key_from_a_wrong_one() {
+        let check = Sealer::new([7; 32]).unwrap().check_value();
+        assert!(Sealer::new([7; 32]).unwrap().verifies(&check));
+        assert!(!Sealer::new([8; 32]).unwrap().verifies(&check));
     }
 }

@@ -1,53 +1,98 @@
 //! A world persisted in a state directory: one SQLite database in WAL mode, one transaction per
 //! command, and the per-state sealing key beside it.
 //!
-//! docs/design.md §5: a command applies fully or not at all (the world is
-//! read, changed and written back inside one `BEGIN IMMEDIATE` transaction, so parallel
-//! invocations serialise instead of losing updates); a process killed at any point leaves the
-//! previous state, which SQLite's journal guarantees; corrupt or foreign files give an error that
-//! names the file and are never overwritten unless `init --force` is given.
+//! docs/design.md §5: a command applies fully or not at all. A command that changes the world reads,
+//! changes and writes it back inside one `BEGIN IMMEDIATE` transaction, so parallel invocations
+//! serialise instead of losing updates; writers wait for each other up to [`BUSY_TIMEOUT`] and
+//! then fail with one line naming the database. A reading command (`status`, `events`,
+//! `account list`, `diagnose`, `timeline`, `export`…) reads in a deferred transaction, a WAL
+//! snapshot that never waits for a writer, and appends its journal row in a short write
+//! transaction of its own. A long `clock advance` commits in steps of at most
+//! [`ADVANCE_CHUNK_SECS`] of simulated time, each one a whole world (as if the admin had typed
+//! the shorter advances), so no transaction holds the database for long.
 //!
-//! Layout of `DIR`: `state.db` (tables `meta`, `world`, `journal`, `lab`, and the ADSync
-//! database's own `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random
-//! bytes, hex: the AES-256-GCM key of [`crate::seal`]).
+//! Creating or replacing a world (`init`, `init --force`, `lab start`, `lab reset`) never deletes
+//! first: the new key and database are built in a fresh private directory [`STAGING_DIR`] beside
+//! the old ones and moved into place by `rename`, the key first. An interrupted replacement is
+//! finished or undone by the next command: a staging directory still holding its key was never
+//! swapped in and is removed; one whose key has already moved holds the new database, which is
+//! moved after it. So a process killed at any moment leaves the old world or the new one. All
+//! commands take the lock file [`LOCK_FILE`] (`flock`), shared; creation takes it exclusively, so
+//! concurrent `init`s run one after the other (the second waits up to [`LOCK_TIMEOUT`], then
+//! finds the first one's world: refused without `--force`, replaced with it) and no command
+//! holds the database while it is swapped.
+//!
+//! Layout of `DIR` (0700; every file 0600 on Unix, see [`crate::private_fs`]): `state.db`
+//! (tables `meta`, `world`, `journal`, `lab`, and the ADSync database's own
+//! `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random bytes, hex: the
+//! AES-256-GCM key of [`crate::seal`]), `state.lock`. `meta.key_check` holds a value sealed
+//! under the key ([`Sealer::check_value`]), so a wrong `seal.key` is refused when the state
+//! opens, before anything is read or written under it.
 //!
 //! The `journal` keeps one row per command: the simulated time after it, the line with passwords
 //! redacted, its result code, the ADSync service's state after it and the events it wrote (what
 //! `timeline` draws). `lab` holds the active lab and its progress ([`crate::lab::LabState`]).
-//! Schema 2 databases (before the journal's `service` and `events` columns and the `lab` table)
-//! are upgraded in place when opened.
+//! Schema 2 and 3 databases are upgraded in place when opened (3 added the journal's `service`
+//! and `events` columns and the `lab` table; 4 the key check value, verified first against the
+//! sealed `DPAPI_SYSTEM` secret, and private file modes).
 //!
-//! The two ADSync tables keep their real names and columns (docs/design.md §5, `docs/adsync.md`
-//! §3.1), so `sqlite3 state.db` answers the queries admins and tools run against the real
-//! database. They are the source of truth for their columns: an edit made with `sqlite3` (as
-//! AADInternals' `UPDATE mms_management_agent SET encrypted_configuration=…` does, §5.4) is what
-//! the engine reads next.
+//! The two ADSync tables keep their real names and columns (docs/design.md §5, `docs/adsync.md` §3.1), so
+//! `sqlite3 state.db` answers the queries admins and tools run against the real database. They
+//! are the source of truth for their columns: an edit made with `sqlite3` (as AADInternals'
+//! `UPDATE mms_management_agent SET encrypted_configuration=…` does, `docs/adsync.md` §5.4) is
+//! what the engine reads next.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::backend::SimHost;
 use crate::command::Command;
 use crate::lab::LabState;
-use crate::seal::{Sealed, Sealer, UnsealError};
+use crate::private_fs;
+use crate::seal::{NoRandomness, Sealed, Sealer, UnsealError};
 use crate::timeline::{Band, Entry};
+use crate::win::account::GMSA_ROTATION_DAYS;
 use crate::world::{Outcome, World, WorldError, WorldState};
 
 /// The database file.
 pub const DB_FILE: &str = "state.db";
 /// The sealing key file.
 pub const KEY_FILE: &str = "seal.key";
+/// The lock file every command holds (shared) and creation holds exclusively.
+pub const LOCK_FILE: &str = "state.lock";
+/// Where a new world is built before it is moved into place.
+pub const STAGING_DIR: &str = "state.new";
+/// SQLite's companion files in WAL mode.
+const WAL_FILES: [&str; 2] = ["state.db-wal", "state.db-shm"];
 /// The value of `meta.product`, which marks a database as ours.
 const PRODUCT: &str = "adsync-sim";
 /// Schema version of the tables: 3 added the journal's `service` and `events` columns and the
-/// `lab` table.
-const SCHEMA_VERSION: i64 = 3;
-/// How long a command waits for another one holding the database.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// `lab` table; 4 the key check value (`meta.key_check`).
+const SCHEMA_VERSION: i64 = 4;
+/// How long a writer waits for another one holding the database before it gives up with one
+/// line. Long enough for any single step of the simulator (a gMSA rotation at ten million KDF
+/// rounds takes seconds; clock advances commit in chunks), short enough that a stuck process is
+/// reported rather than waited on forever.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a command waits for the lock file while a world is created or replaced (the same
+/// bound as [`BUSY_TIMEOUT`], for the same reason).
+pub const LOCK_TIMEOUT: Duration = BUSY_TIMEOUT;
+/// How often a waiting command tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+/// The most simulated time one transaction of `clock advance` covers: the gMSA rotation period,
+/// so a transaction rotates each managed password at most once and runs at most 1,440
+/// scheduled sync cycles (30 days of 30-minute cycles).
+pub const ADVANCE_CHUNK_SECS: u64 = GMSA_ROTATION_DAYS * 86_400;
+
+/// How long `clock advance` lets go of the database between two chunks: longer than the
+/// longest sleep of SQLite's busy handler (100 ms), so a command waiting for the database gets it
+/// between chunks instead of the next chunk taking it back at once.
+pub const CHUNK_PAUSE: Duration = Duration::from_millis(250);
 
 /// What went wrong with a state directory.
 #[derive(Debug, Error)]
@@ -73,6 +118,34 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The sealing key is not the one the state was sealed with.
+    #[error(
+        "{file} is not the key this world was sealed with (the key check value in {db} does not open under it); nothing was read or changed: put back the seal.key that belongs to this state.db, or replace the world with `init --force`"
+    )]
+    WrongKey {
+        /// The key file.
+        file: PathBuf,
+        /// The database.
+        db: PathBuf,
+    },
+    /// Another command held the database for longer than [`BUSY_TIMEOUT`].
+    #[error(
+        "{file} is busy: another adsync-sim command held it for {} s; nothing was changed, try again when it has finished",
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Busy {
+        /// The database.
+        file: PathBuf,
+    },
+    /// Another command held the lock file for longer than [`LOCK_TIMEOUT`].
+    #[error(
+        "{file}: another adsync-sim command is creating or using this world and did not finish within {} s; nothing was changed, try again when it has finished",
+        LOCK_TIMEOUT.as_secs()
+    )]
+    Locked {
+        /// The lock file.
+        file: PathBuf,
+    },
     /// A filesystem error.
     #[error("{path}: {source}")]
     Io {
@@ -82,7 +155,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A database error.
-    #[error("{file}: {source}")]
+    #[error("{file}: {}", one_line(source))]
     Sqlite {
         /// The database.
         file: PathBuf,
@@ -98,14 +171,24 @@ pub enum StoreError {
     /// A sealed value in the state does not open.
     #[error(transparent)]
     Unseal(#[from] crate::seal::UnsealError),
+    /// No randomness for a new key or the sealing nonces.
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+}
+
+/// The first line of a database error (SQLite's errors may quote a whole statement).
+fn one_line(e: &rusqlite::Error) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_owned()
 }
 
 /// An open state directory.
 #[derive(Debug)]
 pub struct StateDir {
     dir: PathBuf,
+    // Declared before the lock: the connection closes before the lock is released.
     conn: Connection,
     sealer: Sealer,
+    _lock: Lock,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -116,14 +199,60 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 }
 
 fn sql(file: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |source| StoreError::Sqlite {
-        file: file.to_owned(),
-        source,
+    move |source| match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+            file: file.to_owned(),
+        },
+        _ => StoreError::Sqlite {
+            file: file.to_owned(),
+            source,
+        },
+    }
+}
+
+/// The lock file, held (shared or exclusive) until dropped.
+#[derive(Debug)]
+struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock on `dir`'s [`LOCK_FILE`], waiting up to [`LOCK_TIMEOUT`].
+    fn take(dir: &Path, exclusive: bool) -> Result<Self, StoreError> {
+        let path = dir.join(LOCK_FILE);
+        let file = private_fs::open_or_create(&path).map_err(io(&path))?;
+        let start = Instant::now();
+        loop {
+            let tried = if exclusive {
+                file.try_lock()
+            } else {
+                file.try_lock_shared()
+            };
+            match tried {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_TIMEOUT => {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { file: path });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+            }
+        }
     }
 }
 
 fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
     let path = dir.join(KEY_FILE);
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(StoreError::Foreign {
+            file: path,
+            reason: "it is a symbolic link, never what adsync-sim writes".into(),
+        });
+    }
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => Zeroizing::new(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -145,7 +274,107 @@ fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
             file: path.clone(),
             reason: "it is not 64 hex digits".into(),
         })?;
-    Ok(Sealer::new(key))
+    Ok(Sealer::new(key)?)
+}
+
+/// Makes the directory and its files private (0700 and 0600 on Unix).
+fn restrict_all(dir: &Path) -> Result<(), StoreError> {
+    private_fs::restrict(dir, private_fs::DIR_MODE).map_err(io(dir))?;
+    for name in [DB_FILE, KEY_FILE, LOCK_FILE, WAL_FILES[0], WAL_FILES[1]] {
+        let p = dir.join(name);
+        if p.is_file() {
+            private_fs::restrict(&p, private_fs::FILE_MODE).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
+/// Folds the old database's write-ahead log into it and removes the log, so the database moved
+/// over it never meets a log that is not its own. Called with the lock held exclusively: no
+/// adsync-sim command has the database open.
+fn retire_wal(dir: &Path) -> Result<(), StoreError> {
+    let db = dir.join(DB_FILE);
+    if db.is_file()
+        && let Ok(conn) = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    {
+        // A damaged database cannot be checkpointed; its log is of no use either.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        drop(conn);
+    }
+    for name in WAL_FILES {
+        let p = dir.join(name);
+        if private_fs::exists(&p) {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
+/// Finishes or undoes a replacement a killed process left (lock held exclusively).
+fn recover(dir: &Path) -> Result<(), StoreError> {
+    let staging = dir.join(STAGING_DIR);
+    if !private_fs::exists(&staging) {
+        return Ok(());
+    }
+    let new_db = staging.join(DB_FILE);
+    let swapped = staging.is_dir()
+        && !staging.symlink_metadata().is_ok_and(|m| m.is_symlink())
+        && !private_fs::exists(&staging.join(KEY_FILE))
+        && new_db.is_file();
+    if swapped {
+        // The new key is in place: the new database goes after it.
+        retire_wal(dir)?;
+        let db = dir.join(DB_FILE);
+        std::fs::rename(&new_db, &db).map_err(io(&db))?;
+        private_fs::sync_dir(dir).map_err(io(dir))?;
+    }
+    if staging.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    } else {
+        std::fs::remove_file(&staging).map_err(io(&staging))?;
+    }
+    Ok(())
+}
+
+/// What the database in `dir` is, for `--force`: ours (maybe under a wrong or missing key),
+/// broken (empty, not a database, half-written), or someone else's.
+enum Existing {
+    /// Replaceable: ours, or broken beyond use.
+    Replaceable,
+    /// Another program's database: never replaced.
+    Foreign(StoreError),
+}
+
+fn classify(dir: &Path) -> Existing {
+    let db = dir.join(DB_FILE);
+    let Ok(conn) = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return Existing::Replaceable;
+    };
+    let tables: Result<i64, _> = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    );
+    match tables {
+        // Not a database at all (garbage), or unreadable: broken.
+        Err(_) | Ok(0) => return Existing::Replaceable,
+        Ok(_) => {}
+    }
+    let product: Result<String, _> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'product'", [], |r| {
+            r.get(0)
+        });
+    match product {
+        Ok(p) if p == PRODUCT => Existing::Replaceable,
+        Ok(p) => Existing::Foreign(StoreError::Foreign {
+            file: db,
+            reason: format!("it belongs to '{p}'"),
+        }),
+        Err(e) => Existing::Foreign(StoreError::Foreign {
+            file: db,
+            reason: one_line(&e),
+        }),
+    }
 }
 
 /// The ADSync tables (`docs/adsync.md` §3.1). SQL Server's `uniqueidentifier` columns are
@@ -268,12 +497,16 @@ fn read_world(conn: &Connection, db: &Path, sealer: &Sealer) -> Result<World, St
     Ok(World::from_state(state, sealer.clone())?)
 }
 
-/// Writes the ADSync database as the export's copy: a new SQLite file holding the two ADSync
-/// tables only (`docs/adsync.md` §3.1). The file must not exist.
-pub fn export_adsync_database(world: &World, file: &Path) -> Result<(), StoreError> {
-    let conn = Connection::open(file).map_err(sql(file))?;
-    conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(file))?;
-    write_adsync_tables(&conn, file, world)
+/// The ADSync database as the export's copy: the bytes of a SQLite file holding the two ADSync
+/// tables only (`docs/adsync.md` §3.1), built in memory so the caller writes it like any other
+/// exported file (privately, never through a symbolic link).
+pub fn adsync_database_bytes(world: &World) -> Result<Vec<u8>, StoreError> {
+    let name = Path::new("ADSync.sqlite");
+    let mut conn = Connection::open_in_memory().map_err(sql(name))?;
+    conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(name))?;
+    write_adsync_tables(&conn, name, world)?;
+    let data = conn.serialize(rusqlite::MAIN_DB).map_err(sql(name))?;
+    Ok(data.to_vec())
 }
 
 fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
@@ -289,8 +522,42 @@ fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
 const SCHEMA_3_TABLES: &str =
     "CREATE TABLE IF NOT EXISTS lab (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);";
 
+/// The key check value as stored in `meta.key_check`.
+fn check_text(sealer: &Sealer) -> Result<String, StoreError> {
+    serde_json::to_string(&sealer.check_value())
+        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))
+}
+
+/// Refuses a key that does not open the stored key check value.
+fn verify_key(conn: &Connection, dir: &Path, sealer: &Sealer) -> Result<(), StoreError> {
+    let db = dir.join(DB_FILE);
+    let text: String =
+        match conn.query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
+            r.get(0)
+        }) {
+            Ok(t) => t,
+            // Before schema 4: checked against the sealed DPAPI_SYSTEM by `migrate`.
+            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(()),
+            Err(e) => return Err(sql(&db)(e)),
+        };
+    let check: Sealed = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
+        file: db.clone(),
+        reason: format!("meta.key_check does not parse: {e}"),
+    })?;
+    if sealer.verifies(&check) {
+        Ok(())
+    } else {
+        Err(StoreError::WrongKey {
+            file: dir.join(KEY_FILE),
+            db,
+        })
+    }
+}
+
 /// Upgrades an older schema in place (one transaction); refuses a newer one.
-fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection, dir: &Path, sealer: &Sealer) -> Result<(), StoreError> {
+    let db = dir.join(DB_FILE);
+    let db = db.as_path();
     let version: i64 = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -324,6 +591,23 @@ fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError> {
         )
         .map_err(sql(db))?;
         tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
+    }
+    if version < 4 {
+        // The key check value is only stored once the key has opened a secret every world
+        // seals at creation (DPAPI_SYSTEM), so a wrong key is not adopted.
+        let world = read_world(&tx, db, sealer)?;
+        if matches!(world.dpapi_system(), Err(WorldError::Unseal(_))) {
+            return Err(StoreError::WrongKey {
+                file: dir.join(KEY_FILE),
+                db: db.to_owned(),
+            });
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_check', ?1)",
+            params![check_text(sealer)?],
+        )
+        .map_err(sql(db))?;
+        restrict_all(dir)?;
     }
     tx.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
@@ -362,9 +646,67 @@ fn journal_insert(
 /// an optional lab.
 pub type Created = (World, Outcome, String, Option<LabState>);
 
+/// How far a long command has got: `(done, total)` in its own unit (seconds of simulated time
+/// for `clock advance`).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// Creates the tables of a new database and writes the world into them (one transaction).
+fn write_new_database(db: &Path, sealer: &Sealer, created: &Created) -> Result<(), StoreError> {
+    let (world, outcome, first_line, lab) = created;
+    // The file exists first, private, so SQLite (which gives its journal files the database's
+    // mode) never creates a world-readable one.
+    private_fs::create_new(db).map_err(io(db))?;
+    let mut conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )
+    .map_err(sql(db))?;
+    configure(&conn, db)?;
+    let tx = conn.transaction().map_err(sql(db))?;
+    tx.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE world (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+         CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, clock TEXT NOT NULL,
+                               command TEXT NOT NULL, result_code INTEGER NOT NULL,
+                               service TEXT NOT NULL DEFAULT 'unknown',
+                               events TEXT NOT NULL DEFAULT '[]');",
+    )
+    .map_err(sql(db))?;
+    tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
+    tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(db))?;
+    write_adsync_tables(&tx, db, world)?;
+    let state = serde_json::to_string(world.state())
+        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    tx.execute(
+        "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2), ('key_check', ?3)",
+        params![PRODUCT, SCHEMA_VERSION.to_string(), check_text(sealer)?],
+    )
+    .map_err(sql(db))?;
+    tx.execute(
+        "INSERT INTO world (id, state) VALUES (1, ?1)",
+        params![state],
+    )
+    .map_err(sql(db))?;
+    journal_insert(&tx, db, world, first_line, outcome.code, &[])?;
+    if let Some(lab) = lab {
+        write_lab(&tx, db, lab)?;
+    }
+    tx.commit().map_err(sql(db))?;
+    // Closing the last connection folds the log into the file and removes it.
+    conn.close().map_err(|(_, e)| sql(db)(e))?;
+    File::open(db).and_then(|f| f.sync_all()).map_err(io(db))?;
+    for name in WAL_FILES {
+        let p = db.with_file_name(name);
+        if private_fs::exists(&p) {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
 impl StateDir {
     /// Creates a world in `dir` with a fresh sealing key. Refuses to replace an existing world
-    /// unless `force`; never touches files it did not write.
+    /// unless `force`; never replaces another program's database.
     pub fn create<F>(dir: &Path, force: bool, build: F) -> Result<(Self, Outcome), StoreError>
     where
         F: FnOnce(Sealer) -> Result<(World, Outcome), WorldError>,
@@ -376,95 +718,96 @@ impl StateDir {
     }
 
     /// [`StateDir::create`] with the journal's first line and a lab (`lab start`) given by
-    /// `build`, all written in the one transaction that creates the database.
+    /// `build`, all written in the one transaction that creates the database. The new world is
+    /// built beside the old one and moved into place (see the module's documentation); with
+    /// `force`, a broken state (an empty or garbage `state.db`, a missing or wrong `seal.key`)
+    /// is replaced too.
     pub fn create_with<F>(dir: &Path, force: bool, build: F) -> Result<(Self, Outcome), StoreError>
     where
         F: FnOnce(Sealer) -> Result<Created, StoreError>,
     {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        private_fs::ensure_private_dir(dir).map_err(io(dir))?;
+        let lock = Lock::take(dir, true)?;
+        recover(dir)?;
         let db = dir.join(DB_FILE);
-        if db.exists() {
+        // A key without a database is a leftover of an interrupted older version: replaced.
+        if private_fs::exists(&db) {
             if !force {
                 return Err(StoreError::Exists { file: db });
             }
-            // Only a database that is ours may be replaced.
-            Self::open(dir)?;
-            for name in [DB_FILE, "state.db-wal", "state.db-shm", KEY_FILE] {
-                let p = dir.join(name);
-                if p.exists() {
-                    std::fs::remove_file(&p).map_err(io(&p))?;
-                }
+            if let Existing::Foreign(e) = classify(dir) {
+                return Err(e);
             }
         }
         let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut *key).map_err(|e| StoreError::Io {
-            path: dir.join(KEY_FILE),
-            source: std::io::Error::other(format!("no operating-system randomness: {e}")),
-        })?;
-        let sealer = Sealer::new(*key);
-        let (world, outcome, first_line, lab) = build(sealer.clone())?;
-        // The key is written first, atomically; a database without its key is never left behind.
-        let key_path = dir.join(KEY_FILE);
-        let tmp = dir.join("seal.key.tmp");
-        std::fs::write(&tmp, hex::encode(*key)).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &key_path).map_err(io(&key_path))?;
-        let mut conn = Connection::open(&db).map_err(sql(&db))?;
-        configure(&conn, &db)?;
-        let tx = conn.transaction().map_err(sql(&db))?;
-        tx.execute_batch(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE world (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
-             CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, clock TEXT NOT NULL,
-                                   command TEXT NOT NULL, result_code INTEGER NOT NULL,
-                                   service TEXT NOT NULL DEFAULT 'unknown',
-                                   events TEXT NOT NULL DEFAULT '[]');",
-        )
-        .map_err(sql(&db))?;
-        tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(&db))?;
-        tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(&db))?;
-        write_adsync_tables(&tx, &db, &world)?;
-        let state = serde_json::to_string(world.state())
-            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-        tx.execute(
-            "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2)",
-            params![PRODUCT, SCHEMA_VERSION.to_string()],
-        )
-        .map_err(sql(&db))?;
-        tx.execute(
-            "INSERT INTO world (id, state) VALUES (1, ?1)",
-            params![state],
-        )
-        .map_err(sql(&db))?;
-        journal_insert(&tx, &db, &world, &first_line, outcome.code, &[])?;
-        if let Some(lab) = &lab {
-            write_lab(&tx, &db, lab)?;
+        getrandom::fill(&mut *key).map_err(|e| NoRandomness(e.to_string()))?;
+        let sealer = Sealer::new(*key)?;
+        let created = build(sealer.clone())?;
+        let outcome = created.1.clone();
+
+        // Build: a fresh private directory, the key first, then the whole database.
+        let staging = dir.join(STAGING_DIR);
+        private_fs::create_dir(&staging).map_err(io(&staging))?;
+        let built = (|| {
+            let key_path = staging.join(KEY_FILE);
+            private_fs::write_new(&key_path, hex::encode(*key).as_bytes())
+                .map_err(io(&key_path))?;
+            write_new_database(&staging.join(DB_FILE), &sealer, &created)?;
+            private_fs::sync_dir(&staging).map_err(io(&staging))
+        })();
+        if let Err(e) = built {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
         }
-        tx.commit().map_err(sql(&db))?;
-        Ok((
-            Self {
-                dir: dir.to_owned(),
-                conn,
-                sealer,
-            },
-            outcome,
-        ))
+        // Swap: the old log goes, then the key and the database move over the old ones. A kill
+        // between the two renames is finished by `recover`.
+        retire_wal(dir)?;
+        let key_path = dir.join(KEY_FILE);
+        std::fs::rename(staging.join(KEY_FILE), &key_path).map_err(io(&key_path))?;
+        private_fs::sync_dir(dir).map_err(io(dir))?;
+        std::fs::rename(staging.join(DB_FILE), &db).map_err(io(&db))?;
+        private_fs::sync_dir(dir).map_err(io(dir))?;
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        restrict_all(dir)?;
+        Ok((Self::open_locked(dir, lock)?, outcome))
     }
 
-    /// Opens an existing state directory, checking that its files are ours.
+    /// Opens an existing state directory, checking that its files are ours and that the key is
+    /// the one the state was sealed with.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = dir.join(DB_FILE);
-        if !db.is_file() {
-            return Err(StoreError::NoWorld {
-                dir: dir.to_owned(),
-            });
+        let no_world = || StoreError::NoWorld {
+            dir: dir.to_owned(),
+        };
+        if !dir.join(DB_FILE).is_file() && !private_fs::exists(&dir.join(STAGING_DIR)) {
+            return Err(no_world());
         }
-        let conn =
-            Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| {
-                StoreError::Foreign {
-                    file: db.clone(),
-                    reason: e.to_string(),
+        loop {
+            let shared = Lock::take(dir, false)?;
+            if !private_fs::exists(&dir.join(STAGING_DIR)) {
+                if !dir.join(DB_FILE).is_file() {
+                    return Err(no_world());
                 }
-            })?;
+                return Self::open_locked(dir, shared);
+            }
+            // A replacement was interrupted: finish or undo it first.
+            drop(shared);
+            let exclusive = Lock::take(dir, true)?;
+            recover(dir)?;
+            drop(exclusive);
+        }
+    }
+
+    fn open_locked(dir: &Path, lock: Lock) -> Result<Self, StoreError> {
+        let db = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )
+        .map_err(|e| StoreError::Foreign {
+            file: db.clone(),
+            reason: one_line(&e),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(&db))?;
         let product: Result<String, _> =
             conn.query_row("SELECT value FROM meta WHERE key = 'product'", [], |r| {
                 r.get(0)
@@ -480,18 +823,20 @@ impl StateDir {
             Err(e) => {
                 return Err(StoreError::Foreign {
                     file: db,
-                    reason: e.to_string(),
+                    reason: one_line(&e),
                 });
             }
         }
+        let sealer = read_key(dir)?;
+        verify_key(&conn, dir, &sealer)?;
         configure(&conn, &db)?;
         let mut conn = conn;
-        migrate(&mut conn, &db)?;
-        let sealer = read_key(dir)?;
+        migrate(&mut conn, dir, &sealer)?;
         Ok(Self {
             dir: dir.to_owned(),
             conn,
             sealer,
+            _lock: lock,
         })
     }
 
@@ -499,14 +844,36 @@ impl StateDir {
         self.dir.join(DB_FILE)
     }
 
-    /// Loads the world (read-only use).
+    /// Loads the world (in a read transaction: a consistent snapshot that waits for no writer).
     pub fn load(&self) -> Result<World, StoreError> {
-        read_world(&self.conn, &self.db(), &self.sealer)
+        let db = self.db();
+        let tx = self.conn.unchecked_transaction().map_err(sql(&db))?;
+        read_world(&tx, &db, &self.sealer)
     }
 
-    /// Runs one command as one transaction: the world is read, changed and written back, and the
-    /// command is journaled (with passwords redacted), or nothing changes at all.
+    /// Runs one command: the world is read, changed and written back, and the command is
+    /// journaled (with passwords redacted), or nothing changes at all.
     pub fn exec(&mut self, command: &Command) -> Result<Outcome, StoreError> {
+        self.exec_with(command, &mut |_, _| {})
+    }
+
+    /// [`StateDir::exec`], telling `progress` how a long `clock advance` is getting on.
+    pub fn exec_with(
+        &mut self,
+        command: &Command,
+        progress: Progress<'_>,
+    ) -> Result<Outcome, StoreError> {
+        match command {
+            Command::ClockAdvance { secs } if *secs > ADVANCE_CHUNK_SECS => {
+                self.advance_in_chunks(*secs, progress)
+            }
+            c if !c.mutates() => self.exec_read(c),
+            c => self.exec_write(c),
+        }
+    }
+
+    /// A command that changes the world: one `BEGIN IMMEDIATE` transaction.
+    fn exec_write(&mut self, command: &Command) -> Result<Outcome, StoreError> {
         let db = self.db();
         let tx = self
             .conn
@@ -514,13 +881,11 @@ impl StateDir {
             .map_err(sql(&db))?;
         let mut world = read_world(&tx, &db, &self.sealer)?;
         let outcome = world.exec(command)?;
-        if command.mutates() {
-            let new = serde_json::to_string(world.state())
-                .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-            tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
-                .map_err(sql(&db))?;
-            write_adsync_tables(&tx, &db, &world)?;
-        }
+        let new = serde_json::to_string(world.state())
+            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
+            .map_err(sql(&db))?;
+        write_adsync_tables(&tx, &db, &world)?;
         journal_insert(
             &tx,
             &db,
@@ -533,19 +898,90 @@ impl StateDir {
         Ok(outcome)
     }
 
-    /// Runs `f` on the world through a [`SimHost`] as one transaction (`diagnose`,
-    /// `remediate`): every command it ran is journaled (passwords redacted) and the changed
-    /// world is written back; when `f` fails, or `write` is false, nothing changes.
+    /// A reading command: a read transaction (a WAL snapshot, which never waits), then its
+    /// journal row in a short write transaction of its own.
+    fn exec_read(&mut self, command: &Command) -> Result<Outcome, StoreError> {
+        let db = self.db();
+        let (world, outcome) = {
+            let tx = self.conn.unchecked_transaction().map_err(sql(&db))?;
+            let mut world = read_world(&tx, &db, &self.sealer)?;
+            let outcome = world.exec(command)?;
+            (world, outcome)
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&db))?;
+        journal_insert(
+            &tx,
+            &db,
+            &world,
+            &command.redacted(),
+            outcome.code,
+            &outcome.events,
+        )?;
+        tx.commit().map_err(sql(&db))?;
+        Ok(outcome)
+    }
+
+    /// `clock advance` longer than [`ADVANCE_CHUNK_SECS`]: checked whole first (the clock's
+    /// maximum, the cycles one command may run), then committed chunk by chunk, each chunk a
+    /// journaled advance of its own, so a kill leaves the world at a chunk's end and readers and
+    /// writers wait at most one chunk.
+    fn advance_in_chunks(
+        &mut self,
+        secs: u64,
+        progress: Progress<'_>,
+    ) -> Result<Outcome, StoreError> {
+        self.load()?.check_advance(secs)?;
+        let mut done = 0u64;
+        let mut cycles = 0u64;
+        let mut merged = Outcome::default();
+        progress(0, secs);
+        while done < secs {
+            let step = (secs - done).min(ADVANCE_CHUNK_SECS);
+            let o = self.exec_write(&Command::ClockAdvance { secs: step })?;
+            done += step;
+            cycles += o.json["sync_cycles"].as_u64().unwrap_or(0);
+            merged.code = o.code;
+            merged.json = o.json;
+            // Each chunk's events are in its journal row; the merged outcome keeps the last
+            // chunk's only, so memory follows one chunk, not the whole advance.
+            merged.events = o.events;
+            progress(done, secs);
+            if done < secs {
+                std::thread::sleep(CHUNK_PAUSE);
+            }
+        }
+        merged.json["sync_cycles"] = serde_json::json!(cycles);
+        let clock = merged.json["clock"].as_str().unwrap_or_default().to_owned();
+        merged.text = format!("Clock is now {clock}");
+        if cycles > 0 {
+            merged
+                .text
+                .push_str(&format!("\n{cycles} scheduled sync cycle(s) ran."));
+        }
+        Ok(merged)
+    }
+
+    /// Runs `f` on the world through a [`SimHost`] (`diagnose`, `remediate`): with `write`, as
+    /// one write transaction in which every command it ran is journaled (passwords redacted) and
+    /// the changed world is written back; when `f` fails, or `write` is false, nothing changes
+    /// and the world is read in a read transaction that waits for no writer.
     pub fn with_host<T, E>(
         &mut self,
         write: bool,
         f: impl FnOnce(&mut SimHost<'_>) -> Result<T, E>,
     ) -> Result<Result<T, E>, StoreError> {
         let db = self.db();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql(&db))?;
+        let tx = if write {
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+        } else {
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+        }
+        .map_err(sql(&db))?;
         let mut world = read_world(&tx, &db, &self.sealer)?;
         let mut host = SimHost::new(&mut world);
         let result = f(&mut host);
@@ -610,29 +1046,33 @@ impl StateDir {
 
     /// The active lab, if the world was made by `lab start`.
     pub fn lab(&self) -> Result<Option<LabState>, StoreError> {
-        let db = self.db();
-        let text: Option<String> =
-            match self
-                .conn
-                .query_row("SELECT state FROM lab WHERE id = 1", [], |r| r.get(0))
-            {
-                Ok(t) => Some(t),
-                Err(rusqlite::Error::QueryReturnedNoRows) => None,
-                Err(e) => return Err(sql(&db)(e)),
-            };
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Foreign {
-                file: db.clone(),
-                reason: format!("the lab record does not parse: {e}"),
-            })
-        })
-        .transpose()
+        read_lab(&self.conn, &self.db())
     }
 
-    /// Saves the active lab's record (its progress).
-    pub fn save_lab(&mut self, lab: &LabState) -> Result<(), StoreError> {
+    /// Reads the world and the lab record and lets `f` change the record, in one write
+    /// transaction (`lab hint`, `lab check`): parallel invocations serialise, so none of their
+    /// updates is lost. The record is written back when `f` succeeds.
+    /// `f` gets the state's sealer to open the record's handed-over values.
+    pub fn update_lab<T, E>(
+        &mut self,
+        f: impl FnOnce(&Sealer, &World, &mut LabState) -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, StoreError> {
+        let sealer = self.sealer.clone();
         let db = self.db();
-        write_lab(&self.conn, &db, lab)
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&db))?;
+        let Some(mut rec) = read_lab(&tx, &db)? else {
+            return Ok(None);
+        };
+        let world = read_world(&tx, &db, &self.sealer)?;
+        let result = f(&sealer, &world, &mut rec);
+        if result.is_ok() {
+            write_lab(&tx, &db, &rec)?;
+            tx.commit().map_err(sql(&db))?;
+        }
+        Ok(Some(result))
     }
 
     /// Opens a value this state sealed (the lab's handed-over passwords).
@@ -643,6 +1083,22 @@ impl StateDir {
     ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
         self.sealer.open(name, sealed)
     }
+}
+
+fn read_lab(conn: &Connection, db: &Path) -> Result<Option<LabState>, StoreError> {
+    let text: Option<String> =
+        match conn.query_row("SELECT state FROM lab WHERE id = 1", [], |r| r.get(0)) {
+            Ok(t) => Some(t),
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
+            Err(e) => return Err(sql(db)(e)),
+        };
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Foreign {
+            file: db.to_owned(),
+            reason: format!("the lab record does not parse: {e}"),
+        })
+    })
+    .transpose()
 }
 
 fn write_lab(conn: &Connection, db: &Path, lab: &LabState) -> Result<(), StoreError> {

@@ -110,7 +110,8 @@ pub fn run(exe: &Path) -> Result<ParityReport, HostError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key)
         .map_err(|e| HostError::Damaged(format!("the system's random number generator: {e}")))?;
-    let (mut world, _) = World::new(&options, Sealer::new(key))
+    let sealer = Sealer::new(key).map_err(|e| HostError::Damaged(e.to_string()))?;
+    let (mut world, _) = World::new(&options, sealer)
         .map_err(|e| HostError::Damaged(format!("the simulated world: {e}")))?;
     let mut sim = SimHost::new(&mut world);
     let mut windows = WindowsHost::new();

@@ -135,7 +135,8 @@ fn a_schema_2_state_is_upgraded_in_place() {
         let db = rusqlite::Connection::open(sim.state.join("state.db")).unwrap();
         db.execute_batch(
             "ALTER TABLE journal DROP COLUMN service; ALTER TABLE journal DROP COLUMN events;
-             DROP TABLE lab; UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+             DROP TABLE lab; DELETE FROM meta WHERE key = 'key_check';
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .unwrap();
     }
@@ -152,7 +153,16 @@ fn a_schema_2_state_is_upgraded_in_place() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(v, "3");
+    assert_eq!(v, "4");
+    let check: String = db
+        .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        check.contains("nonce"),
+        "the key check value is added: {check}"
+    );
     // A newer schema is refused, naming the file.
     db.execute(
         "UPDATE meta SET value = '99' WHERE key = 'schema_version'",

@@ -169,7 +169,7 @@ fn remediation_solves_every_lab_and_its_objectives_then_hold() {
     let labs = sim_core::lab::catalogue::builtin().unwrap();
     assert!(labs.len() >= 6);
     for lab in &labs {
-        let started = sim_core::lab::run::start(lab, sim_core::seal::Sealer::new([9; 32]))
+        let started = sim_core::lab::run::start(lab, sim_core::seal::Sealer::in_memory([9; 32]))
             .unwrap_or_else(|e| panic!("{e}"));
         let mut world = started.world;
         assert!(

@@ -3,12 +3,13 @@
 mod adsync_codecs;
 mod cli_adsync;
 mod cli_dpapi;
-mod cli_install;
 mod cli_input;
+mod cli_install;
 mod cli_lab;
 mod cli_remedy;
 mod cli_scenario;
 mod cli_shell;
+mod cli_state;
 mod cli_timeline;
 mod cli_world;
 mod credential;

@@ -73,7 +73,7 @@ fn the_sim_side_of_parity_runs_everywhere() {
         kdf_rounds: 2,
         ..WorldOptions::default()
     };
-    let (mut world, _) = World::new(&options, Sealer::new([3; 32])).unwrap();
+    let (mut world, _) = World::new(&options, Sealer::in_memory([3; 32])).unwrap();
     let mut host = SimHost::new(&mut world);
     let names = SeedNames::throwaway(
         "cli",

@@ -106,7 +106,7 @@ fn play(
         build,
         ..WorldOptions::default()
     };
-    let (mut world, report) = World::new(&opts, Sealer::new([9; 32])).expect("init");
+    let (mut world, report) = World::new(&opts, Sealer::in_memory([9; 32])).expect("init");
     let install = &report.install;
     let mut outputs = vec![];
     for line in session {

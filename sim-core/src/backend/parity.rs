@@ -367,7 +367,7 @@ impl SeedNames {
     }
 }
 
-/// The seed scenarios on a probe service ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password" (2017-04-03);
+/// The seed scenarios on a probe service ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03;
 /// `docs/adsync.md` §4 F1, F2): a change keeps DPAPI but leaves the SCM's password out of
 /// date (1069, 7038, 7000); the fix is `sc config password=`; a reset loses the keyset (6028,
 /// 1066 with 0x80231000); the fix is a new keyset (the probe reinstalled); then everything is
@@ -477,7 +477,7 @@ mod tests {
             service_account: Some(ServiceAccountKind::Virtual),
             ..WorldOptions::default()
         };
-        World::new(&options, Sealer::new([7; 32])).unwrap().0
+        World::new(&options, Sealer::in_memory([7; 32])).unwrap().0
     }
 
     fn names() -> SeedNames {

@@ -17,10 +17,6 @@ use crate::world::World;
 pub const HINT_COST: u32 = 10;
 /// The name the handed-over values are sealed under.
 const VALUES_NAME: &str = "lab:values";
-/// The nonce counter of the sealed values. The world's own counter starts at 0 and counts up
-/// one per sealed secret; the lab seals once per state key in the upper half of the nonce space,
-/// so no nonce is ever used twice under one key.
-const VALUES_COUNTER: u64 = 1 << 63;
 
 /// A lab file with its name and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -280,7 +276,7 @@ impl LabState {
             name: lab.def.name.clone(),
             file: lab.file.clone(),
             definition: lab.def.to_stored(),
-            values: sealer.seal(VALUES_COUNTER, VALUES_NAME, &json),
+            values: sealer.seal(VALUES_NAME, &json),
             progress: Progress::default(),
         }
     }

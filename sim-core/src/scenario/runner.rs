@@ -423,11 +423,12 @@ pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outc
     }
 }
 
-/// The sealing key only protects state at rest; an in-memory world derives it from the seed.
+/// The sealing key only protects state at rest; an in-memory world derives it from the seed
+/// (and its nonces from the key: [`Sealer::in_memory`]).
 pub(crate) fn memory_sealer(seed: u64) -> Sealer {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
-    Sealer::new(key)
+    Sealer::in_memory(key)
 }
 
 /// The placeholder values that are passwords: what reports must redact.

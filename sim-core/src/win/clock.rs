@@ -20,6 +20,18 @@ pub fn world_epoch() -> FileTime {
 /// The longest single advance: 100 years, far beyond anything a scenario needs.
 const MAX_ADVANCE_SECS: u64 = 100 * 366 * 86_400;
 
+/// The latest time the clock reaches: 9999-12-31T23:59:59Z, .NET's `DateTime.MaxValue` (to the
+/// second), the latest time PowerShell can show (`Get-ADSyncScheduler`'s
+/// `NextSyncCycleStartTimeInUTC` and every event's `TimeCreated` are `DateTime`s): "DateTime.MaxValue
+/// Field", https://learn.microsoft.com/dotnet/api/system.datetime.maxvalue. Advancing past it is
+/// an error; the scheduler's next cycle past it never comes due, so an advance at the edge ends.
+pub const MAX_CLOCK_UNIX: i64 = 253_402_300_799;
+
+/// The clock's maximum as a FILETIME.
+pub fn max_clock() -> FileTime {
+    FileTime::from_unix_secs(MAX_CLOCK_UNIX)
+}
+
 /// A duration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
@@ -93,5 +105,6 @@ mod tests {
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999999999d").is_err());
         assert_eq!(world_epoch().to_string(), "2026-01-05T09:00:00Z");
+        assert_eq!(max_clock().to_string(), "9999-12-31T23:59:59Z");
     }
 }

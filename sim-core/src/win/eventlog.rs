@@ -90,9 +90,15 @@ pub struct NewEvent {
     pub message: String,
 }
 
-/// How many records a log keeps. Named choice: Windows caps a log by size (20 MB for the
-/// Application log by default); the simulator caps it by count, enough for months of failing
-/// sync cycles while keeping the state small.
+/// How many records a log keeps. Windows caps a log by size and, when it is full, overwrites the
+/// oldest records ("Overwrite events as needed") while record numbers keep counting: "Maximum
+/// system log size" (Windows Server 2003 documentation: a multiple of 64 KB, 16 MB by default
+/// there), https://learn.microsoft.com/previous-versions/windows/it-pro/windows-server-2003/cc779139(v=ws.10);
+/// Event Viewer on current Windows Server shows 20,480 KB for System and Application (COMM).
+/// Named choice: the simulator caps each log by count instead, 2000 records (weeks of a failing
+/// sync cycle's events every 30 minutes), because the whole world is rewritten on each
+/// command and a 20 MB log would make every command rewrite megabytes; memory and state grow
+/// with what is kept, never with how many events were ever written.
 pub const MAX_RECORDS_PER_LOG: usize = 2000;
 
 /// Both logs.
@@ -151,5 +157,39 @@ impl EventLogs {
     /// Every record, oldest first.
     pub fn all(&self) -> &[EventRecord] {
         &self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_log_overwrites_its_oldest_records_and_numbers_keep_counting() {
+        let mut logs = EventLogs::default();
+        let ev = |log| NewEvent {
+            log,
+            source: "Service Control Manager",
+            id: 7036,
+            level: Level::Information,
+            message: "m".into(),
+        };
+        let extra = 500u64;
+        for i in 0..MAX_RECORDS_PER_LOG as u64 + extra {
+            let r = logs.write(FileTime(i), ev(LogName::System));
+            assert_eq!(r.record_id, i + 1);
+        }
+        logs.write(FileTime(0), ev(LogName::Application));
+        let system: Vec<u64> = logs
+            .all()
+            .iter()
+            .filter(|r| r.log == LogName::System)
+            .map(|r| r.record_id)
+            .collect();
+        assert_eq!(system.len(), MAX_RECORDS_PER_LOG);
+        assert_eq!(system[0], extra + 1, "the oldest were overwritten");
+        assert!(system.windows(2).all(|w| w[1] == w[0] + 1));
+        // The other log keeps its own numbering and is not trimmed by the full one.
+        assert_eq!(logs.all().last().map(|r| r.record_id), Some(1));
     }
 }

@@ -49,6 +49,10 @@ pub const STATE_FORMAT: u32 = 2;
 pub const SERVER_NAME: &str = "AADCONNECT01";
 /// Rounds of new master keys by default (Windows 10, `docs/dpapi.md` §5).
 pub const DEFAULT_KDF_ROUNDS: u32 = 8000;
+/// The most scheduled sync cycles one `clock advance` may run: two leap years of 30-minute
+/// cycles (2 × 366 × 48). Each cycle writes run history and events; a longer run with the
+/// scheduler on is no runbook's step, and the bound keeps one command's work to seconds.
+pub const MAX_SYNC_CYCLES_PER_ADVANCE: u64 = 2 * 366 * 48;
 /// The ADSync service's key name (`docs/adsync.md` §1).
 pub const ADSYNC_SERVICE: &str = "ADSync";
 /// Its image path (`docs/adsync.md` §1: `Bin\miiserver.exe` under the install root).
@@ -313,8 +317,6 @@ pub struct WorldState {
     pub seed: u64,
     /// Position in the seed's ChaCha20 stream (decimal `u128`).
     pub rng_pos: String,
-    /// Next sealing nonce.
-    pub seal_counter: u64,
     /// Rounds of new master keys.
     pub kdf_rounds: u32,
     /// The simulated clock.
@@ -393,6 +395,9 @@ pub enum WorldError {
     /// Stored state is inconsistent.
     #[error("the world state is damaged: {0}")]
     Damaged(String),
+    /// A command would pass one of the simulator's named limits.
+    #[error("{0}")]
+    Limit(String),
     /// The options are invalid.
     #[error("{0}")]
     Options(String),
@@ -542,7 +547,6 @@ impl World {
                 format: STATE_FORMAT,
                 seed: options.seed,
                 rng_pos: "0".into(),
-                seal_counter: 0,
                 kdf_rounds: options.kdf_rounds,
                 clock: world_epoch(),
                 machine_sid,
@@ -698,8 +702,7 @@ impl World {
     }
 
     fn put_secret(&mut self, name: &str, value: &[u8]) {
-        let sealed = self.sealer.seal(self.state.seal_counter, name, value);
-        self.state.seal_counter += 1;
+        let sealed = self.sealer.seal(name, value);
         self.state.lsa.secrets.insert(name.to_owned(), sealed);
     }
 
@@ -887,8 +890,7 @@ impl World {
             .to_pkcs8()
             .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))?;
         let name = format!("BCKUPKEY_{guid}");
-        let sealed = self.sealer.seal(self.state.seal_counter, &name, &der);
-        self.state.seal_counter += 1;
+        let sealed = self.sealer.seal(&name, &der);
         if let Some(d) = self.state.domain.as_mut() {
             d.backup_key = Some(StoredBackupKey {
                 guid: guid.to_string(),
@@ -933,8 +935,7 @@ impl World {
 
     fn seal_managed_password(&mut self, name: &str, managed: &[u8]) {
         let key = format!("msDS-ManagedPassword:{name}");
-        let sealed = self.sealer.seal(self.state.seal_counter, &key, managed);
-        self.state.seal_counter += 1;
+        let sealed = self.sealer.seal(&key, managed);
         self.state.managed_passwords.insert(name.to_owned(), sealed);
     }
 
@@ -1809,10 +1810,17 @@ impl World {
     /// Moves the clock: gMSA passwords rotate on their 30-day schedule and the sync scheduler
     /// runs its cycles, each at its own time, in order.
     fn clock_advance(&mut self, secs: u64, rng: &mut Stream) -> Result<Outcome, WorldError> {
+        self.check_advance(secs)?;
         let target = self.state.clock.plus_secs(secs);
         let mut out = Outcome::default();
         let mut cycles = 0u64;
         loop {
+            if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
+                // `check_advance` counted them: only a damaged scheduler gets here.
+                return Err(WorldError::Damaged(format!(
+                    "the scheduler ran more than {MAX_SYNC_CYCLES_PER_ADVANCE} cycles in one advance"
+                )));
+            }
             let gmsa = self
                 .state
                 .accounts
@@ -1852,6 +1860,27 @@ impl World {
         }
         out.json = json!({"clock": self.state.clock.to_string(), "sync_cycles": cycles});
         Ok(out)
+    }
+
+    /// Whether `clock advance` by `secs` stays within the limits: the clock's maximum
+    /// ([`crate::win::clock::MAX_CLOCK_UNIX`]) and the scheduled cycles one command may run
+    /// ([`MAX_SYNC_CYCLES_PER_ADVANCE`]). Checked before anything changes.
+    pub fn check_advance(&self, secs: u64) -> Result<(), WorldError> {
+        let max = crate::win::clock::max_clock();
+        let target = self.state.clock.plus_secs(secs);
+        if target > max {
+            return Err(WorldError::Limit(format!(
+                "the clock cannot pass {max} (the latest time Windows tools show, .NET's DateTime.MaxValue); it is {} now",
+                self.state.clock
+            )));
+        }
+        let cycles = self.sync_cycles_due(target);
+        if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
+            return Err(WorldError::Limit(format!(
+                "advancing {secs} s would run {cycles} scheduled sync cycles, more than the {MAX_SYNC_CYCLES_PER_ADVANCE} one command may run (two years of 30-minute cycles); advance in shorter steps, or pause the scheduler first (Set-ADSyncScheduler -SyncCycleEnabled $false)"
+            )));
+        }
+        Ok(())
     }
 
     /// Every account's `Protect` folder, the machine store and `DPAPI_SYSTEM`, as the real paths
@@ -1925,7 +1954,7 @@ mod tests {
             service_account: Some(kind),
             ..WorldOptions::default()
         };
-        World::new(&opts, Sealer::new([1; 32])).unwrap()
+        World::new(&opts, Sealer::in_memory([1; 32])).unwrap()
     }
 
     fn run(w: &mut World, line: &str) -> Outcome {
@@ -2108,7 +2137,7 @@ mod tests {
             kdf_rounds: 3,
             ..WorldOptions::default()
         };
-        let (other, _) = World::new(&opts, Sealer::new([1; 32])).unwrap();
+        let (other, _) = World::new(&opts, Sealer::in_memory([1; 32])).unwrap();
         assert!(matches!(
             other.unprotect_machine(&blob, b"entropy").unwrap(),
             Err(DpapiError::BadKeyState { .. })

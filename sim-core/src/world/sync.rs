@@ -18,7 +18,9 @@ use crate::adsync::engine::{
     ServerConfiguration, StoredKeyset,
 };
 use crate::adsync::keyset::Keyset;
-use crate::adsync::run::{PolicyType, RunProfile, RunRecord, RunStatus, Scheduler};
+use crate::adsync::run::{
+    PolicyType, RunProfile, RunRecord, RunStatus, SYNC_CYCLE_MINUTES, Scheduler,
+};
 use crate::adsync::text;
 use crate::cloud::{ROLE_DIRECTORY_SYNC, ROLE_GLOBAL_ADMIN, ROLE_HYBRID_IDENTITY_ADMIN};
 use crate::command::{PsCredential, Secret};
@@ -184,8 +186,7 @@ impl World {
     /// Keeps a secret in a running service's memory (sealed at rest).
     pub(super) fn memory_put(&mut self, service: &str, name: &str, value: &[u8]) {
         let key = memory_key(service, name);
-        let sealed = self.sealer.seal(self.state.seal_counter, &key, value);
-        self.state.seal_counter += 1;
+        let sealed = self.sealer.seal(&key, value);
         self.state.memory.insert(key, sealed);
     }
 
@@ -439,6 +440,14 @@ impl World {
         let e = self.engine().ok()?;
         (self.adsync_running() && e.scheduler.sync_cycle_enabled && e.scheduler.next_cycle <= until)
             .then_some(e.scheduler.next_cycle)
+    }
+
+    /// How many scheduled cycles an advance to `until` would run at most (the service keeps
+    /// running through an advance, so this is the count unless a cycle stops it).
+    pub(super) fn sync_cycles_due(&self, until: FileTime) -> u64 {
+        let interval = SYNC_CYCLE_MINUTES * 60 * 10_000_000;
+        self.next_cycle_due(until)
+            .map_or(0, |next| (until.0 - next.0) / interval + 1)
     }
 
     /// Runs the scheduled cycle at the current clock.
