@@ -35,6 +35,7 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         Command::Dpapi(_)
         | Command::Scenario(_)
         | Command::Diagnose(_)
+        | Command::Collect(_)
         | Command::Remediate(_)
         | Command::Lab(_)
         | Command::Shell
@@ -189,6 +190,12 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
         sim_core::store::export_adsync_database(&world, &path)?;
         written.push(rel);
     }
+    // The evidence bundle a collection on this server would write (DESIGN §8).
+    let bundle = sim_core::evidence::export::bundle_of_world(&world)?;
+    for (path, bytes) in &bundle.files {
+        write(&a.dir, path, bytes)?;
+        written.push(path.clone());
+    }
     for (log, doc) in world.event_logs_json() {
         let path = format!("Windows/System32/winevt/Logs/{log}.json");
         write(
@@ -211,7 +218,7 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
     })
 }
 
-fn write(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
     let path = root.join(rel);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)

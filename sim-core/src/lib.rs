@@ -17,6 +17,7 @@ pub mod backend;
 pub mod cloud;
 pub mod command;
 pub mod dpapi;
+pub mod evidence;
 pub mod explore;
 pub mod filetime;
 pub mod lab;

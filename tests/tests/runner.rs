@@ -10,6 +10,7 @@ mod cli_shell;
 mod cli_timeline;
 mod cli_world;
 mod credential;
+mod evidence;
 mod explore;
 mod oracles;
 mod properties;
