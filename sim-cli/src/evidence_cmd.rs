@@ -32,6 +32,16 @@ pub fn read_bundle(dir: &Path) -> Result<Bundle> {
             dir.display()
         );
     }
+    // Binary event logs (.evtx) are not read (README, known gaps): say how to convert them.
+    for log in ["System", "Application"] {
+        let evtx = dir.join(format!("events/{log}.evtx"));
+        if evtx.exists() && !dir.join(format!("events/{log}.xml")).exists() {
+            bail!(
+                "{} is a binary event log, which adsync-sim does not read; convert it on any Windows machine with: wevtutil qe {log}.evtx /lf:true /f:xml > {log}.xml (or collect with `adsync-sim collect --script`)",
+                evtx.display()
+            );
+        }
+    }
     let mut bundle = Bundle::default();
     for rel in evidence::FILES {
         let path = dir.join(rel);

@@ -171,3 +171,127 @@ fn evidence_diagnosis_agrees_with_live_through_every_lab() {
         }
     }
 }
+
+mod parsers {
+    //! Every evidence parser against arbitrary input: a value or a clear error naming the file,
+    //! never a panic (bounded: the inputs are small and the limits are the parsers' own).
+
+    use proptest::prelude::*;
+    use sim_core::evidence::wevtutil::{self, XmlEvent};
+    use sim_core::evidence::{Bundle, EvidenceHost, FILES, sc};
+    use sim_core::filetime::FileTime;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Printable text with the characters XML must escape, quotes and line ends.
+        proptest::string::string_regex("[ -~\u{e9}\u{4e2d}\r\n\t<>&'\"]{0,40}").unwrap()
+    }
+
+    fn nonempty() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[A-Za-z][ -~]{0,20}").unwrap()
+    }
+
+    prop_compose! {
+        fn event()(
+            provider in nonempty(),
+            guid in proptest::option::of(nonempty()),
+            id in any::<u16>(),
+            qualifiers in proptest::option::of(any::<u16>()),
+            level in 0u8..6,
+            ticks in 0u64..(1u64 << 60),
+            record_id in any::<u64>(),
+            channel in nonempty(),
+            computer in text(),
+            data in proptest::collection::vec(text(), 0..5),
+            rendered in proptest::option::of(text()),
+        ) -> XmlEvent {
+            XmlEvent {
+                event_source_name: guid.as_ref().map(|_| provider.clone()),
+                provider,
+                provider_guid: guid,
+                id: u32::from(id),
+                qualifiers,
+                level,
+                keywords: "0x80000000000000".into(),
+                time: FileTime(ticks),
+                record_id,
+                channel,
+                computer,
+                data,
+                binary: None,
+                rendered,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn wevtutil_lines_read_back(events in proptest::collection::vec(event(), 0..4)) {
+            let text: String = events.iter().map(|e| wevtutil::to_line(e) + "\r\n").collect();
+            prop_assert!(!events.iter().any(|e| wevtutil::to_line(e).contains('\n')));
+            let back = wevtutil::parse("events/System.xml", text.as_bytes()).unwrap();
+            // Trailing/leading spaces of numbers aside, everything comes back as written.
+            prop_assert_eq!(back, events);
+        }
+
+        #[test]
+        fn wevtutil_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(e) = wevtutil::parse("events/System.xml", &bytes) {
+                prop_assert!(e.to_string().contains("events/System.xml"));
+            }
+        }
+
+        #[test]
+        fn wevtutil_mutated_lines_never_panic(e in event(), at in any::<prop::sample::Index>(), b in any::<u8>(), cut in any::<prop::sample::Index>()) {
+            let mut bytes = wevtutil::to_line(&e).into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+            bytes.truncate(cut.index(bytes.len() + 1).max(i));
+            let _ = wevtutil::parse("f", &bytes);
+        }
+
+        #[test]
+        fn sc_texts_never_panic(text in proptest::string::string_regex("([A-Z_0-9]{1,20} *: *[ -~]{0,20}\n){0,12}").unwrap()) {
+            let _ = sc::parse_qc("scm/ADSync.qc.txt", &text);
+            let _ = sc::parse_queryex("scm/ADSync.queryex.txt", &text);
+        }
+
+        #[test]
+        fn bundles_never_panic(parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..6)) {
+            let mut bundle = Bundle::default();
+            for (file, part) in FILES.iter().zip(parts) {
+                bundle.put(file, part);
+            }
+            if let Ok(mut host) = EvidenceHost::from_bundle(&bundle) {
+                let _ = sim_core::remedy::diagnose(&mut host);
+            }
+        }
+    }
+
+    #[test]
+    fn a_hand_made_manifest_with_garbage_is_refused_by_name() {
+        let mut b = Bundle::default();
+        b.put(
+            "manifest.json",
+            b"{\"format\": \"adsync-evidence/2\", \"computer\": \"x\", \"collected\": \"y\"}"
+                .to_vec(),
+        );
+        b.put("scm/ADSync.qc.txt", sc::missing_text());
+        b.put("scm/ADSync.queryex.txt", sc::missing_text());
+        let e = EvidenceHost::from_bundle(&b).unwrap_err().to_string();
+        assert!(
+            e.contains("manifest.json") && e.contains("adsync-evidence/2"),
+            "{e}"
+        );
+        b.put("manifest.json", vec![b'['; 100_000]);
+        let e = EvidenceHost::from_bundle(&b).unwrap_err().to_string();
+        assert!(e.contains("manifest.json"), "{e}");
+        b.files.remove("manifest.json");
+        let e = EvidenceHost::from_bundle(&b).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the evidence bundle has no manifest.json: it says which format, server and time the bundle is"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod adsync_codecs;
 mod cli_adsync;
 mod cli_dpapi;
+mod cli_evidence;
 mod cli_lab;
 mod cli_remedy;
 mod cli_scenario;
