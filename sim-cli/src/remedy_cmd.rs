@@ -86,7 +86,13 @@ pub fn diagnose(state: &Path, args: &DiagnoseArgs) -> Result<Outcome> {
         }
         let d = remedy::diagnose(&mut host).context("diagnose")?;
         let plan = remedy::plan(&d, &host);
-        return report(&d, &plan, host.unknown(), host.notes());
+        let mut notes = host.notes().to_vec();
+        if !plan.steps.is_empty() {
+            notes.push(
+                "the plan's lines are for the server itself: type them there (`account reset NAME` is `net user NAME PASSWORD`, with `/domain` for a domain account), or run `adsync-sim remediate --host local` on it".into(),
+            );
+        }
+        return report(&d, &plan, host.unknown(), &notes);
     }
     if args.host == Some(HostChoice::Local) {
         return crate::windows_cmd::diagnose_local(&given, args.global_admin.as_deref());

@@ -280,7 +280,11 @@ fn a_hand_made_bundle_is_diagnosed_as_a_person_would() {
         "FABRIKAM\\svc-adsync=Known-Pa55",
     ]);
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(!out.contains("account reset"), "{out}");
+    assert!(!out.contains("1. account reset"), "{out}");
+    assert!(
+        out.contains("the plan's lines are for the server itself"),
+        "{out}"
+    );
     assert!(out.contains("sc config ADSync password= <password of FABRIKAM\\svc-adsync>"));
 }
 

@@ -190,7 +190,7 @@ try {
 $manifest = [ordered]@{
     format = 'adsync-evidence/1'
     computer = $computer
-    collected = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+    collected = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
     collector = 'collect script'
     build = $build
     build_source = $buildSource
