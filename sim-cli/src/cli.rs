@@ -79,12 +79,20 @@ pub enum Command {
         line: String,
     },
     /// Write the world's Windows artefacts (Protect folders, DPAPI_SYSTEM, the keyset as the
-    /// build stores it, the ADSync database, event logs) to DIR.
+    /// build stores it, the ADSync database, event logs) to DIR, and the evidence bundle a
+    /// collection on that server would write (manifest.json, events/*.xml, scm/*.txt,
+    /// adsync/connectors.json), so `diagnose --evidence DIR` reads it.
     Export(ExportArgs),
+    /// Collect an evidence bundle from a real Entra Connect server, read-only and without any
+    /// secret: `collect --script` prints the PowerShell an administrator runs on the server;
+    /// `collect --out DIR` collects on this Windows server itself (`--features windows`).
+    Collect(CollectArgs),
     /// Read what an administrator can see (service state and exit codes, event logs, the
     /// connectors' last runs) and name the cause, the evidence and the documented plan, each
     /// step with the article section it follows. Result code 1 when something is wrong.
-    Diagnose(CredentialArgs),
+    /// `--evidence DIR` reads a bundle collected on a real server instead of the world;
+    /// `--host local` reads this Windows server live (read-only; `--features windows`).
+    Diagnose(DiagnoseArgs),
     /// Run the documented plan, diagnose again, and repeat until the service runs and a delta
     /// sync cycle succeeds on every connector. `--dry-run` only shows the plan.
     Remediate(RemediateArgs),
@@ -199,8 +207,55 @@ pub struct RemediateArgs {
     /// Show the diagnosis and the plan without running anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Remediate this Windows server instead of the simulated world (`--features windows`).
+    #[arg(long, value_enum)]
+    pub host: Option<HostChoice>,
+    /// Required with `--host local` unless `--dry-run`: the plan changes this server (the SCM's
+    /// stored password, the services, accounts), and each command is printed before it runs.
+    #[arg(long)]
+    pub yes_really_on_this_host: bool,
+    /// The tenant's Global Administrator who runs Add-ADSyncAADServiceAccount (`--host local`:
+    /// the server does not know it).
+    #[arg(long, value_name = "UPN")]
+    pub global_admin: Option<String>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
+}
+
+/// A real host to work on instead of the simulated world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HostChoice {
+    /// The Windows server this runs on.
+    Local,
+}
+
+/// Options of `diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Diagnose an evidence bundle (a folder written by `collect` or `export`) instead of the
+    /// simulated world. Reads only the bundle's files; runs nothing.
+    #[arg(long, value_name = "DIR", conflicts_with = "host")]
+    pub evidence: Option<PathBuf>,
+    /// Diagnose this Windows server live, read-only (`--features windows`).
+    #[arg(long, value_enum)]
+    pub host: Option<HostChoice>,
+    /// The tenant's Global Administrator who will run Add-ADSyncAADServiceAccount (evidence and
+    /// live hosts: the server does not know it).
+    #[arg(long, value_name = "UPN")]
+    pub global_admin: Option<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+/// Options of `collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Print the read-only PowerShell collection script to run on the server.
+    #[arg(long, conflicts_with = "out")]
+    pub script: bool,
+    /// Collect on this Windows server into DIR (new or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// The passwords an administrator gives `diagnose` and `remediate`.

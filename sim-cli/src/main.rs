@@ -6,6 +6,7 @@
 
 mod cli;
 mod dpapi_cmd;
+mod evidence_cmd;
 mod explore_cmd;
 mod input;
 mod lab_cmd;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
         cli::Command::Scenario(cli::ScenarioCommand::Explore(a)) => explore_cmd::run(format, &a),
         cli::Command::Diagnose(a) => remedy_cmd::diagnose(&cli.state, &a),
+        cli::Command::Collect(a) => evidence_cmd::collect(&a),
         cli::Command::Remediate(a) => remedy_cmd::remediate(&cli.state, &a),
         // --- labs, shell, timeline ---
         cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),

@@ -34,6 +34,33 @@ pub fn parity() -> Result<Outcome> {
     unavailable("parity")
 }
 
+/// `diagnose --host local`.
+#[cfg(not(all(windows, feature = "windows")))]
+pub fn diagnose_local(
+    _given: &[(String, sim_core::command::Secret)],
+    _global_admin: Option<&str>,
+) -> Result<Outcome> {
+    unavailable("diagnose --host local")
+}
+
+/// `remediate --host local`.
+#[cfg(not(all(windows, feature = "windows")))]
+pub fn remediate_local(
+    _given: &[(String, sim_core::command::Secret)],
+    _global_admin: Option<&str>,
+    _dry_run: bool,
+) -> Result<Outcome> {
+    unavailable("remediate --host local")
+}
+
+/// `collect --out DIR`.
+#[cfg(not(all(windows, feature = "windows")))]
+pub fn collect_local(_out: &std::path::Path) -> Result<Outcome> {
+    anyhow::bail!(
+        "`adsync-sim collect --out DIR` collects on the Windows server it runs on (a build with --features windows); elsewhere, print the script with `adsync-sim collect --script`, run it on the server, and give its folder to `adsync-sim diagnose --evidence DIR`"
+    )
+}
+
 #[cfg(all(windows, feature = "windows"))]
 mod real {
     use anyhow::{Context, Result};
@@ -94,6 +121,58 @@ mod real {
         }
     }
 
+    /// `diagnose --host local`: collect natively (read-only) and diagnose the bundle.
+    pub fn diagnose_local(
+        given: &[(String, Secret)],
+        global_admin: Option<&str>,
+    ) -> Result<Outcome> {
+        let bundle = sim_windows::collect::collect().map_err(host_error)?;
+        let mut host = sim_core::evidence::EvidenceHost::from_bundle(&bundle)
+            .context("reading what this server shows")?;
+        for (a, p) in given {
+            host.give_password(a, p.clone());
+        }
+        if let Some(upn) = global_admin {
+            host.set_global_administrator(upn);
+        }
+        let d = sim_core::remedy::diagnose(&mut host).context("diagnose")?;
+        let plan = sim_core::remedy::plan(&d, &host);
+        crate::remedy_cmd::report(&d, &plan, host.unknown(), host.notes())
+    }
+
+    /// `remediate --host local`: the live host, each command printed before it runs.
+    pub fn remediate_local(
+        given: &[(String, Secret)],
+        global_admin: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Outcome> {
+        let mut host = sim_windows::live::LiveHost::new(|line| eprintln!("> {line}"));
+        for (a, p) in given {
+            host.give_password(a, p.clone());
+        }
+        if let Some(upn) = global_admin {
+            host.set_global_administrator(upn);
+        }
+        let r = sim_core::remedy::remediate(&mut host, dry_run).context("remediate")?;
+        crate::remedy_cmd::remediation(&r)
+    }
+
+    /// `collect --out DIR`: the bundle, collected natively and read-only.
+    pub fn collect_local(out: &std::path::Path) -> Result<Outcome> {
+        let bundle = sim_windows::collect::collect().map_err(host_error)?;
+        let written = crate::evidence_cmd::write_bundle(out, &bundle)?;
+        Ok(Outcome {
+            human: format!(
+                "Collected {} files into {}:\n{}",
+                written.len(),
+                out.display(),
+                written.join("\n")
+            ),
+            json: json!({ "dir": out.display().to_string(), "files": written }),
+            ..Outcome::default()
+        })
+    }
+
     pub fn parity() -> Result<Outcome> {
         let exe = std::env::current_exe().context("locate adsync-sim.exe")?;
         let report = sim_windows::parity::run(&exe).map_err(host_error)?;
@@ -113,4 +192,4 @@ mod real {
 }
 
 #[cfg(all(windows, feature = "windows"))]
-pub use real::{parity, probe_service};
+pub use real::{collect_local, diagnose_local, parity, probe_service, remediate_local};

@@ -38,6 +38,7 @@ pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
         Command::Dpapi(_)
         | Command::Scenario(_)
         | Command::Diagnose(_)
+        | Command::Collect(_)
         | Command::Remediate(_)
         | Command::Lab(_)
         | Command::Shell
@@ -216,6 +217,12 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
         let rel = engine.build.database_path().replace(".mdf", ".sqlite");
         tree.write(&rel, &sim_core::store::adsync_database_bytes(&world)?)?;
         written.push(rel);
+    }
+    // The evidence bundle a collection on this server would write (docs/design.md §8).
+    let bundle = sim_core::evidence::export::bundle_of_world(&world)?;
+    for (path, bytes) in &bundle.files {
+        tree.write(path, bytes)?;
+        written.push(path.clone());
     }
     for (log, doc) in world.event_logs_json() {
         let path = format!("Windows/System32/winevt/Logs/{log}.json");

@@ -38,6 +38,7 @@ pub mod adsync;
 pub mod backend;
 pub mod cloud;
 pub mod command;
+pub mod evidence;
 pub mod explore;
 pub mod lab;
 pub mod limits;

@@ -14,8 +14,8 @@ use sim_core::win::text::SCM_SOURCE;
 use windows_sys::Win32::Foundation::{ERROR_INSUFFICIENT_BUFFER, ERROR_NO_MORE_ITEMS};
 use windows_sys::Win32::System::EventLog::{
     DeregisterEventSource, EVENTLOG_ERROR_TYPE, EVT_HANDLE, EvtClose, EvtNext, EvtQuery,
-    EvtQueryChannelPath, EvtQueryForwardDirection, EvtRender, EvtRenderEventXml,
-    RegisterEventSourceW, ReportEventW,
+    EvtQueryChannelPath, EvtQueryForwardDirection, EvtQueryReverseDirection, EvtRender,
+    EvtRenderEventXml, RegisterEventSourceW, ReportEventW,
 };
 
 use crate::error::{last_error, last_error_code};
@@ -226,6 +226,59 @@ fn query_log(log: LogName, after: u64) -> Result<Vec<EventRecord>, HostError> {
         for e in &events {
             if let Some(r) = parse_event_xml(log, &render_xml(e)?) {
                 out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The records of `log` that `xpath` selects, newest first, at most `max`, each as EvtRender
+/// gives it (`EvtRenderEventXml`: the XML `wevtutil qe /f:xml` prints, one element per record).
+/// Read-only.
+pub fn query_xml(log: LogName, xpath: &str, max: usize) -> Result<Vec<String>, HostError> {
+    let path = wide("EvtQuery", log.as_str())?;
+    let q = wide("EvtQuery", xpath)?;
+    // SAFETY: local session (0), NUL-terminated channel path and query.
+    let results = Evt(unsafe {
+        EvtQuery(
+            0,
+            path.as_ptr(),
+            q.as_ptr(),
+            EvtQueryChannelPath | EvtQueryReverseDirection,
+        )
+    });
+    if results.0 == 0 {
+        return Err(last_error("EvtQuery"));
+    }
+    let mut out = Vec::new();
+    while out.len() < max {
+        let mut handles = [0isize; 32];
+        let mut returned = 0u32;
+        // SAFETY: the handle array and its length are ours; each returned handle is closed by
+        // an Evt guard below.
+        let ok = unsafe {
+            EvtNext(
+                results.0,
+                handles.len() as u32,
+                handles.as_mut_ptr(),
+                1000,
+                0,
+                &mut returned,
+            )
+        };
+        if ok == 0 {
+            if last_error_code() == ERROR_NO_MORE_ITEMS {
+                break;
+            }
+            return Err(last_error("EvtNext"));
+        }
+        let events: Vec<Evt> = handles[..returned as usize]
+            .iter()
+            .map(|h| Evt(*h))
+            .collect();
+        for e in &events {
+            if out.len() < max {
+                out.push(render_xml(e)?.trim_end_matches('\0').to_owned());
             }
         }
     }

@@ -6,7 +6,10 @@
 //! (NetUserAdd, NetUserSetInfo, NetUserChangePassword, NetUserDel) and the event log (EvtQuery,
 //! ReportEventW). Win32 failures become `HostError::Win32` with the system's message and the
 //! same result codes the simulator's outcomes carry, so the two compare step by step
-//! ([`parity`]). [`probe`] is the keyset probe as a real service.
+//! ([`parity`]). [`probe`] is the keyset probe as a real service. [`collect`] gathers the
+//! evidence bundle of docs/design.md §8 natively and read-only, and [`live`] is the host
+//! `remediate --host local` drives: reads through that collection, commands through
+//! [`WindowsHost`].
 //!
 //! Everything but [`wide`] is Windows-only: on other targets the crate is (almost) empty, and
 //! `adsync-sim` says that its Windows verbs need Windows. All unsafe code of the workspace lives
@@ -22,6 +25,8 @@ mod ffi;
 #[cfg(windows)]
 pub mod accounts;
 #[cfg(windows)]
+pub mod collect;
+#[cfg(windows)]
 pub mod dpapi;
 #[cfg(windows)]
 pub mod error;
@@ -29,6 +34,8 @@ pub mod error;
 pub mod events;
 #[cfg(windows)]
 mod host;
+#[cfg(windows)]
+pub mod live;
 #[cfg(windows)]
 pub mod parity;
 #[cfg(windows)]

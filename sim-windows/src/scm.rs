@@ -13,10 +13,11 @@ use sim_core::win::text::win32;
 use windows_sys::Win32::System::Services::{
     ChangeServiceConfigW, CloseServiceHandle, ControlService, CreateServiceW, DeleteService,
     OpenSCManagerW, OpenServiceW, QUERY_SERVICE_CONFIGW, QueryServiceConfigW, QueryServiceStatusEx,
-    SC_HANDLE, SC_MANAGER_ALL_ACCESS, SC_STATUS_PROCESS_INFO, SERVICE_ALL_ACCESS,
-    SERVICE_AUTO_START, SERVICE_CONTROL_STOP, SERVICE_DEMAND_START, SERVICE_DISABLED,
-    SERVICE_ERROR_NORMAL, SERVICE_NO_CHANGE, SERVICE_QUERY_CONFIG, SERVICE_QUERY_STATUS,
-    SERVICE_STATUS, SERVICE_STATUS_PROCESS, SERVICE_WIN32_OWN_PROCESS, StartServiceW,
+    SC_HANDLE, SC_MANAGER_ALL_ACCESS, SC_MANAGER_CONNECT, SC_STATUS_PROCESS_INFO,
+    SERVICE_ALL_ACCESS, SERVICE_AUTO_START, SERVICE_CONTROL_STOP, SERVICE_DEMAND_START,
+    SERVICE_DISABLED, SERVICE_ERROR_NORMAL, SERVICE_NO_CHANGE, SERVICE_QUERY_CONFIG,
+    SERVICE_QUERY_STATUS, SERVICE_STATUS, SERVICE_STATUS_PROCESS, SERVICE_WIN32_OWN_PROCESS,
+    StartServiceW,
 };
 
 use crate::error::{last_error, last_error_code, win32_error};
@@ -197,9 +198,87 @@ pub fn query(name: &str) -> Result<Status, HostError> {
     status_of(&open(name, SERVICE_QUERY_STATUS)?)
 }
 
+/// Opens a service for reading only (SC_MANAGER_CONNECT, SERVICE_QUERY_CONFIG and
+/// SERVICE_QUERY_STATUS): what evidence collection needs, no more. 1060 when it does not exist.
+pub fn open_read(name: &str) -> Result<ScHandle, HostError> {
+    // SAFETY: null machine and database name mean the local active database.
+    let h = unsafe { OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_CONNECT) };
+    if h.is_null() {
+        return Err(last_error("OpenSCManagerW"));
+    }
+    let scm = ScHandle(h);
+    let n = wide("OpenServiceW", name)?;
+    // SAFETY: a live SCM handle and a NUL-terminated name.
+    let h = unsafe {
+        OpenServiceW(
+            scm.0,
+            n.as_ptr(),
+            SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS,
+        )
+    };
+    if h.is_null() {
+        return Err(last_error("OpenServiceW"));
+    }
+    Ok(ScHandle(h))
+}
+
+/// What `sc qc` and `sc queryex` show, read-only; `None` when the service does not exist.
+pub fn query_read_only(
+    name: &str,
+) -> Result<
+    Option<(
+        sim_core::evidence::sc::QueryConfig,
+        sim_core::evidence::sc::QueryEx,
+    )>,
+    HostError,
+> {
+    let svc = match open_read(name) {
+        Ok(s) => s,
+        Err(HostError::Win32 { code, .. }) if code == win32::SERVICE_DOES_NOT_EXIST => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let c = config_of(&svc)?;
+    let st = status_of(&svc)?;
+    Ok(Some((
+        sim_core::evidence::sc::QueryConfig {
+            name: name.to_owned(),
+            start_type: c.start_type,
+            binary_path: c.binary_path,
+            display_name: c.display_name,
+            account: c.account,
+        },
+        sim_core::evidence::sc::QueryEx {
+            name: name.to_owned(),
+            state: st.state(),
+            win32_exit_code: st.win32_exit_code,
+            service_exit_code: st.service_exit_code,
+            pid: st.pid,
+        },
+    )))
+}
+
+/// A service's configuration as QueryServiceConfigW returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `dwStartType`.
+    pub start_type: u32,
+    /// `lpBinaryPathName`.
+    pub binary_path: String,
+    /// `lpDisplayName`.
+    pub display_name: String,
+    /// `lpServiceStartName`.
+    pub account: String,
+}
+
 /// The display name and logon account (QueryServiceConfigW).
 pub fn query_config(name: &str) -> Result<(String, String), HostError> {
-    let svc = open(name, SERVICE_QUERY_CONFIG)?;
+    let c = config_of(&open(name, SERVICE_QUERY_CONFIG)?)?;
+    Ok((c.display_name, c.account))
+}
+
+fn config_of(svc: &ScHandle) -> Result<Config, HostError> {
     let mut needed = 0u32;
     // SAFETY: a size query: null buffer of size 0; it fails with 122 and sets `needed`.
     unsafe { QueryServiceConfigW(svc.0, std::ptr::null_mut(), 0, &mut needed) };
@@ -226,8 +305,20 @@ pub fn query_config(name: &str) -> Result<(String, String), HostError> {
         from_wide(unsafe { std::slice::from_raw_parts(p, len) })
     };
     // SAFETY: see above.
-    let (display, account) = unsafe { ((*cfg).lpDisplayName, (*cfg).lpServiceStartName) };
-    Ok((read(display), read(account)))
+    let (start_type, path, display, account) = unsafe {
+        (
+            (*cfg).dwStartType,
+            (*cfg).lpBinaryPathName,
+            (*cfg).lpDisplayName,
+            (*cfg).lpServiceStartName,
+        )
+    };
+    Ok(Config {
+        start_type,
+        binary_path: read(path),
+        display_name: read(display),
+        account: read(account),
+    })
 }
 
 fn wait_while(svc: &ScHandle, pending: u32) -> Result<Status, HostError> {

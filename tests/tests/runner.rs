@@ -3,6 +3,7 @@
 mod adsync_codecs;
 mod cli_adsync;
 mod cli_dpapi;
+mod cli_evidence;
 mod cli_input;
 mod cli_install;
 mod cli_lab;
@@ -13,6 +14,7 @@ mod cli_state;
 mod cli_timeline;
 mod cli_world;
 mod credential;
+mod evidence;
 mod explore;
 mod fuzz_bounded;
 mod oracles;
