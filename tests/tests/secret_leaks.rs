@@ -312,7 +312,11 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
     let labs = dir.join("labs");
     std::fs::create_dir_all(&labs).unwrap();
     let lab = include_str!("../../scenarios/labs/05-wrong-scm-password.toml")
-        .replace("'Winter2025!'", &format!("'{p}'"))
+        // Inside a TOML basic string: escape what TOML escapes.
+        .replace(
+            "'Winter2025!'",
+            &format!("'{}'", p.replace('\\', "\\\\").replace('"', "\\\"")),
+        )
         .replace(
             "solution = [\n",
             &format!(
