@@ -12,6 +12,7 @@ mod cli_world;
 mod credential;
 mod explore;
 mod oracles;
+mod precedence;
 mod properties;
 mod remedy;
 mod vectors;
