@@ -93,6 +93,11 @@ pub enum StoredKeyset {
         /// [`Engine::keyset_follows_dpapi`]). `None` where the world follows DPAPI alone.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         machine_copy: Option<String>,
+        /// The SID of the account the credential belongs to. The copy serves only that account:
+        /// the 2023 article supports changing the password, not the account ("you cannot
+        /// change the account used"), so after a switch the keyset stays unreadable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
     },
 }
 
@@ -172,11 +177,15 @@ impl Engine {
             StoredKeyset::CredentialFile {
                 bytes,
                 machine_copy,
+                owner,
                 ..
             } => match Self::read_credential(host, bytes, &entropy) {
                 Ok(plain) => plain,
                 Err(e) => {
-                    let Some(copy) = machine_copy.as_ref().filter(|_| !self.keyset_follows_dpapi)
+                    let same_account = owner.as_deref() == Some(host.account_sid().as_str());
+                    let Some(copy) = machine_copy
+                        .as_ref()
+                        .filter(|_| !self.keyset_follows_dpapi && same_account)
                     else {
                         return Err(e);
                     };
@@ -245,6 +254,7 @@ impl Engine {
             name,
             bytes: hex::encode(CredentialFile::new(blob).to_bytes()),
             machine_copy: (!self.keyset_follows_dpapi).then(|| hex::encode(inner)),
+            owner: (!self.keyset_follows_dpapi).then(|| host.account_sid()),
         })
     }
 

@@ -270,7 +270,7 @@ fn newer_build(f: Finding, build: crate::adsync::build::Build) -> Finding {
             build: build.to_string(),
         },
         summary: format!(
-            "The service logs on but cannot read its encryption keyset. On build {build} the 2023 article rules the abandon procedure out (\"This cannot be used for newer versions of Microsoft Entra Connect because abandoning the encryption key is handled by Microsoft Entra Connect itself\") and documents no other fix: no synchronization occurs until the original credentials are restored (set the service account's password back to the one the keyset was protected with), otherwise the documented answer is reinstalling Microsoft Entra Connect."
+            "The service logs on but cannot read its encryption keyset. On build {build} the 2023 article rules the abandon procedure out (\"This cannot be used for newer versions of Microsoft Entra Connect because abandoning the encryption key is handled by Microsoft Entra Connect itself\") and documents no other fix: no synchronization occurs until the original credentials are restored (the account the service was installed with, and the password its keyset was protected with), otherwise the documented answer is reinstalling Microsoft Entra Connect."
         ),
         evidence: f.evidence,
         source: format!(

@@ -54,6 +54,8 @@ pub trait ServiceHost {
         entropy: &[u8],
         description: &str,
     ) -> Result<Vec<u8>, DpapiError>;
+    /// The SID of the account the service runs as.
+    fn account_sid(&self) -> String;
     /// Random bytes (the world's seeded stream).
     fn random(&mut self, buf: &mut [u8]);
     /// The host's clock.

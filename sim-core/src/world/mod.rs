@@ -312,6 +312,15 @@ impl ServiceHost for StartHost<'_> {
         }
     }
 
+    fn account_sid(&self) -> String {
+        self.world
+            .state
+            .accounts
+            .get(self.account)
+            .map(|a| a.sid.clone())
+            .unwrap_or_default()
+    }
+
     fn random(&mut self, buf: &mut [u8]) {
         self.rng.0.fill_bytes(buf);
     }
