@@ -225,10 +225,12 @@ pub fn diagnose(host: &mut dyn Host) -> Result<Diagnosis, HostError> {
             let newer = host
                 .adsync_build()?
                 .filter(|b| b.abandons_key_automatically());
+            // A domain account needs a writable DC first on every build: to recover its master
+            // keys (with the opt-in option) or to make the new one a new keyset needs. Up to
+            // 1.1.443.0 the article's abandon procedure then follows.
+            let f = domain_first(f, s, domain.as_ref());
             findings.push(match newer {
-                Some(b) => newer_build(domain_first(f, s, domain.as_ref()), b),
-                // Up to 1.1.443.0 the article's abandon procedure is the answer for every kind
-                // of account ("Windows destroys the encryption keys").
+                Some(b) => newer_build(f, b),
                 None => f,
             });
         }
@@ -305,7 +307,7 @@ fn domain_first(f: Finding, s: &ServiceStatus, domain: Option<&DomainStatus>) ->
             domain: d.dns.clone(),
         },
         summary: format!(
-            "The service runs as the domain account {} and cannot open its keyset while no writable domain controller of {} answers; DPAPI recovers the master keys through the domain's backup key once one does.",
+            "The service runs as the domain account {} and cannot open its keyset while no writable domain controller of {} answers; DPAPI needs one to recover the account's master keys through the domain's backup key or to make a new one.",
             s.account, d.dns
         ),
         evidence,
