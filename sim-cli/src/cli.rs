@@ -345,6 +345,13 @@ pub struct InitArgs {
     /// account; the default is an sMSA (ADSyncMSA_<hex>$) from 1.6.2.4 and a domain AAD_ before.
     #[arg(long)]
     pub domain_controller: bool,
+    /// Opt-in departure from the 2023 article: the keyset survives or breaks as DPAPI alone
+    /// decides (a local account's reset loses the Credential Manager layer from 1.4.18.0, INF;
+    /// a domain account recovers through the DC's backup key on every build, RE). Without it
+    /// the world follows the article: a reset is supported from 1.1.484.0 and destroys the keys
+    /// up to 1.1.443.0.
+    #[arg(long)]
+    pub keyset_follows_dpapi: bool,
     /// The Entra tenant's initial domain. Default: <first forest label>.onmicrosoft.com.
     #[arg(long)]
     pub tenant: Option<String>,

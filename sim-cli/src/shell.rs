@@ -272,6 +272,46 @@ fn preset_user(line: &str) -> Option<String> {
         .map(|w| w[1].clone())
 }
 
+/// PowerShell's caption and message when it prompts for missing mandatory parameters
+/// (`ParameterBinderStrings.PromptCaption` with the cmdlet at pipeline position 1, and
+/// `PromptMessage`; PowerShell's source, https://github.com/PowerShell/PowerShell).
+const PROMPT_CAPTION: &str = "cmdlet Add-ADSyncAADServiceAccount at command pipeline position 1";
+const PROMPT_MESSAGE: &str = "Supply values for the following parameters:";
+/// The variable a prompted credential lives in for one line (not a name PowerShell allows a
+/// user to type by accident: it is removed after the line).
+const PROMPTED: &str = "adsyncsim_prompted_aadcredential";
+
+/// `Add-ADSyncAADServiceAccount` without `-AADCredential`, as the 2017 articles run it.
+fn bare_add_aad_service_account(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("Add-ADSyncAADServiceAccount"))
+        && !words.any(|w| {
+            let w = w.to_ascii_lowercase();
+            // PowerShell accepts any unambiguous prefix of a parameter name.
+            w.len() > 2 && "-aadcredential".starts_with(&w)
+        })
+}
+
+/// The console host's credential prompt (as `Get-Credential`): user, then the password with
+/// no echo. `None` at the end of input.
+fn ask_credential(input: &mut Input) -> Result<Option<Credential>> {
+    println!("\nPowerShell credential request\nEnter your credentials.");
+    let Some(user) = input.line("User: ")? else {
+        return Ok(None);
+    };
+    let user = user.trim().to_owned();
+    let Some(password) = input.password(&format!("Password for user {user}: "))? else {
+        return Ok(None);
+    };
+    println!();
+    Ok(Some(Credential {
+        user,
+        password: Secret::new(password),
+    }))
+}
+
 /// Runs the shell until `exit` or the end of input.
 pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
     // Checked once here; each line then opens the state for its own command, so the shell
@@ -357,6 +397,20 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
             }
             continue;
         }
+        let prompted;
+        let line = if bare_add_aad_service_account(line) {
+            // PowerShell prompts for the missing mandatory credential: the 2017 articles'
+            // "In the pop-up dialog, provide the Azure AD Global admin credentials".
+            println!("\n{PROMPT_CAPTION}\n{PROMPT_MESSAGE}");
+            let Some(c) = ask_credential(&mut input)? else {
+                break;
+            };
+            creds.insert(PROMPTED.into(), c);
+            prompted = format!("{line} -AADCredential ${PROMPTED}");
+            prompted.as_str()
+        } else {
+            line
+        };
         let parsed = command::split_words(line).and_then(|words| {
             let words: Vec<String> = words
                 .into_iter()
@@ -392,6 +446,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                 Err(e) => error(&e.to_string(), color),
             },
         }
+        creds.remove(PROMPTED);
     }
     Ok(Outcome::default())
 }

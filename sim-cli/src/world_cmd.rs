@@ -117,6 +117,7 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
         build,
         tenant: a.tenant,
         domain_controller: a.domain_controller,
+        keyset_follows_dpapi: a.keyset_follows_dpapi,
     };
     let (_, outcome) = StateDir::create(state, a.force, |sealer| {
         let (world, report) = World::new(&options, sealer)?;

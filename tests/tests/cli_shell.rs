@@ -61,7 +61,8 @@ fn the_shell_in_a_terminal() {
     p.expect("PowerShell credential request").unwrap();
     p.expect("User: ").unwrap();
     p.send_line(&admin).unwrap();
-    p.expect(format!("Password for user {admin}: ")).unwrap();
+    p.expect(format!("Password for user {admin}: ").as_str())
+        .unwrap();
     p.send_line(&password).unwrap();
     let after = p.expect(PROMPT).unwrap();
     assert!(
@@ -116,4 +117,52 @@ fn the_shell_scripted_through_a_pipe() {
     assert!(!t.contains(&password), "{t}");
     let check = sim.run(&["lab", "check"]);
     assert!(check.status.success(), "{}", text(&check));
+}
+
+/// The 2017 articles run `Add-ADSyncAADServiceAccount` bare and answer its credential dialog:
+/// in the shell PowerShell prompts for the missing mandatory `-AADCredential` (caption and
+/// message from PowerShell's ParameterBinderStrings), the password without echo; the reset
+/// then fixes the lab's Entra connector. Through `exec` the same line fails as in a script.
+#[test]
+fn a_bare_add_adsyncaadserviceaccount_prompts_for_its_credential() {
+    let mut sim = Sim::new();
+    let (admin, password) = entra_lab(&mut sim);
+    let mut cmd = Command::new(adsync_sim_bin());
+    cmd.args(["--state", sim.state.to_str().unwrap(), "shell"])
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn the shell in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect(PROMPT).unwrap();
+    p.send_line("Add-ADSyncAADServiceAccount").unwrap();
+    p.expect(
+        "cmdlet Add-ADSyncAADServiceAccount at command pipeline position 1\r\nSupply values for the following parameters:",
+    )
+    .unwrap();
+    p.expect("PowerShell credential request").unwrap();
+    p.expect("User: ").unwrap();
+    p.send_line(&admin).unwrap();
+    p.expect(format!("Password for user {admin}: ").as_str())
+        .unwrap();
+    p.send_line(&password).unwrap();
+    let after = p.expect(PROMPT).unwrap();
+    assert!(
+        !String::from_utf8_lossy(after.before()).contains(&password),
+        "the password is not echoed"
+    );
+    p.send_line("Start-ADSyncSyncCycle -PolicyType Delta")
+        .unwrap();
+    p.expect("Success").unwrap();
+    p.expect(PROMPT).unwrap();
+    p.send_line("exit").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let check = sim.run(&["lab", "check"]);
+    assert!(check.status.success(), "{}", text(&check));
+
+    let o = sim.exec("Add-ADSyncAADServiceAccount");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("Add-ADSyncAADServiceAccount : Cannot process command because of one or more missing mandatory parameters: AADCredential.\nAt line:1 char:1\n"),
+        "{}",
+        text(&o)
+    );
 }

@@ -69,6 +69,9 @@ fn init_local(w: &mut World, seed: &str) -> (String, String) {
         "init",
         "--service-account",
         "local",
+        // DPAPI's own change-versus-reset on the default (Credential Manager) build is the
+        // opt-in departure from the 2023 article; these tests exercise DPAPI.
+        "--keyset-follows-dpapi",
         "--seed",
         seed,
         "--kdf-rounds",
@@ -515,6 +518,8 @@ fn domain_account_reset_recovers_through_a_reachable_dc() {
         "init",
         "--service-account",
         "domain",
+        // DPAPI's recovery through the DC is the opt-in departure from the 2023 article.
+        "--keyset-follows-dpapi",
         "--seed",
         "21",
         "--kdf-rounds",

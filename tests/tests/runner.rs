@@ -18,6 +18,7 @@ mod evidence;
 mod explore;
 mod fuzz_bounded;
 mod oracles;
+mod precedence;
 mod properties;
 mod remedy;
 mod secret_leaks;

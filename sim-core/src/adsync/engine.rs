@@ -87,6 +87,17 @@ pub enum StoredKeyset {
         name: String,
         /// The file, hex.
         bytes: String,
+        /// The machine-scope blob inside the credential, kept again at the registry era's
+        /// location (hex) in a world that follows the seed articles, from which the engine
+        /// re-protects the credential after the service account's password was reset (see
+        /// [`Engine::keyset_follows_dpapi`]). `None` where the world follows DPAPI alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        machine_copy: Option<String>,
+        /// The SID of the account the credential belongs to. The copy serves only that account:
+        /// the 2023 article supports changing the password, not the account ("you cannot
+        /// change the account used"), so after a switch the keyset stays unreadable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
     },
 }
 
@@ -103,7 +114,31 @@ pub struct Engine {
     pub agents: Vec<ManagementAgent>,
     /// The scheduler.
     pub scheduler: Scheduler,
+    /// Named, opt-in departure from the seed articles (`init --keyset-follows-dpapi`, a
+    /// scenario's `[world] keyset_follows_dpapi = true`): the keyset survives or breaks exactly
+    /// as DPAPI decides.
+    ///
+    /// Off (the default), the world follows the 2023 article's Important notes
+    /// ([`crate::sources::ARTICLE_2023`], introduction and 'Abandoning the ADSync service
+    /// account encryption key'): from April 2017 (1.1.484.0) "it is supported to change the
+    /// password on the service account" and the key is "handled by Microsoft Entra Connect
+    /// itself", so on a Credential Manager build the engine re-protects its keyset when the
+    /// service account's password was reset (how the product does it is not public: the
+    /// simulator keeps the credential's machine-scope blob also at the registry era's location,
+    /// INF); up to March 2017 (1.1.443.0) "you should not reset the password on the service
+    /// account since Windows destroys the encryption keys", for every kind of account, so the
+    /// engine reads its keyset with the password alone, without the domain backup key.
+    ///
+    /// On, DPAPI alone decides (`docs/adsync.md` §6 'Change vs reset', INF; `docs/dpapi.md` §4,
+    /// RE): a local account's reset loses the Credential Manager layer on 1.4.18.0 and later
+    /// (event 6028), and a domain account recovers its master keys through a reachable DC's
+    /// backup key (MS-BKRP) on every build.
+    #[serde(default)]
+    pub keyset_follows_dpapi: bool,
 }
+
+/// The line `status` adds when a world departs from the seed articles.
+pub const KEYSET_FOLLOWS_DPAPI_STATUS: &str = "Option keyset-follows-dpapi (INF/RE, departs from the 2023 article): the keyset survives or breaks as DPAPI alone decides";
 
 /// Why the keyset could not be loaded (never shown to users beyond event 6028).
 #[derive(Debug)]
@@ -118,39 +153,131 @@ impl Engine {
         super::keyset::dpapi_description(self.server.instance_id, self.server.keyset_id)
     }
 
-    /// `KeyManager.LoadKeySet`: the keyset from where the build keeps it.
-    fn load(&self, host: &mut dyn ServiceHost) -> Result<Option<Keyset>, LoadError> {
+    /// `KeyManager.LoadKeySet`: the keyset from where the build keeps it, and whether it was
+    /// read from the machine-scope copy because the Credential Manager layer no longer opens.
+    fn load(&self, host: &mut dyn ServiceHost) -> Result<Option<(Keyset, bool)>, LoadError> {
         let entropy = self.server.entropy_bytes();
+        let mut from_copy = false;
         let bytes = match &self.keyset {
             StoredKeyset::None => return Ok(None),
             StoredKeyset::UserBlob { blob } => {
                 let blob = hex::decode(blob).map_err(|_| LoadError::Format)?;
-                host.unprotect(&blob, &entropy)
-                    .map_err(|_| LoadError::Dpapi)?
+                if self.keyset_follows_dpapi {
+                    host.unprotect(&blob, &entropy)
+                } else {
+                    host.unprotect_without_backup_key(&blob, &entropy)
+                }
+                .map_err(|_| LoadError::Dpapi)?
             }
             StoredKeyset::Registry { blob } => {
                 let blob = hex::decode(blob).map_err(|_| LoadError::Format)?;
                 host.unprotect_machine(&blob, &entropy)
                     .map_err(|_| LoadError::Dpapi)?
             }
-            StoredKeyset::CredentialFile { bytes, .. } => {
-                let file = hex::decode(bytes).map_err(|_| LoadError::Format)?;
-                let file = CredentialFile::parse(&file).map_err(|_| LoadError::Format)?;
-                // CredRead as the service account: the outer, user-scope layer.
-                let plain = host
-                    .unprotect(&file.blob.to_bytes(), &[])
-                    .map_err(|_| LoadError::Dpapi)?;
-                let cred = StoredCredential::parse(&plain).map_err(|_| LoadError::Format)?;
-                // The secret is the machine-scope blob with the database entropy.
-                host.unprotect_machine(&cred.secret, &entropy)
-                    .map_err(|_| LoadError::Dpapi)?
-            }
+            StoredKeyset::CredentialFile {
+                bytes,
+                machine_copy,
+                owner,
+                ..
+            } => match Self::read_credential(host, bytes, &entropy) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    let same_account = owner.as_deref() == Some(host.account_sid().as_str());
+                    let Some(copy) = machine_copy
+                        .as_ref()
+                        .filter(|_| !self.keyset_follows_dpapi && same_account)
+                    else {
+                        return Err(e);
+                    };
+                    from_copy = true;
+                    let blob = hex::decode(copy).map_err(|_| LoadError::Format)?;
+                    host.unprotect_machine(&blob, &entropy)
+                        .map_err(|_| LoadError::Dpapi)?
+                }
+            },
         };
         let keyset = Keyset::parse(&bytes).map_err(|_| LoadError::Format)?;
         if keyset.instance_id() != self.server.instance_id {
             return Err(LoadError::Format);
         }
-        Ok(Some(keyset))
+        Ok(Some((keyset, from_copy)))
+    }
+
+    /// `CredRead` of the keyset credential as the service account (the outer, user-scope
+    /// layer), then the machine-scope blob inside it with the database entropy.
+    fn read_credential(
+        host: &mut dyn ServiceHost,
+        bytes: &str,
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, LoadError> {
+        let file = hex::decode(bytes).map_err(|_| LoadError::Format)?;
+        let file = CredentialFile::parse(&file).map_err(|_| LoadError::Format)?;
+        let plain = host
+            .unprotect(&file.blob.to_bytes(), &[])
+            .map_err(|_| LoadError::Dpapi)?;
+        let cred = StoredCredential::parse(&plain).map_err(|_| LoadError::Format)?;
+        host.unprotect_machine(&cred.secret, entropy)
+            .map_err(|_| LoadError::Dpapi)
+    }
+
+    /// `CredWrite` of the keyset credential: `inner` (the machine-scope blob) wrapped as the
+    /// service account, under the file name `name` (a new random one when `None`, drawn after
+    /// the protection, as a new install always drew it).
+    fn write_credential(
+        &self,
+        host: &mut dyn ServiceHost,
+        inner: &[u8],
+        name: Option<String>,
+    ) -> Result<StoredKeyset, LoadError> {
+        let target =
+            super::keyset::credential_target(self.server.instance_id, self.server.keyset_id);
+        let cred = StoredCredential::generic(
+            &target,
+            KEYSET_CREDENTIAL_USER,
+            inner,
+            CRED_PERSIST_LOCAL_MACHINE,
+            host.now(),
+        );
+        // CredWrite: the credential is protected as the account, with the flags Credential
+        // Manager blobs carry (`docs/dpapi.md` §2.4).
+        let flags = ProtectFlags(CRYPTPROTECT_SYSTEM | CRYPTPROTECT_UI_FORBIDDEN);
+        let outer = host
+            .protect(&cred.to_bytes(), &[], LOCAL_BLOB_DESCRIPTION, flags)
+            .map_err(|_| LoadError::Dpapi)?;
+        let blob = Blob::parse(&outer).map_err(|_| LoadError::Format)?;
+        let name = name.unwrap_or_else(|| {
+            let mut n = [0u8; 16];
+            host.random(&mut n);
+            hex::encode_upper(n)
+        });
+        Ok(StoredKeyset::CredentialFile {
+            name,
+            bytes: hex::encode(CredentialFile::new(blob).to_bytes()),
+            machine_copy: (!self.keyset_follows_dpapi).then(|| hex::encode(inner)),
+            owner: (!self.keyset_follows_dpapi).then(|| host.account_sid()),
+        })
+    }
+
+    /// After the Credential Manager layer no longer opened (the service account's password was
+    /// reset) and the keyset came from the machine-scope copy: protect the credential again
+    /// under the account's current password, as the product "handles it itself". When DPAPI
+    /// cannot protect now (a domain account whose new master key needs a DC), the stored
+    /// credential stays and the next start reads the copy again.
+    fn reprotect_credential(&mut self, host: &mut dyn ServiceHost) {
+        let StoredKeyset::CredentialFile {
+            name,
+            machine_copy: Some(copy),
+            ..
+        } = &self.keyset
+        else {
+            return;
+        };
+        let Ok(inner) = hex::decode(copy) else {
+            return;
+        };
+        if let Ok(k) = self.write_credential(host, &inner, Some(name.clone())) {
+            self.keyset = k;
+        }
     }
 
     /// Makes a new keyset and stores it where the build keeps it.
@@ -184,30 +311,7 @@ impl Engine {
                 let inner = host
                     .protect_machine(&bytes, &entropy, &description)
                     .map_err(|_| LoadError::Dpapi)?;
-                let target = super::keyset::credential_target(
-                    self.server.instance_id,
-                    self.server.keyset_id,
-                );
-                let cred = StoredCredential::generic(
-                    &target,
-                    KEYSET_CREDENTIAL_USER,
-                    &inner,
-                    CRED_PERSIST_LOCAL_MACHINE,
-                    host.now(),
-                );
-                // CredWrite: the credential is protected as the account, with the flags
-                // Credential Manager blobs carry (`docs/dpapi.md` §2.4).
-                let flags = ProtectFlags(CRYPTPROTECT_SYSTEM | CRYPTPROTECT_UI_FORBIDDEN);
-                let outer = host
-                    .protect(&cred.to_bytes(), &[], LOCAL_BLOB_DESCRIPTION, flags)
-                    .map_err(|_| LoadError::Dpapi)?;
-                let blob = Blob::parse(&outer).map_err(|_| LoadError::Format)?;
-                let mut name = [0u8; 16];
-                host.random(&mut name);
-                StoredKeyset::CredentialFile {
-                    name: hex::encode_upper(name),
-                    bytes: hex::encode(CredentialFile::new(blob).to_bytes()),
-                }
+                self.write_credential(host, &inner, None)?
             }
         };
         Ok(keyset)
@@ -217,7 +321,12 @@ impl Engine {
 impl ServiceProgram for Engine {
     fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure> {
         let loaded = match self.load(host) {
-            Ok(Some(k)) => Ok(k),
+            Ok(Some((k, from_copy))) => {
+                if from_copy {
+                    self.reprotect_credential(host);
+                }
+                Ok(k)
+            }
             Ok(None) => self.create(host),
             Err(e) => Err(e),
         };

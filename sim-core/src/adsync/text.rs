@@ -70,6 +70,24 @@ pub fn parameter_set_error(cmdlet: &str, typed: &str) -> String {
     )
 }
 
+/// A cmdlet run without a mandatory parameter where PowerShell cannot prompt for it (a script,
+/// `-NonInteractive`): the host's prompt fails and the binder throws `MissingMandatoryParameter`
+/// with category `InvalidArgument`. The text is PowerShell's resource string
+/// `ParameterBinderStrings.MissingMandatoryParameter`, "Cannot process command because of one or
+/// more missing mandatory parameters:{1}." with `{1}` the names each preceded by a space
+/// (PowerShell's source, https://github.com/PowerShell/PowerShell,
+/// `src/System.Management.Automation/resources/ParameterBinderStrings.resx` and
+/// `engine/CmdletParameterBinderController.cs`, `PromptForMissingMandatoryParameters`). The
+/// error record's layout is the one [`parameter_set_error`] uses; the second half of the
+/// FullyQualifiedErrorId (the cmdlet's .NET class) is not public for the ADSync module, so the
+/// cmdlet's name stands there (INF).
+pub fn missing_mandatory_error(cmdlet: &str, typed: &str, parameter: &str) -> String {
+    let underline = "~".repeat(typed.chars().count().max(1));
+    format!(
+        "{cmdlet} : Cannot process command because of one or more missing mandatory parameters: {parameter}.\nAt line:1 char:1\n+ {typed}\n+ {underline}\n    + CategoryInfo          : InvalidArgument: (:) [{cmdlet}], ParameterBindingException\n    + FullyQualifiedErrorId : MissingMandatoryParameter,{cmdlet}"
+    )
+}
+
 /// PowerShell's error for a parameter the cmdlet does not have.
 pub fn parameter_not_found(cmdlet: &str, parameter: &str) -> String {
     format!(

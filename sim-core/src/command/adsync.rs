@@ -200,8 +200,15 @@ pub fn parse_cmdlet(
                     &["aadcredential", "name"],
                     &["whatif", "confirm"],
                 )?;
+                // The 2017 articles run the cmdlet bare ("In the pop-up dialog, provide …"):
+                // PowerShell prompts for the mandatory credential. A line given here comes from
+                // a script (exec, a scenario, a lab's solution), where it cannot prompt.
                 let Some(c) = param(&p, "aadcredential") else {
-                    return Err(ps_error(text::parameter_set_error(cmdlet, &typed)));
+                    return Err(ps_error(text::missing_mandatory_error(
+                        cmdlet,
+                        &typed,
+                        "AADCredential",
+                    )));
                 };
                 Ok(Command::AddAadServiceAccount {
                     credential: credential(cmdlet, "AADCredential", c)?,

@@ -12,6 +12,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub mod ad;
 pub mod adsync;
 pub mod redact;
 
@@ -228,6 +229,19 @@ pub enum Command {
         /// The Enterprise Admin's credential.
         credential: PsCredential,
     },
+    /// `Set-ADAccountPassword -Identity X -Reset -NewPassword (ConvertTo-SecureString 'P'
+    /// -AsPlainText -Force)` or `net user X P /domain`: an administrator's reset of a domain
+    /// account's password (see [`ad`]).
+    DomainAccountReset {
+        /// The account's name in its domain (`MSOL_…`), or `DOMAIN\NAME`.
+        identity: String,
+        /// `-Server DOMAIN`: the account's domain when it is not the server's own.
+        server: Option<String>,
+        /// The new password.
+        password: Secret,
+        /// The tool typed.
+        tool: ad::DomainResetTool,
+    },
     /// `Set-MsolUserPassword -UserPrincipalName UPN -NewPassword P`: a cloud administrator's
     /// reset of a cloud user's password.
     CloudReset {
@@ -312,7 +326,7 @@ const DC_USAGE: &str = "dc connect | dc disconnect";
 const SC_USAGE: &str = "sc query|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
 const EVENTS_USAGE: &str = "events [--log System|Application] [--id N] [--last N]";
 const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)";
-const NET_USAGE: &str = "net user NAME PASSWORD | net user NAME /active:yes|no";
+const NET_USAGE: &str = "net user NAME PASSWORD [/domain] | net user NAME /active:yes|no";
 const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
 
 pub(crate) fn usage(
@@ -373,6 +387,7 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
             })
         }
         "get-winevent" => parse_get_winevent(&rest),
+        "set-adaccountpassword" => ad::parse_set_ad_account_password(&rest),
         "connector" => adsync::parse_connector(&rest),
         "sync" => adsync::parse_sync(&rest),
         _ if adsync::is_miiskmu(&verb) => adsync::parse_miiskmu(&rest),
@@ -655,6 +670,16 @@ fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
                 net_user: true,
             })
         }
+        [user, name, password, domain]
+            if user.eq_ignore_ascii_case("user") && domain.eq_ignore_ascii_case("/domain") =>
+        {
+            Ok(Command::DomainAccountReset {
+                identity: (*name).to_owned(),
+                server: None,
+                password: Secret::new(*password),
+                tool: ad::DomainResetTool::NetUser,
+            })
+        }
         [user, name, password] if user.eq_ignore_ascii_case("user") => Ok(Command::AccountReset {
             name: account_name("net", NET_USAGE, name)?,
             password: Secret::new(*password),
@@ -801,6 +826,20 @@ impl Command {
             ),
             Self::CloudReset { upn, .. } => {
                 format!("Set-MsolUserPassword -UserPrincipalName {upn} -NewPassword {R}")
+            }
+            Self::DomainAccountReset {
+                identity,
+                server,
+                tool: ad::DomainResetTool::SetAdAccountPassword,
+                ..
+            } => format!(
+                "Set-ADAccountPassword -Identity {identity} -Reset -NewPassword {R}{}",
+                server
+                    .as_ref()
+                    .map_or_else(String::new, |s| format!(" -Server {s}"))
+            ),
+            Self::DomainAccountReset { identity, .. } => {
+                format!("net user {identity} {R} /domain")
             }
         }
     }

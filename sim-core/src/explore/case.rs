@@ -40,6 +40,7 @@ fn make_snapshot(setup: &Setup, seed: u64) -> Result<Snapshot, String> {
         kdf_rounds: 1,
         service_account: Some(setup.kind),
         build,
+        keyset_follows_dpapi: setup.keyset_follows_dpapi,
         ..WorldOptions::default()
     };
     let (mut world, init): (World, InitReport) =
@@ -71,12 +72,17 @@ fn make_snapshot(setup: &Setup, seed: u64) -> Result<Snapshot, String> {
     })
 }
 
-type Snapshots = Mutex<BTreeMap<(u64, String, String), Arc<Snapshot>>>;
+type Snapshots = Mutex<BTreeMap<(u64, String, String, bool), Arc<Snapshot>>>;
 
 /// The snapshot of `setup` for `seed`, made once per process.
 pub fn snapshot(setup: &Setup, seed: u64) -> Result<Arc<Snapshot>, String> {
     static CACHE: OnceLock<Snapshots> = OnceLock::new();
-    let key = (seed, setup.build.clone(), setup.kind.as_str().to_owned());
+    let key = (
+        seed,
+        setup.build.clone(),
+        setup.kind.as_str().to_owned(),
+        setup.keyset_follows_dpapi,
+    );
     let cache = CACHE.get_or_init(Snapshots::default);
     if let Some(s) = cache.lock().map_err(|e| e.to_string())?.get(&key) {
         return Ok(Arc::clone(s));

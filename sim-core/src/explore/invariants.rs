@@ -191,7 +191,36 @@ pub fn remediation_ends_healthy(world: &World) -> Result<(), String> {
     let mut host = SimHost::new(&mut copy);
     match crate::remedy::remediate(&mut host, false) {
         Ok(r) if r.healthy => Ok(()),
+        // The one documented dead end (only with the opt-in `keyset_follows_dpapi`): an
+        // unreadable keyset on a build from April 2017 on, where the 2023 article rules the
+        // abandon procedure out. Remediation must stop there, never abandoning the key.
+        Ok(r) if no_documented_fix(&r) => {
+            if r.rounds
+                .iter()
+                .any(|round| round.plan.steps.iter().any(|s| s.run.contains("miiskmu")))
+            {
+                Err(format!(
+                    "a plan abandons the key on a build the article rules it out for:\n{}",
+                    r.render()
+                ))
+            } else {
+                Ok(())
+            }
+        }
         Ok(r) => Err(r.render()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Whether remediation stopped at an unreadable keyset on a newer build.
+fn no_documented_fix(r: &crate::remedy::Remediation) -> bool {
+    !r.healthy
+        && r.rounds.iter().any(|round| {
+            round.diagnosis.findings.iter().any(|f| {
+                matches!(
+                    f.cause,
+                    crate::remedy::Cause::EncryptionKeyUnreadableNewerBuild { .. }
+                )
+            })
+        })
 }

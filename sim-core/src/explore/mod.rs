@@ -25,6 +25,7 @@ pub use case::{Session, run_case};
 pub use invariants::Violation;
 pub use model::{Action, BUILDS, Model, Setup};
 
+use crate::adsync::build::KeysetEra;
 use crate::scenario::format::WorldSpec;
 use crate::scenario::{Evidence, Expect, Scenario, Step};
 use crate::world::ServiceAccountKind;
@@ -53,10 +54,21 @@ pub fn setups() -> Vec<Setup> {
             &[ServiceAccountKind::Local, ServiceAccountKind::Domain]
         };
         for k in kinds {
-            out.push(Setup {
+            let setup = Setup {
                 build: b.to_owned(),
                 kind: *k,
-            });
+                keyset_follows_dpapi: false,
+            };
+            // The opt-in option changes something only for accounts with a password outside
+            // the registry era.
+            let option_matters = setup.has_password() && setup.era() != KeysetEra::Registry;
+            out.push(setup.clone());
+            if option_matters {
+                out.push(Setup {
+                    keyset_follows_dpapi: true,
+                    ..setup
+                });
+            }
         }
     }
     out
@@ -197,6 +209,7 @@ pub fn case_scenario(
                 exit: Some(code),
                 ..Expect::default()
             }),
+            source: None,
         });
     }
     if violation.is_some_and(|v| v.step >= actions.len()) {
@@ -206,6 +219,7 @@ pub fn case_scenario(
                 exit: Some(0),
                 ..Expect::default()
             }),
+            source: None,
         });
     }
     Scenario {
@@ -223,6 +237,7 @@ pub fn case_scenario(
             service_account: Some(setup.kind.as_str().to_owned()),
             seed: Some(seed),
             kdf_rounds: Some(1),
+            keyset_follows_dpapi: setup.keyset_follows_dpapi.then_some(true),
             ..WorldSpec::default()
         },
         steps,

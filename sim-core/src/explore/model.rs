@@ -10,6 +10,9 @@
 //! - where the keyset lives decides whether that matters: user DPAPI up to 1.1.443.0 and in
 //!   Credential Manager from 1.4.18.0, machine DPAPI in the registry in between
 //!   (`docs/adsync.md` §3.2);
+//! - unless the world option `keyset_follows_dpapi` is on, the 2023 article outranks DPAPI: a
+//!   reset up to 1.1.443.0 destroys the keys with no recovery through the DC, and from
+//!   1.1.484.0 a reset is supported (the engine protects its Credential Manager keyset again);
 //! - `miiskmu /a` refuses while the service runs (80131600, §4 F6) and makes the next start
 //!   create a new keyset, under which no stored credential decrypts (§5.1);
 //! - runs decrypt a connector's stored password at their first connect and keep it until the
@@ -37,6 +40,9 @@ pub struct Setup {
     pub build: String,
     /// The service account kind.
     pub kind: ServiceAccountKind,
+    /// The opt-in world option `keyset_follows_dpapi` (the default follows the 2023 article).
+    #[serde(default)]
+    pub keyset_follows_dpapi: bool,
 }
 
 impl Setup {
@@ -205,9 +211,16 @@ impl Model {
         if self.abandoned {
             return self.can_protect();
         }
-        self.setup.era() == KeysetEra::Registry
-            || self.keys_open
-            || (self.setup.domain_keys() && self.dc)
+        match (self.setup.era(), self.setup.keyset_follows_dpapi) {
+            (KeysetEra::Registry, _) => true,
+            // The 2023 article: from April 2017 a reset is supported, the product handles the
+            // key itself.
+            (KeysetEra::CredentialManager, false) => true,
+            // The 2023 article: up to March 2017 a reset destroys the keys, domain or not.
+            (KeysetEra::UserDpapi, false) => self.keys_open,
+            // DPAPI alone: a domain account recovers through a reachable DC.
+            (_, true) => self.keys_open || (self.setup.domain_keys() && self.dc),
+        }
     }
 
     /// Whether a new user-DPAPI protection succeeds: the preferred key is current and opens,
@@ -234,9 +247,25 @@ impl Model {
             if self.abandoned && !(self.keys_open && self.preferred_age < MASTER_KEY_HOURS) {
                 self.preferred_age = 0;
             }
-            // Either way the keys now open: made anew, or recovered through the DC and
-            // re-protected under the current password.
-            self.keys_open = true;
+            if self.setup.era() == KeysetEra::CredentialManager
+                && !self.setup.keyset_follows_dpapi
+                && !self.abandoned
+                && !self.keys_open
+            {
+                // The credential's outer layer opens only through the DC; otherwise the engine
+                // reads its machine-scope copy and protects the credential again, which makes
+                // a new master key when DPAPI can (a domain account's needs the DC).
+                if self.setup.domain_keys() && self.dc {
+                    self.keys_open = true;
+                } else if self.can_protect() {
+                    self.preferred_age = 0;
+                    self.keys_open = true;
+                }
+            } else {
+                // Either way the keys now open: made anew, or recovered through the DC and
+                // re-protected under the current password.
+                self.keys_open = true;
+            }
         }
         if self.abandoned {
             self.abandoned = false;

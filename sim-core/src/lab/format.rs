@@ -126,6 +126,7 @@ pub const PLACEHOLDERS: &[&str] = &[
 /// Placeholders written `${NAME:FOREST}`.
 pub const FOREST_PLACEHOLDERS: &[&str] = &[
     "ad_connector_account",
+    "ad_connector_sam",
     "enterprise_admin",
     "enterprise_admin_password",
 ];

@@ -77,6 +77,13 @@ pub enum Cause {
     },
     /// The service logs on but cannot unprotect its encryption keyset (event 6028).
     EncryptionKeyUnreadable,
+    /// The keyset is unreadable on a build from April 2017 (1.1.484.0) or later, where the
+    /// 2023 article rules the abandon procedure out ("This cannot be used for newer versions").
+    /// The simulator shows this only with the opt-in world option `keyset_follows_dpapi`.
+    EncryptionKeyUnreadableNewerBuild {
+        /// The installed build.
+        build: String,
+    },
     /// The keyset is unreadable while the service runs as a domain account and no writable
     /// domain controller answers: DPAPI would recover the master keys through the domain's
     /// backup key (MS-BKRP) once one does.
@@ -123,6 +130,9 @@ impl Cause {
             Self::ServiceAccountLocked { .. } => "service-account-locked",
             Self::ServiceAccountMissing { .. } => "service-account-missing",
             Self::EncryptionKeyUnreadable => "encryption-key-unreadable",
+            Self::EncryptionKeyUnreadableNewerBuild { .. } => {
+                "encryption-key-unreadable-newer-build"
+            }
             Self::DomainControllerUnreachable { .. } => "domain-controller-unreachable",
             Self::ServiceStartFailed { .. } => "service-start-failed",
             Self::AdConnectorCredentials { .. } => "ad-connector-credentials",
@@ -212,7 +222,17 @@ pub fn diagnose(host: &mut dyn Host) -> Result<Diagnosis, HostError> {
         }),
         Some(s) if s.state != ServiceState::Running => {
             let f = service_finding(s, &events);
-            findings.push(domain_first(f, s, domain.as_ref()));
+            let newer = host
+                .adsync_build()?
+                .filter(|b| b.abandons_key_automatically());
+            // A domain account needs a writable DC first on every build: to recover its master
+            // keys (with the opt-in option) or to make the new one a new keyset needs. Up to
+            // 1.1.443.0 the article's abandon procedure then follows.
+            let f = domain_first(f, s, domain.as_ref());
+            findings.push(match newer {
+                Some(b) => newer_build(f, b),
+                None => f,
+            });
         }
         Some(_) => {}
     }
@@ -241,6 +261,26 @@ pub fn diagnose(host: &mut dyn Host) -> Result<Diagnosis, HostError> {
     })
 }
 
+/// On a build from April 2017 or later an unreadable keyset has no documented fix: the 2023
+/// article rules the abandon procedure out for it, so no plan may contain `miiskmu /a`.
+fn newer_build(f: Finding, build: crate::adsync::build::Build) -> Finding {
+    if f.cause != Cause::EncryptionKeyUnreadable {
+        return f;
+    }
+    Finding {
+        cause: Cause::EncryptionKeyUnreadableNewerBuild {
+            build: build.to_string(),
+        },
+        summary: format!(
+            "The service logs on but cannot read its encryption keyset. On build {build} the 2023 article rules the abandon procedure out (\"This cannot be used for newer versions of Microsoft Entra Connect because abandoning the encryption key is handled by Microsoft Entra Connect itself\") and documents no other fix: no synchronization occurs until the original credentials are restored (the account the service was installed with, and the password its keyset was protected with), otherwise the documented answer is reinstalling Microsoft Entra Connect."
+        ),
+        evidence: f.evidence,
+        source: format!(
+            "{ARTICLE_2023}, 'Abandoning the ADSync service account encryption key' (the IMPORTANT note) and the introduction's IMPORTANT note; docs/adsync.md §4 F10"
+        ),
+    }
+}
+
 /// A domain service account's unreadable keyset is first a question of reaching a writable
 /// DC: DPAPI recovers a reset domain account's master keys through the domain's backup key
 /// (`docs/dpapi.md` §4, MS-BKRP; `docs/adsync.md` §6 "Domain accounts can recover through
@@ -267,7 +307,7 @@ fn domain_first(f: Finding, s: &ServiceStatus, domain: Option<&DomainStatus>) ->
             domain: d.dns.clone(),
         },
         summary: format!(
-            "The service runs as the domain account {} and cannot open its keyset while no writable domain controller of {} answers; DPAPI recovers the master keys through the domain's backup key once one does.",
+            "The service runs as the domain account {} and cannot open its keyset while no writable domain controller of {} answers; DPAPI needs one to recover the account's master keys through the domain's backup key or to make a new one.",
             s.account, d.dns
         ),
         evidence,

@@ -27,8 +27,9 @@ use crate::win::scm::ServiceState;
 use crate::world::ADSYNC_SERVICE;
 
 /// How many diagnose-plan-run rounds remediation tries before it gives up (named choice: the
-/// deepest chain in the catalogue is SCM password, then the abandoned key, then verification).
-pub const MAX_ROUNDS: usize = 4;
+/// deepest chain is a stopped service, then the SCM password, then a writable DC for a domain
+/// account, then the abandoned key on a March 2017 build, then verification).
+pub const MAX_ROUNDS: usize = 5;
 
 /// One step as it ran.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

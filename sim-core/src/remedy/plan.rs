@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::diagnose::{ARTICLE_2023, ARTICLE_AD_DS, ARTICLE_ENTRA, Cause, Diagnosis};
 use crate::adsync::connector::ConnectorType;
-use crate::backend::{Host, HostError};
+use crate::backend::{DomainStatus, Host, HostError};
 use crate::command::{Command, ParseError, Secret, parse_words, split_words};
 use crate::world::ADSYNC_SERVICE;
 
@@ -164,9 +164,46 @@ fn q(word: &str) -> String {
     }
 }
 
+/// The real tool that resets `account`'s password to `new` (a `{new:…}` reference): for a
+/// domain account the ActiveDirectory module's `Set-ADAccountPassword … -Reset` (with `-Server`
+/// for another forest), for a local account `net user`; the simulator's `account reset` only
+/// where the account's authority is neither. `domain` is the server's domain, `forests` the
+/// AD connectors' forests.
+fn reset_template(
+    account: &str,
+    new: &str,
+    domain: Option<&DomainStatus>,
+    forests: &[&str],
+) -> String {
+    let Some((authority, sam)) = account.split_once('\\') else {
+        return format!("account reset {} --password {new}", q(account));
+    };
+    let secure = format!("-NewPassword (ConvertTo-SecureString '{new}' -AsPlainText -Force)");
+    if domain.is_some_and(|d| d.netbios.eq_ignore_ascii_case(authority)) {
+        return format!("Set-ADAccountPassword -Identity {} -Reset {secure}", q(sam));
+    }
+    if let Some(f) = forests.iter().find(|f| {
+        f.split('.')
+            .next()
+            .is_some_and(|l| l.eq_ignore_ascii_case(authority))
+    }) {
+        return format!(
+            "Set-ADAccountPassword -Identity {} -Reset {secure} -Server {f}",
+            q(sam)
+        );
+    }
+    if domain.is_none() || authority.eq_ignore_ascii_case(crate::world::SERVER_NAME) {
+        return format!("net user {} '{new}'", q(sam));
+    }
+    format!("account reset {} --password {new}", q(account))
+}
+
 /// Builds a plan step by step, tracking whether the service will be running.
 struct Builder<'h> {
     host: &'h dyn Host,
+    /// The server's domain and the AD connectors' forests (where each account is reset).
+    domain: Option<DomainStatus>,
+    forests: Vec<String>,
     plan: Plan,
     running: bool,
     restart_needed: bool,
@@ -191,8 +228,14 @@ impl Builder<'_> {
     /// knows it.
     fn password_of(&mut self, account: &str, why_reset: &str, source: &str) -> String {
         if !self.knows(account) {
+            let forests: Vec<&str> = self.forests.iter().map(String::as_str).collect();
             self.step(
-                format!("account reset {} --password {{new:{account}}}", q(account)),
+                reset_template(
+                    account,
+                    &format!("{{new:{account}}}"),
+                    self.domain.as_ref(),
+                    &forests,
+                ),
                 why_reset.to_owned(),
                 source.to_owned(),
             );
@@ -242,7 +285,7 @@ impl Builder<'_> {
         );
         self.step(
             format!("connector set-password {} --password {pw}", q(connector)),
-            format!("give the engine {account}'s password (Synchronization Service Manager, Connectors, Properties, Connect to Active Directory Forest)"),
+            format!("give the engine {account}'s password: Synchronization Service Manager, Connectors, {connector}, Properties, Connect to Active Directory Forest, Password, OK (the simulator's connector set-password)"),
             source_provide.to_owned(),
         );
         self.restart_needed = true;
@@ -275,6 +318,13 @@ impl Builder<'_> {
 pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
     let mut b = Builder {
         host,
+        domain: d.domain.clone(),
+        forests: d
+            .connectors
+            .iter()
+            .filter(|c| c.kind == ConnectorType::Ad)
+            .map(|c| c.name.clone())
+            .collect(),
         plan: Plan::default(),
         running: d.running(),
         restart_needed: false,
@@ -287,7 +337,9 @@ pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
         .any(|f| f.cause == Cause::EncryptionKeyUnreadable);
     for f in &d.findings {
         match &f.cause {
-            Cause::ServiceMissing => b.plan.unfixable.push(f.summary.clone()),
+            Cause::ServiceMissing | Cause::EncryptionKeyUnreadableNewerBuild { .. } => {
+                b.plan.unfixable.push(f.summary.clone());
+            }
             Cause::ServiceAccountMissing { .. } | Cause::ServiceStartFailed { .. } => {
                 b.plan.unfixable.push(f.summary.clone());
             }

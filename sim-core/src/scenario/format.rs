@@ -17,6 +17,9 @@ pub enum Evidence {
     Doc,
     /// Public reverse engineering.
     Re,
+    /// Community reports (GitHub issues on Microsoft's documentation, blogs, Q&A threads): they
+    /// rank below reverse engineering and above inference (docs/design.md §3).
+    Comm,
     /// Inference.
     Inf,
     /// A run on real Windows.
@@ -29,6 +32,7 @@ impl Evidence {
         match self {
             Self::Doc => "doc",
             Self::Re => "re",
+            Self::Comm => "comm",
             Self::Inf => "inf",
             Self::Windows => "windows",
         }
@@ -81,6 +85,9 @@ pub struct WorldSpec {
     /// `--domain-controller`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_controller: Option<bool>,
+    /// `--keyset-follows-dpapi`: the opt-in departure from the 2023 article.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyset_follows_dpapi: Option<bool>,
 }
 
 /// One `[[step]]`.
@@ -92,6 +99,10 @@ pub struct Step {
     /// What must hold afterwards; without it the step must exit 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+    /// What this step follows, where it is not the scenario's `source` (a step a seed article
+    /// does not contain cites the note or report it comes from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A step's expectations (docs/design.md §6).
@@ -161,6 +172,18 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
+    /// Whether `source` cites Microsoft's documentation: one of the seed articles by title
+    /// ([`crate::sources::ARTICLES`]) or a Microsoft Learn page by its address. A `doc`
+    /// scenario's source must, or its decisive expectation rests on something weaker.
+    pub fn cites_documentation(source: &str) -> bool {
+        source.contains("https://learn.microsoft.com/")
+            || crate::sources::ARTICLES.iter().any(|a| {
+                a.split('"')
+                    .nth(1)
+                    .is_some_and(|title| source.contains(&format!("\"{title}\"")))
+            })
+    }
+
     /// Parses a scenario file's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
         let s: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
@@ -222,6 +245,7 @@ impl WorldSpec {
             o.kdf_rounds = r;
         }
         o.domain_controller = w.domain_controller.unwrap_or(false);
+        o.keyset_follows_dpapi = w.keyset_follows_dpapi.unwrap_or(false);
         Ok(o)
     }
 }

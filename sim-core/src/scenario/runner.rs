@@ -103,6 +103,10 @@ pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)
     ];
     for (forest, name) in &r.install.ad_accounts {
         out.push((format!("${{ad_connector_account:{forest}}}"), name.clone()));
+        // The sAMAccountName alone, as `Set-ADAccountPassword -Identity` and `net user … /domain`
+        // take it.
+        let sam = name.rsplit_once('\\').map_or(name.as_str(), |(_, s)| s);
+        out.push((format!("${{ad_connector_sam:{forest}}}"), sam.to_owned()));
     }
     for (forest, name, pw) in &r.install.enterprise_admins {
         out.push((format!("${{enterprise_admin:{forest}}}"), name.clone()));
@@ -541,6 +545,7 @@ pub fn run_scenario_observed(
                     .collect(),
                 ..Expect::default()
             }),
+            source: step.source.clone(),
         });
         report.journal.push(crate::timeline::Entry {
             seq: report.journal.len() as u64 + 1,

@@ -23,6 +23,16 @@ use crate::filetime::FileTime;
 pub trait ServiceHost {
     /// `CryptUnprotectData` as the service's account.
     fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    /// `CryptUnprotectData` as the service's account with its password alone: no recovery
+    /// through the domain's backup key. The engine of a ≤1.1.443.0 build reads its keyset
+    /// this way in a world that follows the 2023 article ("Windows destroys the encryption
+    /// keys", with no exception for domain accounts; see
+    /// [`crate::adsync::engine::Engine::keyset_follows_dpapi`]).
+    fn unprotect_without_backup_key(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
     /// `CryptProtectData` as the service's account.
     fn protect(
         &mut self,
@@ -44,6 +54,8 @@ pub trait ServiceHost {
         entropy: &[u8],
         description: &str,
     ) -> Result<Vec<u8>, DpapiError>;
+    /// The SID of the account the service runs as.
+    fn account_sid(&self) -> String;
     /// Random bytes (the world's seeded stream).
     fn random(&mut self, buf: &mut [u8]);
     /// The host's clock.

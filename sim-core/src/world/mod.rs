@@ -59,6 +59,7 @@ pub const ADSYNC_SERVICE: &str = "ADSync";
 pub const ADSYNC_BINARY: &str =
     "\"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"";
 pub mod admin;
+mod domain_reset;
 mod dpapi_as;
 mod knowledge;
 mod sync;
@@ -136,6 +137,9 @@ pub struct WorldOptions {
     pub tenant: Option<String>,
     /// Whether the server is a domain controller of the first forest.
     pub domain_controller: bool,
+    /// Opt-in departure from the seed articles: the keyset survives or breaks exactly as DPAPI
+    /// decides (`--keyset-follows-dpapi`, see [`crate::adsync::engine::Engine::keyset_follows_dpapi`]).
+    pub keyset_follows_dpapi: bool,
 }
 
 impl Default for WorldOptions {
@@ -148,6 +152,7 @@ impl Default for WorldOptions {
             build: DEFAULT_BUILD,
             tenant: None,
             domain_controller: false,
+            keyset_follows_dpapi: false,
         }
     }
 }
@@ -210,10 +215,16 @@ struct StartHost<'a> {
     error: Option<WorldError>,
 }
 
-impl ServiceHost for StartHost<'_> {
-    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+impl StartHost<'_> {
+    /// `CryptUnprotectData` as the account, asking the DC for recovery when `with_dc`.
+    fn unprotect_as_account(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+        with_dc: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
         let (mut store, dc) = match (self.world.load_store(self.account), self.world.dc()) {
-            (Ok(s), Ok(dc)) => (s, dc),
+            (Ok(s), Ok(dc)) => (s, dc.filter(|_| with_dc)),
             (Err(e), _) | (_, Err(e)) => {
                 self.error = Some(e);
                 return Err(DpapiError::InvalidParameter);
@@ -229,6 +240,20 @@ impl ServiceHost for StartHost<'_> {
         // A recovery through the DC re-protects the key: keep what DPAPI wrote.
         self.world.save_store(self.account, &store);
         result.map(|(_, plain)| plain)
+    }
+}
+
+impl ServiceHost for StartHost<'_> {
+    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+        self.unprotect_as_account(blob, entropy, true)
+    }
+
+    fn unprotect_without_backup_key(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+        self.unprotect_as_account(blob, entropy, false)
     }
 
     fn protect(
@@ -289,6 +314,15 @@ impl ServiceHost for StartHost<'_> {
                 Err(DpapiError::InvalidParameter)
             }
         }
+    }
+
+    fn account_sid(&self) -> String {
+        self.world
+            .state
+            .accounts
+            .get(self.account)
+            .map(|a| a.sid.clone())
+            .unwrap_or_default()
     }
 
     fn random(&mut self, buf: &mut [u8]) {
@@ -646,7 +680,13 @@ impl World {
         if let Some(pw) = &password {
             world.put_secret(&service_secret_name(ADSYNC_SERVICE), pw.as_bytes());
         }
-        let install = world.install_adsync(build, &forests, &hex_suffix, &mut rng)?;
+        let install = world.install_adsync(
+            build,
+            options.keyset_follows_dpapi,
+            &forests,
+            &hex_suffix,
+            &mut rng,
+        )?;
         // What the wizard's operator typed or was handed over (`knowledge`).
         if let Some(pw) = &password {
             world.learn(&account, pw);
@@ -1092,6 +1132,12 @@ impl World {
                 credential,
             } => self.add_adds_connector_account(connector, credential, &mut rng),
             Command::CloudReset { upn, password } => self.cloud_reset(upn, password),
+            Command::DomainAccountReset {
+                identity,
+                server,
+                password,
+                tool,
+            } => self.domain_account_reset(identity, server.as_deref(), password, *tool),
         }?;
         self.save_rng(&rng);
         Ok(out)
@@ -1165,6 +1211,10 @@ impl World {
                     "off".to_owned()
                 }
             ));
+            if e.keyset_follows_dpapi {
+                text.push_str(crate::adsync::engine::KEYSET_FOLLOWS_DPAPI_STATUS);
+                text.push('\n');
+            }
             for a in &e.agents {
                 text.push_str(&format!(
                     "Connector {} ({}): last run {}\n",
@@ -1947,14 +1997,76 @@ mod tests {
     use super::*;
     use crate::command::parse_line;
 
+    /// A world on the default build that follows DPAPI alone (the opt-in option): these
+    /// tests exercise DPAPI's change versus reset and its recovery through the DC.
     fn world(kind: ServiceAccountKind) -> (World, InitReport) {
+        world_with(kind, DEFAULT_BUILD, true)
+    }
+
+    fn world_with(kind: ServiceAccountKind, build: Build, dpapi: bool) -> (World, InitReport) {
         let opts = WorldOptions {
             seed: 7,
             kdf_rounds: 3,
             service_account: Some(kind),
+            build,
+            keyset_follows_dpapi: dpapi,
             ..WorldOptions::default()
         };
         World::new(&opts, Sealer::in_memory([1; 32])).unwrap()
+    }
+
+    /// The default world follows the 2023 article's Important notes: from April 2017 a reset
+    /// is supported (the engine protects its Credential Manager keyset again, even with no DC
+    /// for a domain account); up to March 2017 it destroys the keys for a domain account too.
+    #[test]
+    fn the_default_world_follows_the_2023_article_on_resets() {
+        for kind in [ServiceAccountKind::Local, ServiceAccountKind::Domain] {
+            let (mut w, report) = world_with(kind, DEFAULT_BUILD, false);
+            let name = report.service_account.clone();
+            run(&mut w, "sc stop ADSync");
+            run(
+                &mut w,
+                &format!("account reset {name} --password 'Reset#2026'"),
+            );
+            run(&mut w, "sc config ADSync password= 'Reset#2026'");
+            run(&mut w, "dc disconnect");
+            let start = run(&mut w, "sc start ADSync");
+            assert_eq!(start.code, 0, "{kind:?}: {}", start.text);
+            assert!(start.events.iter().all(|e| e.id != 6028), "{kind:?}");
+            // The credential was protected again: the next start needs no copy for a local
+            // account (a domain account's new protection waits for the DC).
+            run(&mut w, "sc stop ADSync");
+            assert_eq!(run(&mut w, "sc start ADSync").code, 0, "{kind:?}");
+        }
+        let (mut w, report) = world_with(
+            ServiceAccountKind::Domain,
+            "1.1.443.0".parse().unwrap(),
+            false,
+        );
+        let name = report.service_account.clone();
+        run(&mut w, "sc stop ADSync");
+        run(
+            &mut w,
+            &format!("account reset {name} --password 'Reset#2026'"),
+        );
+        run(&mut w, "sc config ADSync password= 'Reset#2026'");
+        let start = run(&mut w, "sc start ADSync");
+        assert_eq!(start.code, win32::SERVICE_SPECIFIC_ERROR, "{}", start.text);
+        assert!(start.events.iter().any(|e| e.id == 6028));
+        // The option: DPAPI recovers through the reachable DC.
+        let (mut w, report) = world_with(
+            ServiceAccountKind::Domain,
+            "1.1.443.0".parse().unwrap(),
+            true,
+        );
+        let name = report.service_account.clone();
+        run(&mut w, "sc stop ADSync");
+        run(
+            &mut w,
+            &format!("account reset {name} --password 'Reset#2026'"),
+        );
+        run(&mut w, "sc config ADSync password= 'Reset#2026'");
+        assert_eq!(run(&mut w, "sc start ADSync").code, 0);
     }
 
     fn run(w: &mut World, line: &str) -> Outcome {

@@ -68,6 +68,7 @@ impl World {
     pub(super) fn install_adsync(
         &mut self,
         build: Build,
+        keyset_follows_dpapi: bool,
         forests: &[String],
         hex_suffix: &str,
         rng: &mut Stream,
@@ -83,6 +84,7 @@ impl World {
             keyset: StoredKeyset::None,
             agents: vec![],
             scheduler: Scheduler::new(now),
+            keyset_follows_dpapi,
         };
         self.state.programs.insert(
             ADSYNC_SERVICE.into(),
@@ -821,6 +823,7 @@ impl World {
         json!({
             "build": e.build.to_string(),
             "keyset_era": e.build.keyset_era().as_str(),
+            "keyset_follows_dpapi": e.keyset_follows_dpapi,
             "keyset": match &e.keyset {
                 StoredKeyset::None => "none",
                 StoredKeyset::UserBlob { .. } => "user-dpapi",
@@ -849,7 +852,7 @@ impl World {
                 ),
                 hex::decode(blob).map_err(bad)?,
             )),
-            StoredKeyset::CredentialFile { name, bytes } => {
+            StoredKeyset::CredentialFile { name, bytes, .. } => {
                 let ai = self.account_index(&self.state.service_account)?;
                 let profile = &self.state.accounts[ai].profile;
                 Some((
