@@ -23,8 +23,15 @@ use sim_core::store::StateDir;
 use crate::cli::{Format, LabArgs, LabCommand};
 use crate::output::Outcome;
 
-/// The prompt: PowerShell in the folder the seed articles work in.
-pub const PROMPT: &str = r"PS C:\Program Files\Microsoft Azure AD Sync\bin> ";
+/// The prompt: PowerShell's, with the world's current location (`cd` moves it; a new world
+/// starts where an elevated PowerShell starts, `C:\Windows\system32`).
+fn prompt(dir: &StateDir) -> String {
+    let here = dir.load().map_or_else(
+        |_| sim_core::world::location::START.to_owned(),
+        |w| w.location().to_owned(),
+    );
+    format!("PS {here}> ")
+}
 
 /// The commands tab completion offers as a line's first word.
 const COMMANDS: &[&str] = &[
@@ -41,7 +48,11 @@ const COMMANDS: &[&str] = &[
     "Start-ADSyncSyncCycle",
     "Start-Service",
     "Stop-Service",
+    "Get-Service",
+    "Get-EventLog",
+    "Set-Location",
     "account",
+    "cd",
     "clock",
     "connector",
     "dc",
@@ -65,6 +76,7 @@ const ARGUMENTS: &[&str] = &[
     "-ForceChangePassword",
     "-LogName",
     "-MaxEvents",
+    "-Newest",
     "-Name",
     "-NewPassword",
     "-PolicyType",
@@ -99,11 +111,12 @@ const ARGUMENTS: &[&str] = &[
 const HELP: &str = "\
 The shell understands what an admin types on AADCONNECT01 (each line is one command):
 
-  Services     sc.exe query|start|stop ADSync, sc.exe config ADSync password= P [obj= ACCOUNT]
-               Start-Service ADSync, Stop-Service ADSync, Restart-Service ADSync
+  Services     sc.exe query|queryex|qc|start|stop ADSync, sc.exe config ADSync password= P [obj= ACCOUNT]
+               Start-Service ADSync, Stop-Service ADSync, Restart-Service ADSync, Get-Service ADSync
   Event logs   Get-WinEvent -LogName System|Application [-MaxEvents N]
+               Get-EventLog -LogName System|Application [-Newest N]
   Accounts     net user NAME PASSWORD, net user NAME /active:yes|no
-  Encryption   ./miiskmu.exe /a
+  Encryption   cd \"$env:ProgramFiles\\Microsoft Azure AD Sync\\bin\\\", then ./miiskmu.exe /a
   ADSync       Get-ADSyncConnector, Get-ADSyncScheduler, Set-ADSyncScheduler -SyncCycleEnabled $true
                Start-ADSyncSyncCycle -PolicyType Delta|Initial
                Invoke-ADSyncRunProfile -ConnectorName NAME -RunProfileName 'Full Import'
@@ -252,7 +265,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
     };
     let color = tty && std::io::stdout().is_terminal();
     let mut creds: BTreeMap<String, Credential> = BTreeMap::new();
-    while let Some(raw) = input.line(if tty { PROMPT } else { "" })? {
+    while let Some(raw) = input.line(&if tty { prompt(&dir) } else { String::new() })? {
         let line = raw.trim();
         if line.is_empty() {
             continue;

@@ -61,7 +61,7 @@ fn diagnose_names_the_scm_logon_with_event_7038_and_the_2023_procedure() {
         "{evidence}"
     );
     assert!(f["source"].as_str().unwrap().contains(
-        "2023-change-adsync-service-account-password.md, 'Issues that arise from changing the password'"
+        "how-to-connect-sync-change-serviceacct-pass), 'Issues that arise from changing the password'"
     ));
     let steps: Vec<&str> = d["plan"]["steps"]
         .as_array()
@@ -128,7 +128,12 @@ fn dry_run_changes_nothing_and_remediate_heals_through_6028_and_is_journaled() {
         .iter()
         .map(|s| format!("{} -> {}", s["run"].as_str().unwrap(), s["code"]))
         .collect();
-    assert_eq!(ran[0], "./miiskmu.exe /a -> 0", "{ran:#?}");
+    // The article's "Navigate to folder" step, then the tool relative to it.
+    assert_eq!(
+        ran[0], r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\" -> 0"#,
+        "{ran:#?}"
+    );
+    assert_eq!(ran[1], "./miiskmu.exe /a -> 0", "{ran:#?}");
     assert!(
         ran.iter()
             .any(|l| l.starts_with("Add-ADSyncAADServiceAccount"))

@@ -8,6 +8,7 @@ mod cli_remedy;
 mod cli_scenario;
 mod cli_shell;
 mod cli_timeline;
+mod cli_tools;
 mod cli_world;
 mod credential;
 mod explore;

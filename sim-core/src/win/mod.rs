@@ -8,5 +8,6 @@ pub mod account;
 pub mod clock;
 pub mod eventlog;
 pub mod lsa;
+pub mod pstable;
 pub mod scm;
 pub mod text;
