@@ -110,7 +110,7 @@ fn the_journal_as_svg_html_and_json() {
     assert_eq!(journal[1]["code"], 1069);
     assert_eq!(journal[1]["service"], "failed");
     assert_eq!(journal[4]["events"][0]["id"], 6028);
-    assert_eq!(journal[6]["service"], "running");
+    assert_eq!(journal[7]["service"], "running");
 }
 
 #[test]
