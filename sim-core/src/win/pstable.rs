@@ -1,8 +1,8 @@
 //! PowerShell's default table views of the objects the server's cmdlets return: `Get-Service`'s
 //! `ServiceController` rows and `Get-EventLog`'s `EventLogEntry` rows.
 //!
-//! Source: the table views Windows PowerShell 5.1 ships for these types
-//! (`DotNetTypes.format.ps1xml`): `Status` (8 wide), `Name` (18), `DisplayName` for services;
+//! Source (COMM: the layout as Windows PowerShell 5.1 prints it, not checked against the
+//! table views of its `DotNetTypes.format.ps1xml`): `Status` (8 wide), `Name` (18), `DisplayName` for services;
 //! `Index` (8, right-aligned), `Time` (13, `MMM dd HH:mm`), `EntryType` (11), `Source` (20),
 //! `InstanceID` (12, right-aligned), `Message` for event log entries. PowerShell writes a blank
 //! line before and after a table. Named choices: the `Message` column keeps the whole message
