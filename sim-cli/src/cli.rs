@@ -51,7 +51,7 @@ pub enum Command {
     Account(WorldArgs),
     /// The domain controller: `dc connect | dc disconnect` (whether a writable DC answers).
     Dc(WorldArgs),
-    /// The Service Control Manager, as sc.exe: `sc query|start|stop NAME`,
+    /// The Service Control Manager, as sc.exe: `sc query|queryex|qc|start|stop NAME`,
     /// `sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]`.
     Sc(WorldArgs),
     /// Event logs: `events [--log System|Application] [--id N] [--last N]`.
@@ -70,7 +70,9 @@ pub enum Command {
     Sync(WorldArgs),
     /// Run a line as an admin types it on the server: 'sc.exe start ADSync',
     /// 'net user NAME PASSWORD', 'Start-Service ADSync', 'Get-WinEvent -LogName System -MaxEvents 5',
-    /// './miiskmu.exe /a', 'Add-ADSyncAADServiceAccount -AADCredential USER:PASSWORD',
+    /// 'Get-EventLog -LogName Application -Newest 5', 'Get-Service ADSync',
+    /// 'cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\"' then './miiskmu.exe /a',
+    /// 'Add-ADSyncAADServiceAccount -AADCredential USER:PASSWORD',
     /// 'Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential USER:PASSWORD',
     /// 'Get-ADSyncConnector', 'Get-ADSyncScheduler', 'Set-ADSyncScheduler -SyncCycleEnabled $false',
     /// 'Start-ADSyncSyncCycle -PolicyType Delta', 'Set-MsolUserPassword -UserPrincipalName U -NewPassword P'.

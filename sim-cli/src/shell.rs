@@ -27,8 +27,17 @@ use crate::output::Outcome;
 /// 8,191 characters on a line; 32 KiB holds that in any UTF-8.
 const MAX_LINE_BYTES: u64 = 32 << 10;
 
-/// The prompt: PowerShell in the folder the seed articles work in.
-pub const PROMPT: &str = r"PS C:\Program Files\Microsoft Azure AD Sync\bin> ";
+/// The prompt: PowerShell's, with the world's current location (`cd` moves it; a new world
+/// starts where an elevated PowerShell starts, `C:\Windows\system32`).
+fn prompt(state: &Path) -> String {
+    let here = StateDir::open(state)
+        .and_then(|dir| dir.load())
+        .map_or_else(
+            |_| sim_core::world::location::START.to_owned(),
+            |w| w.location().to_owned(),
+        );
+    format!("PS {here}> ")
+}
 
 /// The commands tab completion offers as a line's first word.
 const COMMANDS: &[&str] = &[
@@ -45,7 +54,11 @@ const COMMANDS: &[&str] = &[
     "Start-ADSyncSyncCycle",
     "Start-Service",
     "Stop-Service",
+    "Get-Service",
+    "Get-EventLog",
+    "Set-Location",
     "account",
+    "cd",
     "clock",
     "connector",
     "dc",
@@ -69,6 +82,7 @@ const ARGUMENTS: &[&str] = &[
     "-ForceChangePassword",
     "-LogName",
     "-MaxEvents",
+    "-Newest",
     "-Name",
     "-NewPassword",
     "-PolicyType",
@@ -103,11 +117,12 @@ const ARGUMENTS: &[&str] = &[
 const HELP: &str = "\
 The shell understands what an admin types on AADCONNECT01 (each line is one command):
 
-  Services     sc.exe query|start|stop ADSync, sc.exe config ADSync password= P [obj= ACCOUNT]
-               Start-Service ADSync, Stop-Service ADSync, Restart-Service ADSync
+  Services     sc.exe query|queryex|qc|start|stop ADSync, sc.exe config ADSync password= P [obj= ACCOUNT]
+               Start-Service ADSync, Stop-Service ADSync, Restart-Service ADSync, Get-Service ADSync
   Event logs   Get-WinEvent -LogName System|Application [-MaxEvents N]
+               Get-EventLog -LogName System|Application [-Newest N]
   Accounts     net user NAME PASSWORD, net user NAME /active:yes|no
-  Encryption   ./miiskmu.exe /a
+  Encryption   cd \"$env:ProgramFiles\\Microsoft Azure AD Sync\\bin\\\", then ./miiskmu.exe /a
   ADSync       Get-ADSyncConnector, Get-ADSyncScheduler, Set-ADSyncScheduler -SyncCycleEnabled $true
                Start-ADSyncSyncCycle -PolicyType Delta|Initial
                Invoke-ADSyncRunProfile -ConnectorName NAME -RunProfileName 'Full Import'
@@ -332,7 +347,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
     };
     let color = tty && std::io::stdout().is_terminal();
     let mut creds: BTreeMap<String, Credential> = BTreeMap::new();
-    while let Some(raw) = input.line(if tty { PROMPT } else { "" })? {
+    while let Some(raw) = input.line(&if tty { prompt(state) } else { String::new() })? {
         let line = raw.trim();
         if line.is_empty() {
             continue;

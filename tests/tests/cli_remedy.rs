@@ -138,7 +138,12 @@ fn dry_run_changes_nothing_and_remediate_heals_through_6028_and_is_journaled() {
         .iter()
         .map(|s| format!("{} -> {}", s["run"].as_str().unwrap(), s["code"]))
         .collect();
-    assert_eq!(ran[0], "./miiskmu.exe /a -> 0", "{ran:#?}");
+    // The article's "Navigate to folder" step, then the tool relative to it.
+    assert_eq!(
+        ran[0], r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\" -> 0"#,
+        "{ran:#?}"
+    );
+    assert_eq!(ran[1], "./miiskmu.exe /a -> 0", "{ran:#?}");
     assert!(
         ran.iter()
             .any(|l| l.starts_with("Add-ADSyncAADServiceAccount"))

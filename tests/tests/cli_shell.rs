@@ -10,7 +10,7 @@ use expectrl::{Expect, Session};
 use serde_json::Value;
 use sim_tests::{Sim, adsync_sim_bin, text};
 
-const PROMPT: &str = r"PS C:\Program Files\Microsoft Azure AD Sync\bin> ";
+const PROMPT: &str = r"PS C:\Windows\system32> ";
 
 /// Starts the Entra lab (its fix needs a credential) and returns the Global Administrator's
 /// name and password from the ticket.
@@ -84,6 +84,12 @@ fn the_shell_in_a_terminal() {
     p.send_line("help").unwrap();
     p.expect("Get-Credential").unwrap();
     p.expect(PROMPT).unwrap();
+
+    // The 2023 article's step: the prompt follows PowerShell's location.
+    p.send_line(r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#)
+        .unwrap();
+    p.expect(r"PS C:\Program Files\Microsoft Azure AD Sync\Bin> ")
+        .unwrap();
     p.send_line("exit").unwrap();
     p.expect(expectrl::Eof).unwrap();
 

@@ -37,6 +37,7 @@ fn played() -> Sim {
         "Get-WinEvent -LogName System -MaxEvents 3",
         "sc.exe config ADSync password= Spring2026!",
         "sc.exe start ADSync",
+        r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#,
         "./miiskmu.exe /a",
         "Start-Service ADSync",
         "clock advance 2h",
@@ -100,7 +101,8 @@ fn the_journal_as_svg_html_and_json() {
 
     let doc: Value = sim.json(&["timeline"]);
     let journal = doc["journal"].as_array().unwrap();
-    assert_eq!(journal.len(), 8);
+    // lab start, seven commands (the `cd` to the bin folder among them).
+    assert_eq!(journal.len(), 9);
     assert_eq!(
         journal[0]["command"],
         "lab start old-build-service-account-reset"
@@ -108,7 +110,7 @@ fn the_journal_as_svg_html_and_json() {
     assert_eq!(journal[1]["code"], 1069);
     assert_eq!(journal[1]["service"], "failed");
     assert_eq!(journal[4]["events"][0]["id"], 6028);
-    assert_eq!(journal[6]["service"], "running");
+    assert_eq!(journal[7]["service"], "running");
 }
 
 #[test]

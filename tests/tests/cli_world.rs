@@ -145,7 +145,7 @@ fn local_service_account_reset_versus_change() {
     assert_eq!(
         msg,
         format!(
-            "The ADSync service was unable to log on as {account} with the currently configured password due to the following error: The user name or password is incorrect."
+            "The ADSync service was unable to log on as {account} with the currently configured password due to the following error: The user name or password is incorrect.\n\nTo ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC)."
         )
     );
     assert!(
@@ -561,6 +561,6 @@ fn domain_account_reset_recovers_through_a_reachable_dc() {
         ev["events"][0]["message"]
             .as_str()
             .unwrap()
-            .ends_with("This user can't sign in because this account is currently disabled.")
+            .ends_with("This user can't sign in because this account is currently disabled.\n\nTo ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC).")
     );
 }

@@ -12,6 +12,7 @@ mod cli_scenario;
 mod cli_shell;
 mod cli_state;
 mod cli_timeline;
+mod cli_tools;
 mod cli_world;
 mod credential;
 mod evidence;

@@ -4,8 +4,10 @@
 //!
 //! Two spellings reach the same commands: the simulator's own (`account reset NAME --password
 //! P`, `sc start NAME`, `clock advance 91d`) and what an admin types on the server (`sc.exe start
-//! ADSync`, `net user NAME PASSWORD`, `Start-Service ADSync`, `Get-WinEvent -LogName System
-//! -MaxEvents 5`). `sc config` keeps sc.exe's `key= value` rule: the `=` belongs to the key and
+//! ADSync`, `sc.exe queryex ADSync`, `sc.exe qc ADSync`, `net user NAME PASSWORD`,
+//! `Start-Service ADSync`, `Get-Service ADSync`, `Get-WinEvent -LogName System -MaxEvents 5`,
+//! `Get-EventLog -LogName Application -Newest 5`, `cd "$env:ProgramFiles\Microsoft Azure AD
+//! Sync\bin\"` and then `./miiskmu.exe /a` relative to it). `sc config` keeps sc.exe's `key= value` rule: the `=` belongs to the key and
 //! the value is the next word.
 
 use std::fmt;
@@ -134,6 +136,38 @@ pub enum Command {
     ScQuery {
         /// The service.
         name: String,
+    },
+    /// `sc queryex NAME`: `sc query` plus the process id and flags.
+    ScQueryEx {
+        /// The service.
+        name: String,
+    },
+    /// `sc qc NAME`: the service's configuration (`QueryServiceConfig`).
+    ScQc {
+        /// The service.
+        name: String,
+    },
+    /// `Get-Service [[-Name] NAME]`.
+    GetService {
+        /// Only this service.
+        name: Option<String>,
+    },
+    /// `Get-EventLog [-LogName] L [-Newest N]`.
+    GetEventLog {
+        /// The log.
+        log: LogName,
+        /// Only the newest N.
+        newest: Option<usize>,
+    },
+    /// `cd PATH`, `Set-Location PATH`: PowerShell's current location.
+    SetLocation {
+        /// The path as typed (`$env:ProgramFiles` is expanded when it runs).
+        path: String,
+    },
+    /// `./miiskmu.exe /a` or `.\miiskmu.exe /a`: the tool relative to the current location.
+    MiiskmuRelative {
+        /// The command word as typed.
+        typed: String,
     },
     /// `sc start NAME`.
     ScStart {
@@ -323,11 +357,14 @@ pub fn parse_line(line: &str) -> Result<Command, ParseError> {
 
 const ACCOUNT_USAGE: &str = "account list | account reset NAME --password P | account change NAME --old P --new Q | account enable|disable|lock|unlock NAME";
 const DC_USAGE: &str = "dc connect | dc disconnect";
-const SC_USAGE: &str = "sc query|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
+const SC_USAGE: &str = "sc query|queryex|qc|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
 const EVENTS_USAGE: &str = "events [--log System|Application] [--id N] [--last N]";
 const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)";
 const NET_USAGE: &str = "net user NAME PASSWORD [/domain] | net user NAME /active:yes|no";
 const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
+const EVENTLOG_USAGE: &str = "Get-EventLog [-LogName] System|Application [-Newest N]";
+const SERVICE_USAGE: &str = "Get-Service [[-Name] NAME]";
+const LOCATION_USAGE: &str = "cd PATH | Set-Location [-Path] PATH";
 
 pub(crate) fn usage(
     command: &'static str,
@@ -388,6 +425,35 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
         }
         "get-winevent" => parse_get_winevent(&rest),
         "set-adaccountpassword" => ad::parse_set_ad_account_password(&rest),
+        "get-eventlog" => parse_get_eventlog(&rest),
+        "get-service" => match rest.as_slice() {
+            [] => Ok(Command::GetService { name: None }),
+            [name] if !name.starts_with('-') => Ok(Command::GetService {
+                name: Some((*name).to_owned()),
+            }),
+            [flag, name] if flag.eq_ignore_ascii_case("-name") => Ok(Command::GetService {
+                name: Some((*name).to_owned()),
+            }),
+            _ => Err(usage(
+                "Get-Service",
+                SERVICE_USAGE,
+                "name at most one service",
+            )),
+        },
+        "cd" | "chdir" | "sl" | "set-location" => match rest.as_slice() {
+            [path] if !path.starts_with('-') => Ok(Command::SetLocation {
+                path: (*path).to_owned(),
+            }),
+            [flag, path] if flag.eq_ignore_ascii_case("-path") => Ok(Command::SetLocation {
+                path: (*path).to_owned(),
+            }),
+            _ => Err(usage("Set-Location", LOCATION_USAGE, "name one folder")),
+        },
+        _ if adsync::is_miiskmu(&verb) && (verb.starts_with("./") || verb.starts_with(".\\")) => {
+            adsync::parse_miiskmu(&rest).map(|_| Command::MiiskmuRelative {
+                typed: first.clone(),
+            })
+        }
         "connector" => adsync::parse_connector(&rest),
         "sync" => adsync::parse_sync(&rest),
         _ if adsync::is_miiskmu(&verb) => adsync::parse_miiskmu(&rest),
@@ -497,10 +563,12 @@ fn parse_sc(args: &[&str]) -> Result<Command, ParseError> {
     };
     match (op.as_str(), rest) {
         ("query", []) => Ok(Command::ScQuery { name }),
+        ("queryex", []) => Ok(Command::ScQueryEx { name }),
+        ("qc", []) => Ok(Command::ScQc { name }),
         ("start", []) => Ok(Command::ScStart { name }),
         ("stop", []) => Ok(Command::ScStop { name }),
         ("config", rest) => parse_sc_config(name, rest),
-        ("query" | "start" | "stop", _) => Err(usage(
+        ("query" | "queryex" | "qc" | "start" | "stop", _) => Err(usage(
             "sc",
             SC_USAGE,
             format!("sc {op} takes only the service name"),
@@ -644,6 +712,37 @@ fn parse_get_winevent(args: &[&str]) -> Result<Command, ParseError> {
     })
 }
 
+fn parse_get_eventlog(args: &[&str]) -> Result<Command, ParseError> {
+    let (mut log, mut newest) = (None, None);
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        let key = a.to_ascii_lowercase();
+        if key == "-logname" || key == "-newest" {
+            let v = args.get(i + 1).copied().ok_or_else(|| {
+                usage("Get-EventLog", EVENTLOG_USAGE, format!("{a} needs a value"))
+            })?;
+            if key == "-logname" {
+                log = Some(parse_log("Get-EventLog", EVENTLOG_USAGE, v)?);
+            } else {
+                newest = Some(parse_count("Get-EventLog", EVENTLOG_USAGE, "-Newest", v)?);
+            }
+            i += 2;
+        } else if !a.starts_with('-') && log.is_none() {
+            log = Some(parse_log("Get-EventLog", EVENTLOG_USAGE, a)?);
+            i += 1;
+        } else {
+            return Err(usage(
+                "Get-EventLog",
+                EVENTLOG_USAGE,
+                format!("unexpected argument '{a}'"),
+            ));
+        }
+    }
+    let log = log.ok_or_else(|| usage("Get-EventLog", EVENTLOG_USAGE, "-LogName is required"))?;
+    Ok(Command::GetEventLog { log, newest })
+}
+
 fn parse_clock(args: &[&str]) -> Result<Command, ParseError> {
     match args {
         ["advance", d] => parse_duration(d)
@@ -728,6 +827,20 @@ impl Command {
                 format!("account change {name} --old {R} --new {R}")
             }
             Self::ScQuery { name } => format!("sc query {name}"),
+            Self::ScQueryEx { name } => format!("sc queryex {name}"),
+            Self::ScQc { name } => format!("sc qc {name}"),
+            Self::GetService { name: None } => "Get-Service".into(),
+            Self::GetService { name: Some(n) } => format!("Get-Service {n}"),
+            Self::GetEventLog { log, newest } => {
+                let mut s = format!("Get-EventLog -LogName {}", log.as_str());
+                if let Some(n) = newest {
+                    s.push_str(&format!(" -Newest {n}"));
+                }
+                s
+            }
+            Self::SetLocation { path } if path.contains(' ') => format!("cd \"{path}\""),
+            Self::SetLocation { path } => format!("cd {path}"),
+            Self::MiiskmuRelative { typed } => format!("{typed} /a"),
             Self::ScStart { name } => format!("sc start {name}"),
             Self::ScStop { name } => format!("sc stop {name}"),
             Self::ScConfig {
@@ -851,6 +964,10 @@ impl Command {
             Self::Status
                 | Self::AccountList
                 | Self::ScQuery { .. }
+                | Self::ScQueryEx { .. }
+                | Self::ScQc { .. }
+                | Self::GetService { .. }
+                | Self::GetEventLog { .. }
                 | Self::Events { .. }
                 | Self::ConnectorList
                 | Self::GetConnector { .. }
@@ -928,6 +1045,61 @@ mod tests {
             e.starts_with("Get-Foo : The term 'Get-Foo' is not recognized as the name of a cmdlet"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_servers_own_spellings_parse() {
+        assert_eq!(
+            parse_line("sc.exe queryex ADSync").unwrap(),
+            Command::ScQueryEx {
+                name: "ADSync".into()
+            }
+        );
+        assert_eq!(
+            parse_line("sc qc ADSync").unwrap(),
+            Command::ScQc {
+                name: "ADSync".into()
+            }
+        );
+        assert_eq!(
+            parse_line("Get-Service -Name ADSync").unwrap(),
+            Command::GetService {
+                name: Some("ADSync".into())
+            }
+        );
+        assert_eq!(
+            parse_line("Get-EventLog -LogName Application -Newest 5").unwrap(),
+            Command::GetEventLog {
+                log: LogName::Application,
+                newest: Some(5)
+            }
+        );
+        assert_eq!(
+            parse_line("Get-EventLog System").unwrap(),
+            Command::GetEventLog {
+                log: LogName::System,
+                newest: None
+            }
+        );
+        let cd = parse_line(r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#).unwrap();
+        assert_eq!(
+            cd,
+            Command::SetLocation {
+                path: r"$env:ProgramFiles\Microsoft Azure AD Sync\bin\".into()
+            }
+        );
+        assert_eq!(
+            cd.redacted(),
+            r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#
+        );
+        assert_eq!(
+            parse_line(r".\miiskmu.exe /a").unwrap(),
+            Command::MiiskmuRelative {
+                typed: r".\miiskmu.exe".into()
+            }
+        );
+        assert_eq!(parse_line("miiskmu /a").unwrap(), Command::Miiskmu);
+        assert!(parse_line("Get-EventLog -Newest 5").is_err());
     }
 
     #[test]

@@ -15,7 +15,6 @@
 //! | System 7024 | `param1` display name, `param2` `%%<code as a signed 32-bit number>` | INF: the SCM's `%%` convention for the error of a stop |
 //! | Application events (ADSync, Directory Synchronization) | one `Data` holding the whole text | INF: the engine's message table is not public (docs/adsync.md §9) |
 
-use crate::probe::{KEYSET_SERVICE_ERROR_TEXT, KEYSET_SERVICE_EXIT_CODE};
 use crate::win::text::{self, SCM_SOURCE, win32};
 
 /// The Win32 codes whose system message an SCM insertion may reference with `%%N`.
@@ -54,7 +53,7 @@ fn render_7000(p: &[&str]) -> String {
     text::event_7000(p[0], p[1])
 }
 fn render_7024(p: &[&str]) -> String {
-    text::event_7024(p[0], p[1])
+    text::event_7024_insertion(p[0], p[1])
 }
 
 const SCM_TEMPLATES: [ScmTemplate; 4] = [
@@ -98,19 +97,16 @@ fn reference_slot(id: u32) -> Option<usize> {
 }
 
 /// Resolves one insertion string as Event Viewer does: `%%N` becomes the system message of N
-/// when the simulator knows it, and for 7024 the ADSync keyset error becomes the text the seed
-/// article prints for it (`-21451857952`, see [`crate::probe::KEYSET_SERVICE_ERROR_TEXT`]);
-/// any other `%%N` stays as it is, as Event Viewer shows a reference it cannot resolve.
-pub fn resolve(id: u32, insertion: &str) -> String {
+/// when the simulator knows it; any other `%%N`, such as 7024's ADSync keyset error
+/// `%%-2145185792`, stays as it is, as Event Viewer shows a reference it cannot resolve (and as
+/// the world's own 7024 text spells it, `win::text::event_7024`).
+pub fn resolve(insertion: &str) -> String {
     let Some(n) = insertion
         .strip_prefix("%%")
         .and_then(|n| n.parse::<i64>().ok())
     else {
         return insertion.to_owned();
     };
-    if id == 7024 && n == i64::from(KEYSET_SERVICE_EXIT_CODE as i32) {
-        return KEYSET_SERVICE_ERROR_TEXT.to_owned();
-    }
     match u32::try_from(n) {
         Ok(code) if REFERENCED_CODES.contains(&code) => win32::message(code).to_owned(),
         _ => insertion.to_owned(),
@@ -119,10 +115,7 @@ pub fn resolve(id: u32, insertion: &str) -> String {
 
 /// The reverse of [`resolve`]: the `%%N` reference Windows stores for a resolved text, or the
 /// text itself when it is not a known system message.
-fn reference(id: u32, resolved: &str) -> String {
-    if id == 7024 && resolved == KEYSET_SERVICE_ERROR_TEXT {
-        return format!("%%{}", KEYSET_SERVICE_EXIT_CODE as i32);
-    }
+fn reference(resolved: &str) -> String {
     REFERENCED_CODES
         .iter()
         .find(|c| win32::message(**c) == resolved)
@@ -136,10 +129,7 @@ pub fn render(source: &str, id: u32, insertions: &[String]) -> Option<String> {
         if insertions.len() < t.params {
             return None;
         }
-        let resolved: Vec<String> = insertions[..t.params]
-            .iter()
-            .map(|s| resolve(id, s))
-            .collect();
+        let resolved: Vec<String> = insertions[..t.params].iter().map(|s| resolve(s)).collect();
         let refs: Vec<&str> = resolved.iter().map(String::as_str).collect();
         return Some((t.render)(&refs));
     }
@@ -193,7 +183,7 @@ pub fn insertions(source: &str, id: u32, message: &str) -> Vec<String> {
     if let Some(slot) = reference_slot(id)
         && let Some(v) = out.get_mut(slot)
     {
-        *v = reference(id, v);
+        *v = reference(v);
     }
     out
 }
@@ -215,6 +205,7 @@ fn split_by_markers(template: &str, n: usize) -> Option<Vec<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::KEYSET_SERVICE_EXIT_CODE;
 
     #[test]
     fn event_7038_splits_into_service_account_and_the_1326_reference() {
@@ -243,7 +234,7 @@ mod tests {
             render(SCM_SOURCE, 7000, &ins).as_deref(),
             Some(msg.as_str())
         );
-        let msg = text::event_7024("Microsoft Azure AD Sync", KEYSET_SERVICE_ERROR_TEXT);
+        let msg = text::event_7024("Microsoft Azure AD Sync", KEYSET_SERVICE_EXIT_CODE);
         let ins = insertions(SCM_SOURCE, 7024, &msg);
         assert_eq!(ins, ["Microsoft Azure AD Sync", "%%-2145185792"]);
         assert_eq!(
@@ -254,10 +245,10 @@ mod tests {
 
     #[test]
     fn unknown_references_stay_as_event_viewer_shows_them() {
-        assert_eq!(resolve(7000, "%%12345"), "%%12345");
-        assert_eq!(resolve(7000, "%%x"), "%%x");
-        assert_eq!(resolve(7024, "%%-2145185792"), KEYSET_SERVICE_ERROR_TEXT);
-        assert_eq!(resolve(7000, "%%-2145185792"), "%%-2145185792");
+        assert_eq!(resolve("%%12345"), "%%12345");
+        assert_eq!(resolve("%%x"), "%%x");
+        assert_eq!(resolve("%%-2145185792"), "%%-2145185792");
+        assert_eq!(resolve("%%-2145185792"), "%%-2145185792");
     }
 
     #[test]

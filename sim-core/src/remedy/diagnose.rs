@@ -353,12 +353,13 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
         .iter()
         .rev()
         .find(|e| scm(e, EVENT_START_FAILED) && e.message.starts_with(&mine));
+    // The codes as `sc query` prints them (the tool this line quotes).
     let state = format!(
         "sc query {}: STATE {} (WIN32_EXIT_CODE {}, SERVICE_EXIT_CODE {}), logon account {}",
         s.name,
         s.state.as_str(),
-        s.win32_exit_code,
-        s.service_exit_code,
+        crate::win::text::exit_code(s.win32_exit_code),
+        crate::win::text::exit_code(s.service_exit_code),
         s.account
     );
     let e = match s.win32_exit_code {
@@ -410,7 +411,8 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
     let reason = e
         .message
         .split_once("due to the following error: ")
-        .map(|(_, r)| r.trim().to_owned())
+        // The reason is the first line; 7038 goes on with the SCM's closing sentence.
+        .map(|(_, r)| r.lines().next().unwrap_or_default().trim().to_owned())
         .unwrap_or_default();
     let account = if e.id == EVENT_LOGON_FAILED {
         e.message

@@ -21,6 +21,10 @@ use crate::backend::{DomainStatus, Host, HostError};
 use crate::command::{Command, ParseError, Secret, parse_words, split_words};
 use crate::world::ADSYNC_SERVICE;
 
+/// The article's "Navigate to folder" step as PowerShell's `cd` (2023 article, 'Abandon the
+/// existing encryption key', step 3: `'$env:ProgramFiles\Microsoft Azure AD Sync\bin\'`).
+pub const ADSYNC_BIN_CD: &str = "cd \"$env:ProgramFiles\\Microsoft Azure AD Sync\\bin\\\"";
+
 /// `docs/adsync.md` §5.5, the ordering rules.
 const ORDERING: &str = "docs/adsync.md §5.5";
 
@@ -399,6 +403,11 @@ pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
                     );
                     b.running = false;
                 }
+                b.step(
+                    ADSYNC_BIN_CD.into(),
+                    "miiskmu.exe is in the ADSync bin folder; ./miiskmu.exe runs from there",
+                    format!("{ARTICLE_2023}, 'Abandon the existing encryption key', step 3 ('Navigate to folder')"),
+                );
                 b.step(
                     "./miiskmu.exe /a".into(),
                     "abandon the keyset DPAPI can no longer open; the service makes a new one at its next start",

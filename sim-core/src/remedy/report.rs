@@ -11,9 +11,18 @@ fn service_line(d: &Diagnosis) -> String {
         Some(s) => {
             let mut line = format!("{} {}", s.name, s.state.as_str());
             if s.win32_exit_code != 0 {
-                let _ = write!(line, " (WIN32_EXIT_CODE {}", s.win32_exit_code);
+                // Spelled as `sc query` prints the codes.
+                let _ = write!(
+                    line,
+                    " (WIN32_EXIT_CODE {}",
+                    crate::win::text::exit_code(s.win32_exit_code)
+                );
                 if s.service_exit_code != 0 {
-                    let _ = write!(line, ", SERVICE_EXIT_CODE {}", s.service_exit_code);
+                    let _ = write!(
+                        line,
+                        ", SERVICE_EXIT_CODE {}",
+                        crate::win::text::exit_code(s.service_exit_code)
+                    );
                 }
                 line.push(')');
             }

@@ -187,6 +187,8 @@ fn named_connector(c: &Command) -> Option<&str> {
 fn named_service(c: &Command) -> Option<&str> {
     match c {
         Command::ScQuery { name }
+        | Command::ScQueryEx { name }
+        | Command::ScQc { name }
         | Command::ScStart { name }
         | Command::ScStop { name }
         | Command::ScConfig { name, .. }

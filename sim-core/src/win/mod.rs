@@ -9,5 +9,6 @@ pub mod clock;
 pub mod eventlog;
 pub mod lsa;
 pub mod names;
+pub mod pstable;
 pub mod scm;
 pub mod text;

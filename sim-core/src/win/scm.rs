@@ -199,36 +199,68 @@ pub struct Service {
 }
 
 impl Service {
-    /// The `sc query` block.
-    pub fn sc_query(&self) -> String {
+    /// The status block sc.exe prints for `sc query` and `sc stop` (a `SERVICE_STATUS`), or,
+    /// with `ex`, for `sc queryex` and `sc start` (a `SERVICE_STATUS_PROCESS`, which adds `PID`
+    /// and `FLAGS`).
+    fn status_block(&self, state: ServiceState, ex: bool) -> String {
+        let controls = match state {
+            ServiceState::Running | ServiceState::StopPending => {
+                "(STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)"
+            }
+            _ => "(NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)",
+        };
         let mut out = format!(
-            "SERVICE_NAME: {}\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : {}  {}\n",
+            "SERVICE_NAME: {}\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : {}  {}\n                                {controls}\n        WIN32_EXIT_CODE    : {}\n        SERVICE_EXIT_CODE  : {}\n        CHECKPOINT         : 0x0\n        WAIT_HINT          : 0x0\n",
             self.name,
-            self.state.code(),
-            self.state.as_str()
+            state.code(),
+            state.as_str(),
+            super::text::exit_code(self.win32_exit_code),
+            super::text::exit_code(self.service_exit_code),
         );
-        if self.state == ServiceState::Running {
-            out.push_str(
-                "                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\n",
-            );
-        } else {
-            out.push_str(
-                "                                (NOT_STOPPABLE, NOT_PAUSABLE, IGNORES_SHUTDOWN)\n",
-            );
-        }
-        out.push_str(&format!(
-            "        WIN32_EXIT_CODE    : {}  (0x{:x})\n        SERVICE_EXIT_CODE  : {}  (0x{:x})\n        CHECKPOINT         : 0x0\n        WAIT_HINT          : 0x0\n",
-            self.win32_exit_code,
-            self.win32_exit_code,
-            self.service_exit_code as i32,
-            self.service_exit_code
-        ));
-        if let Some(pid) = self.pid {
+        if ex {
             out.push_str(&format!(
-                "        PID                : {pid}\n        FLAGS              :\n"
+                "        PID                : {}\n        FLAGS              :\n",
+                self.pid.unwrap_or(0)
             ));
         }
         out
+    }
+
+    /// The `sc query` block (no `PID`, no `FLAGS`: sc.exe prints those only for `queryex`).
+    pub fn sc_query(&self) -> String {
+        self.status_block(self.state, false)
+    }
+
+    /// The `sc queryex` block.
+    pub fn sc_queryex(&self) -> String {
+        self.status_block(self.state, true)
+    }
+
+    /// What `sc start` prints once the SCM launched the process: the `START_PENDING` status
+    /// with the process id (sc.exe's `StartService` output is a `SERVICE_STATUS_PROCESS`).
+    pub fn sc_start_pending(&self) -> String {
+        self.status_block(ServiceState::StartPending, true)
+    }
+
+    /// What `sc stop` prints: the `STOP_PENDING` status the control returned (a
+    /// `SERVICE_STATUS`, without `PID` and `FLAGS`).
+    pub fn sc_stop_pending(&self) -> String {
+        self.status_block(ServiceState::StopPending, false)
+    }
+
+    /// The `sc qc` output (`QueryServiceConfig`): sc.exe's success line, then the
+    /// configuration fields in sc.exe's order. `ERROR_CONTROL` is `1 NORMAL`, `TAG` 0 and the
+    /// load order group and dependencies empty for an own-process service installed without
+    /// them (named choice: ADSync's real dependencies are not in the sources).
+    pub fn sc_qc(&self) -> String {
+        format!(
+            "[SC] QueryServiceConfig SUCCESS\n\nSERVICE_NAME: {}\n        TYPE               : 10  WIN32_OWN_PROCESS\n        START_TYPE         : {}\n        ERROR_CONTROL      : 1   NORMAL\n        BINARY_PATH_NAME   : {}\n        LOAD_ORDER_GROUP   : \n        TAG                : 0\n        DISPLAY_NAME       : {}\n        DEPENDENCIES       : \n        SERVICE_START_NAME : {}\n",
+            self.name,
+            self.start_type.display(),
+            self.binary_path,
+            self.display_name,
+            self.account
+        )
     }
 }
 

@@ -109,17 +109,119 @@ pub mod win32 {
 /// What net.exe prints when a command succeeds (its `NERR_Success` message).
 pub const NET_SUCCESS: &str = "The command completed successfully.";
 
-/// PowerShell's `Start-Service` / `Stop-Service` / `Restart-Service` error for an unknown
-/// service (the Microsoft.PowerShell.Management cmdlets' own message).
-pub fn ps_service_not_found(cmdlet: &str, name: &str) -> String {
-    format!("{cmdlet} : Cannot find any service with service name '{name}'.")
+/// PowerShell's error-record view (Windows PowerShell 5.1's `$ErrorView = 'NormalView'`, the
+/// shell on the servers the seed articles address): the message, the position of the command
+/// typed at the prompt, and the category and id lines.
+pub fn ps_error_record(
+    cmdlet: &str,
+    message: &str,
+    typed: &str,
+    category: &str,
+    fully_qualified_id: &str,
+) -> String {
+    let underline = "~".repeat(typed.chars().count().max(1));
+    format!(
+        "{cmdlet} : {message}\nAt line:1 char:1\n+ {typed}\n+ {underline}\n    + CategoryInfo          : {category}\n    + FullyQualifiedErrorId : {fully_qualified_id}"
+    )
 }
 
-/// PowerShell's error when the SCM refuses to start a service (the same cmdlets' message).
-pub fn ps_cannot_start(cmdlet: &str, display_name: &str, name: &str) -> String {
+/// The cmdlet class behind a service cmdlet (`Start-Service` -> `StartServiceCommand`), as the
+/// error record's `FullyQualifiedErrorId` names it.
+fn cmdlet_class(cmdlet: &str) -> String {
     format!(
-        "{cmdlet} : Service '{display_name} ({name})' cannot be started due to the following error: Cannot start service {name} on computer '.'."
+        "Microsoft.PowerShell.Commands.{}Command",
+        cmdlet.replace('-', "")
     )
+}
+
+/// PowerShell's `Start-Service` / `Stop-Service` / `Restart-Service` / `Get-Service` error for an
+/// unknown service: `NoServiceFoundForGivenName` ("Cannot find any service with service name
+/// '{0}'.", `ServiceResources.resx` of the PowerShell repository, category ObjectNotFound).
+pub fn ps_service_not_found(cmdlet: &str, name: &str, typed: &str) -> String {
+    ps_error_record(
+        cmdlet,
+        &format!("Cannot find any service with service name '{name}'."),
+        typed,
+        &format!("ObjectNotFound: ({name}:String) [{cmdlet}], ServiceCommandException"),
+        &format!("NoServiceFoundForGivenName,{}", cmdlet_class(cmdlet)),
+    )
+}
+
+/// The error record's target and category when a service cmdlet fails on a service it found.
+fn service_category(cmdlet: &str) -> String {
+    format!(
+        "OpenError: (System.ServiceProcess.ServiceController:ServiceController) [{cmdlet}], ServiceCommandException"
+    )
+}
+
+/// PowerShell's error when the SCM refuses the start request itself (`StartService` fails:
+/// a logon failure 1069, a disabled service 1058). The cmdlets' `DoStartService` writes
+/// `CouldNotStartService` ("Service '{1} ({0})' cannot be started due to the following error:
+/// {2}", `ServiceResources.resx`), where {2} is the message of .NET's
+/// `ServiceController.Start` exception, "Cannot start service {0} on computer '{1}'." with the
+/// local computer written `.`.
+pub fn ps_cannot_start(cmdlet: &str, display_name: &str, name: &str, typed: &str) -> String {
+    ps_error_record(
+        cmdlet,
+        &format!(
+            "Service '{display_name} ({name})' cannot be started due to the following error: Cannot start service {name} on computer '.'."
+        ),
+        typed,
+        &service_category(cmdlet),
+        &format!("CouldNotStartService,{}", cmdlet_class(cmdlet)),
+    )
+}
+
+/// PowerShell's error when the SCM accepted the start but the service stopped before it ran
+/// (a service-specific error such as ADSync's after event 6028): `DoWaitForStatus` writes
+/// `StartServiceFailed` ("Failed to start service '{1} ({0})'.", `ServiceResources.resx`).
+pub fn ps_start_failed(cmdlet: &str, display_name: &str, name: &str, typed: &str) -> String {
+    ps_error_record(
+        cmdlet,
+        &format!("Failed to start service '{display_name} ({name})'."),
+        typed,
+        &service_category(cmdlet),
+        &format!("StartServiceFailed,{}", cmdlet_class(cmdlet)),
+    )
+}
+
+/// PowerShell's answer to a command word it cannot resolve (`CommandNotFoundException`), with
+/// its error record; the position marks the command word only.
+pub fn ps_not_recognized(word: &str, typed: &str) -> String {
+    let underline = "~".repeat(word.chars().count().max(1));
+    format!(
+        "{word} : The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.\nAt line:1 char:1\n+ {typed}\n+ {underline}\n    + CategoryInfo          : ObjectNotFound: ({word}:String) [], CommandNotFoundException\n    + FullyQualifiedErrorId : CommandNotFoundException"
+    )
+}
+
+/// `Set-Location` to a folder that does not exist (`PathNotFound`, category ObjectNotFound,
+/// PowerShell's `ItemNotFoundException` message).
+pub fn ps_path_not_found(cmdlet: &str, path: &str, typed: &str) -> String {
+    ps_error_record(
+        cmdlet,
+        &format!("Cannot find path '{path}' because it does not exist."),
+        typed,
+        &format!("ObjectNotFound: ({path}:String) [Set-Location], ItemNotFoundException"),
+        "PathNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
+    )
+}
+
+/// What net.exe prints when a command fails with a network error `code`: the system message,
+/// a blank line, and its pointer to `NET HELPMSG` (net.exe's own text).
+pub fn net_error(code: u32) -> String {
+    format!(
+        "{}\n\nMore help is available by typing NET HELPMSG {code}.",
+        win32::message(code)
+    )
+}
+
+/// The spelling of a 32-bit status or exit code as sc.exe's `WIN32_EXIT_CODE` and
+/// `SERVICE_EXIT_CODE` lines print it: signed decimal, two spaces, then hex, e.g.
+/// `-2145185792  (0x80231000)`. Named choice (INF): sc.exe formats both with `%d` and `%x`;
+/// no source shows a code with the high bit set, and the signed reading is the one the seed
+/// article's dialog shows for this very code (a negative number).
+pub fn exit_code(code: u32) -> String {
+    format!("{}  (0x{code:x})", code as i32)
 }
 
 /// The event source of every SCM event.
@@ -127,12 +229,20 @@ pub const SCM_SOURCE: &str = "Service Control Manager";
 
 /// System event 7038 ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03; docs/adsync.md §4 F1).
 /// The seed quotes it without the account name ("log on as with"); Windows inserts it, so the
-/// simulator does too.
+/// simulator does too. The closing sentence is the rest of the SCM's message for 7038
+/// (`EVENT_FIRST_LOGON_FAILED_II` in the SCM's message table: "…due to the following error:
+/// %n%3%n%nTo ensure that the service is configured properly, use the Services snap-in in
+/// Microsoft Management Console (MMC)."), which the seed does not quote. Named choice: the
+/// line break before the reason is a space, as the seed prints it; the blank line before the
+/// closing sentence is kept.
 pub fn event_7038(service: &str, account: &str, reason: &str) -> String {
     format!(
-        "The {service} service was unable to log on as {account} with the currently configured password due to the following error: {reason}"
+        "The {service} service was unable to log on as {account} with the currently configured password due to the following error: {reason}\n\n{EVENT_7038_CLOSING}"
     )
 }
+
+/// The closing sentence of event 7038 (the SCM's message table).
+pub const EVENT_7038_CLOSING: &str = "To ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC).";
 
 /// System event 7000, the companion of 7038 (docs/adsync.md §4 F1, tagged INF: the SCM's standard
 /// "failed to start" text).
@@ -141,10 +251,20 @@ pub fn event_7000(display_name: &str, reason: &str) -> String {
 }
 
 /// System event 7024 for a service that stopped with a service-specific error (docs/adsync.md §4 F2,
-/// tagged INF).
-pub fn event_7024(display_name: &str, code_text: &str) -> String {
+/// tagged INF). The SCM inserts the code as a message reference, `%%` and the signed decimal
+/// code (docs/design.md §8 shows the insertion string `%%-2145185792`); a code with no system
+/// message, such as ADSync's 0x80231000, is shown as that reference. So 7024 and `sc query`
+/// ([`exit_code`]) spell the same number; only the Services console's dialog keeps the seed's
+/// text `-21451857952`.
+pub fn event_7024(display_name: &str, code: u32) -> String {
+    event_7024_insertion(display_name, &format!("%%{}", code as i32))
+}
+
+/// Event 7024 from its insertion string as the event stores it (`%%-2145185792`), for readers of
+/// collected events.
+pub fn event_7024_insertion(display_name: &str, insertion: &str) -> String {
     format!(
-        "The {display_name} service terminated with the following service-specific error: {code_text}"
+        "The {display_name} service terminated with the following service-specific error: {insertion}"
     )
 }
 

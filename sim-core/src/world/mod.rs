@@ -62,6 +62,7 @@ pub mod admin;
 mod domain_reset;
 mod dpapi_as;
 mod knowledge;
+pub mod location;
 mod sync;
 
 pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
@@ -393,6 +394,10 @@ pub struct WorldState {
     /// What the administrator knows (see `knowledge`), sealed, by `knows:<account>`.
     #[serde(default)]
     pub admin_knows: BTreeMap<String, Sealed>,
+    /// PowerShell's current location (`cd`); `None` is where an elevated PowerShell starts,
+    /// [`location::START`].
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 /// The result of a command: its result code, what it prints, and the events it wrote.
@@ -607,6 +612,7 @@ impl World {
                 domain_controller: options.domain_controller,
                 memory: BTreeMap::new(),
                 admin_knows: BTreeMap::new(),
+                location: None,
             },
             sealer,
         };
@@ -1092,6 +1098,12 @@ impl World {
                 self.account_change(name, old, new, &mut rng)
             }
             Command::ScQuery { name } => Ok(self.sc_query(name)),
+            Command::ScQueryEx { name } => Ok(self.sc_queryex(name)),
+            Command::ScQc { name } => Ok(self.sc_qc(name)),
+            Command::GetService { name } => Ok(self.get_service(name.as_deref())),
+            Command::GetEventLog { log, newest } => Ok(self.get_eventlog(*log, *newest)),
+            Command::SetLocation { path } => Ok(self.set_location(path)),
+            Command::MiiskmuRelative { typed } => self.miiskmu_relative(typed),
             Command::ScStart { name } => self.start_service(name, &mut rng),
             Command::ScStop { name } => Ok(self.stop_service(name)),
             Command::ScConfig {
@@ -1262,6 +1274,19 @@ impl World {
         }
     }
 
+    /// `net user NAME …` for a name the SAM does not hold: net.exe prints `NERR_UserNotFound`'s
+    /// message and its `NET HELPMSG` pointer (its exit status is 2; the outcome carries 2221,
+    /// the code it names).
+    fn net_user_not_found(name: &str) -> Outcome {
+        let code = win32::USER_NOT_FOUND;
+        Outcome {
+            code,
+            text: text::net_error(code),
+            json: json!({"account": name, "error": win32::message(code)}),
+            events: vec![],
+        }
+    }
+
     fn refuse_password(a: &Account, what: &str) -> WorldError {
         match a.kind {
             AccountKind::Virtual => WorldError::NoPassword(format!(
@@ -1289,7 +1314,10 @@ impl World {
         if self.account_index(name).is_err() && self.is_cloud_user(name) {
             return self.cloud_reset(name, password);
         }
-        let idx = self.account_index(name)?;
+        let idx = match self.account_index(name) {
+            Err(_) if net_user => return Ok(Self::net_user_not_found(name)),
+            r => r?,
+        };
         if !self.state.accounts[idx].kind.has_settable_password() {
             return Err(Self::refuse_password(&self.state.accounts[idx], "reset"));
         }
@@ -1388,7 +1416,10 @@ impl World {
         state: AccountState,
         net_user: bool,
     ) -> Result<Outcome, WorldError> {
-        let idx = self.account_index(name)?;
+        let idx = match self.account_index(name) {
+            Err(_) if net_user => return Ok(Self::net_user_not_found(name)),
+            r => r?,
+        };
         let a = &mut self.state.accounts[idx];
         if a.kind == AccountKind::Virtual {
             return Err(WorldError::NoPassword(format!(
@@ -1517,6 +1548,36 @@ impl World {
         }
     }
 
+    fn sc_queryex(&self, name: &str) -> Outcome {
+        match self.service_index(name) {
+            Some(i) => {
+                let s = &self.state.services[i];
+                Outcome {
+                    code: 0,
+                    text: s.sc_queryex(),
+                    json: json!({"service": s.name, "display_name": s.display_name, "state": s.state.as_str(), "win32_exit_code": s.win32_exit_code, "service_exit_code": s.service_exit_code, "account": s.account, "pid": s.pid}),
+                    events: vec![],
+                }
+            }
+            None => self.no_such_service("EnumQueryServicesStatus:OpenService", name),
+        }
+    }
+
+    fn sc_qc(&self, name: &str) -> Outcome {
+        match self.service_index(name) {
+            Some(i) => {
+                let s = &self.state.services[i];
+                Outcome {
+                    code: 0,
+                    text: s.sc_qc(),
+                    json: json!({"service": s.name, "display_name": s.display_name, "binary_path": s.binary_path, "start_type": s.start_type.display(), "account": s.account}),
+                    events: vec![],
+                }
+            }
+            None => self.no_such_service("OpenService", name),
+        }
+    }
+
     fn no_such_service(&self, op: &str, name: &str) -> Outcome {
         let code = win32::SERVICE_DOES_NOT_EXIST;
         Outcome {
@@ -1575,11 +1636,9 @@ impl World {
                 },
             );
             out.code = code;
-            out.text = format!(
-                "{}\n{}",
-                sc_failed("StartService", code),
-                text::start_failed_dialog(&svc.display_name, code)
-            );
+            // sc.exe's own text only; the Services console's dialog
+            // ([`text::start_failed_dialog`]) is the console's.
+            out.text = sc_failed("StartService", code);
             out.json =
                 json!({"service": svc.name, "state": "STOPPED", "error": win32::message(code)});
             return Ok(out);
@@ -1612,10 +1671,12 @@ impl World {
         s.win32_exit_code = 0;
         s.service_exit_code = 0;
         s.pid = Some(pid);
-        let mut pending = s.clone();
-        pending.state = ServiceState::StartPending;
+        let started = s.clone();
         self.state_event(&mut out, si);
-        out.text = pending.sc_query();
+        if svc.name.eq_ignore_ascii_case(ADSYNC_SERVICE) {
+            self.scheduler_resume();
+        }
+        out.text = started.sc_start_pending();
         out.json = json!({"service": svc.name, "state": "RUNNING", "pid": pid});
         Ok(out)
     }
@@ -1637,7 +1698,7 @@ impl World {
                 source: SCM_SOURCE,
                 id: 7024,
                 level: Level::Error,
-                message: text::event_7024(&display, &failure.code_text),
+                message: text::event_7024(&display, failure.code),
             },
         );
         out.code = win32::SERVICE_SPECIFIC_ERROR;
@@ -1683,8 +1744,7 @@ impl World {
         }
         let mut out = Outcome::default();
         let s = &mut self.state.services[si];
-        let mut pending = s.clone();
-        pending.state = ServiceState::StopPending;
+        let pending = s.clone();
         s.state = ServiceState::Stopped;
         s.pid = None;
         s.win32_exit_code = 0;
@@ -1692,7 +1752,7 @@ impl World {
         let service = s.name.clone();
         self.clear_memory(&service);
         self.state_event(&mut out, si);
-        out.text = pending.sc_query();
+        out.text = pending.sc_stop_pending();
         out.json = json!({"service": service, "state": "STOPPED"});
         out
     }
@@ -1750,16 +1810,17 @@ impl World {
         name: &str,
         rng: &mut Stream,
     ) -> Result<Outcome, WorldError> {
+        let cmdlet = match verb {
+            PsServiceVerb::Start => "Start-Service",
+            PsServiceVerb::Stop => "Stop-Service",
+            PsServiceVerb::Restart => "Restart-Service",
+        };
+        let typed = format!("{cmdlet} {name}");
         let Some(si) = self.service_index(name) else {
             let code = win32::SERVICE_DOES_NOT_EXIST;
-            let cmdlet = match verb {
-                PsServiceVerb::Start => "Start-Service",
-                PsServiceVerb::Stop => "Stop-Service",
-                PsServiceVerb::Restart => "Restart-Service",
-            };
             return Ok(Outcome {
                 code,
-                text: text::ps_service_not_found(cmdlet, name),
+                text: text::ps_service_not_found(cmdlet, name, &typed),
                 json: json!({"service": name, "error": "not found", "services": self.known_services()}),
                 events: vec![],
             });
@@ -1792,21 +1853,120 @@ impl World {
         let mut o = self.start_service(&svc_name, rng)?;
         events.append(&mut o.events);
         o.events = events;
-        if o.code == 0 {
-            o.text = String::new();
-        } else {
-            let cmdlet = if verb == PsServiceVerb::Start {
-                "Start-Service"
-            } else {
-                "Restart-Service"
-            };
-            o.text = format!(
-                "{}\n{}",
-                text::ps_cannot_start(cmdlet, &display, &svc_name),
-                o.text
-            );
-        }
+        // PowerShell prints its own error record only (never sc.exe's line or the console's
+        // dialog). `StartService` refused (1069, 1058): `CouldNotStartService`; the service
+        // started and then stopped with its own error (1066): `StartServiceFailed`.
+        o.text = match o.code {
+            0 => String::new(),
+            win32::SERVICE_SPECIFIC_ERROR => {
+                text::ps_start_failed(cmdlet, &display, &svc_name, &typed)
+            }
+            _ => text::ps_cannot_start(cmdlet, &display, &svc_name, &typed),
+        };
         Ok(o)
+    }
+
+    /// `Get-Service [NAME]`: PowerShell's default table for `ServiceController` objects.
+    fn get_service(&self, name: Option<&str>) -> Outcome {
+        let services: Vec<&Service> = match name {
+            Some(n) => match self.service_index(n) {
+                Some(i) => vec![&self.state.services[i]],
+                None => {
+                    return Outcome {
+                        code: win32::SERVICE_DOES_NOT_EXIST,
+                        text: text::ps_service_not_found(
+                            "Get-Service",
+                            n,
+                            &format!("Get-Service {n}"),
+                        ),
+                        json: json!({"service": n, "error": "not found", "services": self.known_services()}),
+                        events: vec![],
+                    };
+                }
+            },
+            None => {
+                let mut all: Vec<&Service> = self.state.services.iter().collect();
+                all.sort_by_key(|s| s.name.to_ascii_lowercase());
+                all
+            }
+        };
+        let rows: Vec<(String, String, String)> = services
+            .iter()
+            .map(|s| {
+                (
+                    crate::win::pstable::status(s.state).to_owned(),
+                    s.name.clone(),
+                    s.display_name.clone(),
+                )
+            })
+            .collect();
+        Outcome {
+            code: 0,
+            text: crate::win::pstable::service_table(&rows),
+            json: json!({"services": services.iter().map(|s| json!({"Status": crate::win::pstable::status(s.state), "Name": s.name, "DisplayName": s.display_name})).collect::<Vec<_>>()}),
+            events: vec![],
+        }
+    }
+
+    /// `Get-EventLog -LogName L [-Newest N]`: newest first, in PowerShell's `EventLogEntry`
+    /// table.
+    fn get_eventlog(&self, log: LogName, newest: Option<usize>) -> Outcome {
+        let mut recs = self.state.events.query(Some(log), None, newest);
+        recs.reverse();
+        let rows: Vec<Value> = recs.iter().map(|r| event_json(r)).collect();
+        Outcome {
+            code: 0,
+            text: crate::win::pstable::eventlog_table(&recs),
+            json: json!({"events": rows}),
+            events: vec![],
+        }
+    }
+
+    /// `cd PATH`: moves PowerShell's location to a folder of the simulated server.
+    fn set_location(&mut self, path: &str) -> Outcome {
+        let here = self.location().to_owned();
+        match location::resolve(&here, path) {
+            Ok(folder) => {
+                self.state.location = Some(folder.clone());
+                Outcome {
+                    code: 0,
+                    text: String::new(),
+                    json: json!({"location": folder}),
+                    events: vec![],
+                }
+            }
+            Err(shown) => Outcome {
+                code: win32::FILE_NOT_FOUND,
+                text: text::ps_path_not_found(
+                    "cd",
+                    &shown,
+                    &Command::SetLocation {
+                        path: path.to_owned(),
+                    }
+                    .redacted(),
+                ),
+                json: json!({"location": here, "error": "path not found", "path": shown}),
+                events: vec![],
+            },
+        }
+    }
+
+    /// PowerShell's current location.
+    pub fn location(&self) -> &str {
+        self.state.location.as_deref().unwrap_or(location::START)
+    }
+
+    /// `./miiskmu.exe /a`: PowerShell runs it only when the current location holds it.
+    fn miiskmu_relative(&mut self, typed: &str) -> Result<Outcome, WorldError> {
+        if self.location().eq_ignore_ascii_case(location::ADSYNC_BIN) {
+            return self.miiskmu_abandon();
+        }
+        Ok(Outcome {
+            code: win32::FILE_NOT_FOUND,
+            text: text::ps_not_recognized(typed, &format!("{typed} /a")),
+            json: json!({"location": self.location(), "error": "not recognized", "command": typed, "folder": location::ADSYNC_BIN}),
+            events: vec![],
+        })
     }
 
     fn events(
@@ -2223,7 +2383,7 @@ mod tests {
         assert!(
             o.events[0]
                 .message
-                .ends_with("This user can't sign in because this account is currently disabled.")
+                .contains("due to the following error: This user can't sign in because this account is currently disabled.\n\n")
         );
         run(&mut w, &format!("account enable {name}"));
         run(&mut w, &format!("account lock {name}"));

@@ -293,12 +293,14 @@ impl World {
         })
     }
 
-    /// One run of one profile on one connector (`docs/adsync.md` §4 F3, F4).
+    /// One run of one profile on one connector (`docs/adsync.md` §4 F3, F4). When the engine's
+    /// sign-in to Entra fails, `entra_error` receives the service's error text (for 659).
     fn run_connector(
         &mut self,
         idx: usize,
         profile: RunProfile,
         out: &mut Outcome,
+        entra_error: &mut Option<String>,
     ) -> Result<RunStatus, WorldError> {
         let agent = self.engine()?.agents[idx].clone();
         let status = if !profile.connects() {
@@ -331,18 +333,13 @@ impl World {
                         match self.state.tenant.sign_in(&user, &pw) {
                             Ok(_) => RunStatus::Success,
                             Err(e) => {
-                                // `docs/adsync.md` §4 F4; the status is COMM (F9).
+                                // `docs/adsync.md` §4 F4; the status is COMM (F9). Named
+                                // choice (INF): 6900 is written when the sync engine's
+                                // sign-in to Entra fails, once per run that signs in; the
+                                // seed lists it among errors a credentials reset fixes,
+                                // without saying which operation writes it.
                                 self.engine_event(out, 6900, text::event_6900(e.text()));
-                                self.write_event(
-                                    out,
-                                    NewEvent {
-                                        log: LogName::Application,
-                                        source: text::PHS_SOURCE,
-                                        id: 659,
-                                        level: Level::Error,
-                                        message: text::event_659(e.text()),
-                                    },
-                                );
+                                *entra_error = Some(e.text().to_owned());
                                 RunStatus::StoppedServerDown
                             }
                         }
@@ -395,7 +392,7 @@ impl World {
             return Ok(self.not_running(text::cmdlet_not_running("Invoke-ADSyncRunProfile")));
         }
         let mut out = Outcome::default();
-        let status = self.run_connector(idx, profile, &mut out)?;
+        let status = self.run_connector(idx, profile, &mut out, &mut None)?;
         let name = self.engine()?.agents[idx].ma_name.clone();
         out.text = text::run_result(&name, profile.as_str(), status.as_str());
         out.json =
@@ -406,18 +403,37 @@ impl World {
 
     /// One sync cycle: each connector's profiles in order; a connector whose run fails does
     /// not go on to its next profile.
+    ///
+    /// Named choice (INF): event 659 ("Error while retrieving password policy sync
+    /// configuration") belongs to password hash synchronisation, not to a run profile; the
+    /// simulator writes it once per sync cycle whose Entra sign-in failed (password hash
+    /// synchronisation reads its configuration from Entra with the same connector account),
+    /// never for a single `Invoke-ADSyncRunProfile`.
     fn cycle(&mut self, policy: PolicyType, out: &mut Outcome) -> Result<Vec<Value>, WorldError> {
         let mut rows = Vec::new();
+        let mut entra_error = None;
         for idx in 0..self.engine()?.agents.len() {
             let mut last = RunStatus::Success;
             for profile in policy.profiles() {
-                last = self.run_connector(idx, profile, out)?;
+                last = self.run_connector(idx, profile, out, &mut entra_error)?;
                 if last != RunStatus::Success {
                     break;
                 }
             }
             let a = &self.engine()?.agents[idx];
             rows.push(json!({"connector": a.ma_name, "status": last.as_str()}));
+        }
+        if let Some(aadsts) = entra_error {
+            self.write_event(
+                out,
+                NewEvent {
+                    log: LogName::Application,
+                    source: text::PHS_SOURCE,
+                    id: 659,
+                    level: Level::Error,
+                    message: text::event_659(&aadsts),
+                },
+            );
         }
         Ok(rows)
     }
@@ -437,11 +453,25 @@ impl World {
     }
 
     /// The scheduler's cycles due up to `until` (called as the clock advances): a cycle every
-    /// 30 minutes while the service runs and `SyncCycleEnabled` is true.
+    /// 30 minutes while the service runs and `SyncCycleEnabled` is true. The scheduler lives in
+    /// the service (`docs/adsync.md` §5.3), so no cycle runs, and none is stamped, while it is
+    /// stopped; a cycle due in the past runs once, now.
     pub(super) fn next_cycle_due(&self, until: FileTime) -> Option<FileTime> {
         let e = self.engine().ok()?;
-        (self.adsync_running() && e.scheduler.sync_cycle_enabled && e.scheduler.next_cycle <= until)
-            .then_some(e.scheduler.next_cycle)
+        let due = e.scheduler.next_cycle.max(self.state.clock);
+        (self.adsync_running() && e.scheduler.sync_cycle_enabled && due <= until).then_some(due)
+    }
+
+    /// After the service starts: the cycles missed while it was stopped collapse into one,
+    /// due now. Named choice (INF, `docs/adsync.md` §5.3): the scheduler keeps one next-cycle
+    /// time (`NextSyncCycleStartTimeInUTC`), not a queue of missed cycles.
+    pub(super) fn scheduler_resume(&mut self) {
+        let now = self.state.clock;
+        if let Ok(e) = self.engine_mut()
+            && e.scheduler.next_cycle < now
+        {
+            e.scheduler.next_cycle = now;
+        }
     }
 
     /// How many scheduled cycles an advance to `until` would run at most (the service keeps
