@@ -296,16 +296,18 @@ const PROMPT_MESSAGE: &str = "Supply values for the following parameters:";
 /// user to type by accident: it is removed after the line).
 const PROMPTED: &str = "adsyncsim_prompted_aadcredential";
 
-/// `Add-ADSyncAADServiceAccount` without `-AADCredential`, as the 2017 articles run it.
+/// `Add-ADSyncAADServiceAccount` without `-AADCredential`, as the 2017 articles run it: only
+/// switches may follow the cmdlet. A positional word would bind to the credential (or fail to
+/// bind), so such a line is parsed as typed instead of prompting.
 fn bare_add_aad_service_account(line: &str) -> bool {
     let mut words = line.split_whitespace();
     words
         .next()
         .is_some_and(|w| w.eq_ignore_ascii_case("Add-ADSyncAADServiceAccount"))
-        && !words.any(|w| {
+        && words.all(|w| {
             let w = w.to_ascii_lowercase();
             // PowerShell accepts any unambiguous prefix of a parameter name.
-            w.len() > 2 && "-aadcredential".starts_with(&w)
+            w.starts_with('-') && !(w.len() > 2 && "-aadcredential".starts_with(&w))
         })
 }
 
@@ -317,7 +319,10 @@ fn ask_credential(input: &mut Input) -> Result<Option<Credential>> {
         return Ok(None);
     };
     let user = user.trim().to_owned();
-    let Some(password) = input.password(&format!("Password for user {user}: "))? else {
+    // The console host repeats the user name; a line typed there by mistake (a command with a
+    // password in it) is repeated with its secrets redacted, like every echoed line.
+    let shown = command::redact_line(&user);
+    let Some(password) = input.password(&format!("Password for user {shown}: "))? else {
         return Ok(None);
     };
     println!();

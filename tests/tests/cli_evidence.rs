@@ -257,11 +257,11 @@ fn a_hand_made_bundle_is_diagnosed_as_a_person_would() {
     let out = String::from_utf8(o.stdout).unwrap();
     for want in [
         "Host: evidence from AADC01.fabrikam.com collected 2025-03-03T09:41:27Z, ADSync build 1.6.16.0",
-        "Service: ADSync STOPPED (WIN32_EXIT_CODE 1069), logon account FABRIKAM\\svc-adsync",
+        "Service: ADSync STOPPED (WIN32_EXIT_CODE 1069  (0x42d)), logon account FABRIKAM\\svc-adsync",
         "[service-logon-password] The SCM's stored password for FABRIKAM\\svc-adsync is not the account's password",
         "System event 7038 (Service Control Manager, record 88102, 2025-03-03T02:14:11Z): The ADSync service was unable to log on as FABRIKAM\\svc-adsync with the currently configured password due to the following error: The user name or password is incorrect.",
         "System event 7000 (Service Control Manager, record 88103, 2025-03-03T02:14:11Z): The Microsoft Azure AD Sync service failed to start due to the following error: The service did not start due to a logon failure.",
-        "account reset FABRIKAM\\svc-adsync --password <new password for FABRIKAM\\svc-adsync>",
+        "Set-ADAccountPassword -Identity svc-adsync -Reset -NewPassword (ConvertTo-SecureString '<new password for FABRIKAM\\svc-adsync>' -AsPlainText -Force)",
         "sc config ADSync password= <new password for FABRIKAM\\svc-adsync>",
         "Start-Service ADSync",
         "Not shown by this host (left out of the diagnosis, not guessed):",

@@ -38,7 +38,9 @@ pub fn line(before: &Model, action: &Action) -> String {
         Action::ScConfigWrong => format!("sc config ADSync password= 'Wrong-{new}-Aa1!'"),
         Action::ScStart => "sc start ADSync".into(),
         Action::ScStop => "sc stop ADSync".into(),
-        Action::Miiskmu => "./miiskmu.exe /a".into(),
+        // The simulator's alias, which runs from any PowerShell location (`./miiskmu.exe` needs
+        // `cd` to the bin folder first, which the explorer does not model as an action).
+        Action::Miiskmu => "miiskmu /a".into(),
         Action::ResetMsol => format!(
             "account reset ${{ad_connector_account:contoso.com}} --password 'Msol-{new}-Aa1!'"
         ),

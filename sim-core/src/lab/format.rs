@@ -150,7 +150,7 @@ impl LabFile {
     pub fn parse(file: &str, text: &str) -> Result<Self, LabError> {
         let lab: Self = toml::from_str(text).map_err(|e| LabError::Parse {
             file: file.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: crate::scenario::format::toml_error(text, &e),
         })?;
         lab.validate(file, text, true)?;
         Ok(lab)
@@ -158,8 +158,12 @@ impl LabFile {
 
     /// Parses a lab as the state keeps it: without its solution.
     pub fn parse_stored(file: &str, text: &str) -> Result<Self, LabError> {
-        let lab: Self =
-            toml::from_str(text).map_err(|e| LabError::Damaged(format!("{file}: {e}")))?;
+        let lab: Self = toml::from_str(text).map_err(|e| {
+            LabError::Damaged(format!(
+                "{file}: {}",
+                crate::scenario::format::toml_error(text, &e)
+            ))
+        })?;
         lab.validate(file, text, false)?;
         Ok(lab)
     }

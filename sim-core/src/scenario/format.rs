@@ -150,6 +150,22 @@ pub struct EventExpect {
     pub text: Option<String>,
 }
 
+/// toml's error as the line, column and message, without the source line toml quotes: a line
+/// of a scenario or lab file may hold a password (`run = "net user X P"`), and an error must not
+/// repeat it.
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            format!("TOML parse error at line {line}, column {column}: {message}")
+        }
+        None => format!("TOML parse error: {message}"),
+    }
+}
+
 /// A scenario file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ScenarioError {
@@ -188,7 +204,7 @@ impl Scenario {
     pub fn parse(file: &str, text: &str) -> Result<Self, ScenarioError> {
         let s: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             file: file.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: toml_error(text, &e),
         })?;
         if s.steps.len() > crate::limits::MAX_STEPS_PER_SCENARIO {
             return Err(ScenarioError::Parse {
