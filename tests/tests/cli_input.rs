@@ -106,6 +106,8 @@ fn passwords_come_from_stdin_a_file_or_the_environment() {
     }
 }
 
+/// Unix only: it plants symbolic links and reads /dev/zero.
+#[cfg(unix)]
 #[test]
 fn inputs_are_bounded_by_named_limits() {
     let dir = tempfile::tempdir().unwrap();
