@@ -180,55 +180,16 @@ pub fn parse_event_xml(log: LogName, xml: &str) -> Option<EventRecord> {
 }
 
 fn query_log(log: LogName, after: u64) -> Result<Vec<EventRecord>, HostError> {
-    let path = wide("EvtQuery", log.as_str())?;
     let xpath = format!(
         "*[System[Provider[@Name='{SCM_SOURCE}' or @Name='{ADSYNC_SOURCE}'] and EventRecordID > {after}]]"
     );
-    let q = wide("EvtQuery", &xpath)?;
-    // SAFETY: local session (0), NUL-terminated channel path and query.
-    let results = Evt(unsafe {
-        EvtQuery(
-            0,
-            path.as_ptr(),
-            q.as_ptr(),
-            EvtQueryChannelPath | EvtQueryForwardDirection,
-        )
-    });
-    if results.0 == 0 {
-        return Err(last_error("EvtQuery"));
-    }
     let mut out = Vec::new();
-    while out.len() < MAX_RECORDS {
-        let mut handles = [0isize; 32];
-        let mut returned = 0u32;
-        // SAFETY: the handle array and its length are ours; each returned handle is closed by
-        // an Evt guard below.
-        let ok = unsafe {
-            EvtNext(
-                results.0,
-                handles.len() as u32,
-                handles.as_mut_ptr(),
-                1000,
-                0,
-                &mut returned,
-            )
-        };
-        if ok == 0 {
-            if last_error_code() == ERROR_NO_MORE_ITEMS {
-                break;
-            }
-            return Err(last_error("EvtNext"));
+    each_event(log, &xpath, EvtQueryForwardDirection, MAX_RECORDS, |xml| {
+        if let Some(r) = parse_event_xml(log, &xml) {
+            out.push(r);
         }
-        let events: Vec<Evt> = handles[..returned as usize]
-            .iter()
-            .map(|h| Evt(*h))
-            .collect();
-        for e in &events {
-            if let Some(r) = parse_event_xml(log, &render_xml(e)?) {
-                out.push(r);
-            }
-        }
-    }
+        out.len()
+    })?;
     Ok(out)
 }
 
@@ -236,6 +197,24 @@ fn query_log(log: LogName, after: u64) -> Result<Vec<EventRecord>, HostError> {
 /// gives it (`EvtRenderEventXml`: the XML `wevtutil qe /f:xml` prints, one element per record).
 /// Read-only.
 pub fn query_xml(log: LogName, xpath: &str, max: usize) -> Result<Vec<String>, HostError> {
+    let mut out = Vec::new();
+    each_event(log, xpath, EvtQueryReverseDirection, max, |xml| {
+        out.push(xml.trim_end_matches('\0').to_owned());
+        out.len()
+    })?;
+    Ok(out)
+}
+
+/// Runs `xpath` over `log` in `direction` and hands each record's XML to `take`, which returns
+/// how many records it has kept; stops when that reaches `max` or the results end. The one
+/// place that walks EvtQuery's results, for both readers above.
+fn each_event(
+    log: LogName,
+    xpath: &str,
+    direction: u32,
+    max: usize,
+    mut take: impl FnMut(String) -> usize,
+) -> Result<(), HostError> {
     let path = wide("EvtQuery", log.as_str())?;
     let q = wide("EvtQuery", xpath)?;
     // SAFETY: local session (0), NUL-terminated channel path and query.
@@ -244,14 +223,14 @@ pub fn query_xml(log: LogName, xpath: &str, max: usize) -> Result<Vec<String>, H
             0,
             path.as_ptr(),
             q.as_ptr(),
-            EvtQueryChannelPath | EvtQueryReverseDirection,
+            EvtQueryChannelPath | direction,
         )
     });
     if results.0 == 0 {
         return Err(last_error("EvtQuery"));
     }
-    let mut out = Vec::new();
-    while out.len() < max {
+    let mut kept = 0;
+    while kept < max {
         let mut handles = [0isize; 32];
         let mut returned = 0u32;
         // SAFETY: the handle array and its length are ours; each returned handle is closed by
@@ -277,12 +256,12 @@ pub fn query_xml(log: LogName, xpath: &str, max: usize) -> Result<Vec<String>, H
             .map(|h| Evt(*h))
             .collect();
         for e in &events {
-            if out.len() < max {
-                out.push(render_xml(e)?.trim_end_matches('\0').to_owned());
+            if kept < max {
+                kept = take(render_xml(e)?);
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// SCM and ADSync records written after `cursor`, System then Application, each in order.
