@@ -1534,48 +1534,50 @@ impl World {
     }
 
     fn sc_query(&self, name: &str) -> Outcome {
-        match self.service_index(name) {
-            Some(i) => {
-                let s = &self.state.services[i];
-                Outcome {
-                    code: 0,
-                    text: s.sc_query(),
-                    json: json!({"service": s.name, "display_name": s.display_name, "state": s.state.as_str(), "win32_exit_code": s.win32_exit_code, "service_exit_code": s.service_exit_code, "account": s.account, "pid": s.pid}),
-                    events: vec![],
-                }
-            }
-            None => self.no_such_service("EnumQueryServicesStatus:OpenService", name),
-        }
+        self.sc_read(name, "EnumQueryServicesStatus:OpenService", |s| {
+            (s.sc_query(), Self::service_status_json(s))
+        })
     }
 
     fn sc_queryex(&self, name: &str) -> Outcome {
-        match self.service_index(name) {
-            Some(i) => {
-                let s = &self.state.services[i];
-                Outcome {
-                    code: 0,
-                    text: s.sc_queryex(),
-                    json: json!({"service": s.name, "display_name": s.display_name, "state": s.state.as_str(), "win32_exit_code": s.win32_exit_code, "service_exit_code": s.service_exit_code, "account": s.account, "pid": s.pid}),
-                    events: vec![],
-                }
-            }
-            None => self.no_such_service("EnumQueryServicesStatus:OpenService", name),
-        }
+        self.sc_read(name, "EnumQueryServicesStatus:OpenService", |s| {
+            (s.sc_queryex(), Self::service_status_json(s))
+        })
     }
 
     fn sc_qc(&self, name: &str) -> Outcome {
+        self.sc_read(name, "OpenService", |s| {
+            (
+                s.sc_qc(),
+                json!({"service": s.name, "display_name": s.display_name, "binary_path": s.binary_path, "start_type": s.start_type.display(), "account": s.account}),
+            )
+        })
+    }
+
+    /// A reading `sc` verb: the service's text and JSON, or sc.exe's 1060 failure naming the
+    /// call (`op`) that failed.
+    fn sc_read(
+        &self,
+        name: &str,
+        op: &str,
+        show: impl FnOnce(&Service) -> (String, serde_json::Value),
+    ) -> Outcome {
         match self.service_index(name) {
             Some(i) => {
-                let s = &self.state.services[i];
+                let (text, json) = show(&self.state.services[i]);
                 Outcome {
                     code: 0,
-                    text: s.sc_qc(),
-                    json: json!({"service": s.name, "display_name": s.display_name, "binary_path": s.binary_path, "start_type": s.start_type.display(), "account": s.account}),
+                    text,
+                    json,
                     events: vec![],
                 }
             }
-            None => self.no_such_service("OpenService", name),
+            None => self.no_such_service(op, name),
         }
+    }
+
+    fn service_status_json(s: &Service) -> serde_json::Value {
+        json!({"service": s.name, "display_name": s.display_name, "state": s.state.as_str(), "win32_exit_code": s.win32_exit_code, "service_exit_code": s.service_exit_code, "account": s.account, "pid": s.pid})
     }
 
     fn no_such_service(&self, op: &str, name: &str) -> Outcome {
