@@ -10,7 +10,8 @@
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{Outcome, Program, StartHost, World, WorldError};
+use super::logon::StartHost;
+use super::{Outcome, Program, World, WorldError};
 use crate::command::Secret;
 use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, DpapiError, ProtectFlags};
 use crate::dpapi::crypto::utf16le;

@@ -5,7 +5,8 @@
 
 use zeroize::Zeroizing;
 
-use super::{Outcome, StartHost, World, WorldError};
+use super::logon::StartHost;
+use super::{Outcome, World, WorldError};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
 use crate::dpapi::prekey::Credential;
 use crate::win::scm::ServiceHost;

@@ -7,6 +7,12 @@
 //! canonical case. `$env:ProgramFiles`, `$env:SystemRoot`, `$env:USERPROFILE` and `~` expand to
 //! their default values on an English Windows Server.
 
+use serde_json::json;
+
+use super::{Outcome, World, WorldError};
+use crate::command::Command;
+use crate::win::text::{self, win32};
+
 /// Where an elevated PowerShell starts.
 pub const START: &str = "C:\\Windows\\system32";
 /// The ADSync tools' folder (`docs/adsync.md` §5.1: `miiskmu.exe` is in `…\Azure AD Sync\Bin`).
@@ -98,6 +104,59 @@ pub fn resolve(here: &str, path: &str) -> Result<String, String> {
         .find(|f| f.eq_ignore_ascii_case(&joined))
         .map(|f| (*f).to_owned())
         .ok_or(joined)
+}
+
+// `cd` and the programs a relative path reaches, as commands of the world.
+impl World {
+    /// `cd PATH`: moves PowerShell's location to a folder of the simulated server.
+    pub(in crate::world) fn set_location(&mut self, path: &str) -> Outcome {
+        let here = self.location().to_owned();
+        match resolve(&here, path) {
+            Ok(folder) => {
+                self.state.location = Some(folder.clone());
+                Outcome {
+                    code: 0,
+                    text: String::new(),
+                    json: json!({"location": folder}),
+                    events: vec![],
+                }
+            }
+            Err(shown) => Outcome {
+                code: win32::FILE_NOT_FOUND,
+                text: text::ps_path_not_found(
+                    "cd",
+                    &shown,
+                    &Command::SetLocation {
+                        path: path.to_owned(),
+                    }
+                    .redacted(),
+                ),
+                json: json!({"location": here, "error": "path not found", "path": shown}),
+                events: vec![],
+            },
+        }
+    }
+
+    /// PowerShell's current location.
+    pub fn location(&self) -> &str {
+        self.state.location.as_deref().unwrap_or(START)
+    }
+
+    /// `./miiskmu.exe /a`: PowerShell runs it only when the current location holds it.
+    pub(in crate::world) fn miiskmu_relative(
+        &mut self,
+        typed: &str,
+    ) -> Result<Outcome, WorldError> {
+        if self.location().eq_ignore_ascii_case(ADSYNC_BIN) {
+            return self.miiskmu_abandon();
+        }
+        Ok(Outcome {
+            code: win32::FILE_NOT_FOUND,
+            text: text::ps_not_recognized(typed, &format!("{typed} /a")),
+            json: json!({"location": self.location(), "error": "not recognized", "command": typed, "folder": ADSYNC_BIN}),
+            events: vec![],
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,91 @@
+//! The simulated clock: `clock advance`, with the scheduler's cycles and the gMSA rotations
+//! that fall inside the advance, bounded by [`MAX_SYNC_CYCLES_PER_ADVANCE`].
+
+use rand_core::Rng;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{MAX_SYNC_CYCLES_PER_ADVANCE, Outcome, Stream, World, WorldError};
+use crate::win::account::{GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS};
+
+impl World {
+    /// Moves the clock: gMSA passwords rotate on their 30-day schedule and the sync scheduler
+    /// runs its cycles, each at its own time, in order.
+    pub(in crate::world) fn clock_advance(
+        &mut self,
+        secs: u64,
+        rng: &mut Stream,
+    ) -> Result<Outcome, WorldError> {
+        self.check_advance(secs)?;
+        let target = self.state.clock.plus_secs(secs);
+        let mut out = Outcome::default();
+        let mut cycles = 0u64;
+        loop {
+            if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
+                // `check_advance` counted them: only a damaged scheduler gets here.
+                return Err(WorldError::Damaged(format!(
+                    "the scheduler ran more than {MAX_SYNC_CYCLES_PER_ADVANCE} cycles in one advance"
+                )));
+            }
+            let gmsa = self
+                .state
+                .accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.kind.is_managed())
+                .map(|(i, a)| (a.password_last_set.plus_days(GMSA_ROTATION_DAYS), i))
+                .filter(|(t, _)| *t <= target)
+                .min();
+            let cycle = self.next_cycle_due(target);
+            let gmsa_first = match (gmsa, cycle) {
+                (None, None) => break,
+                (Some((g, _)), Some(c)) => g <= c,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if let (true, Some((when, idx))) = (gmsa_first, gmsa) {
+                // A gMSA rotation is a password change: the old password is known.
+                self.state.clock = when;
+                let name = self.state.accounts[idx].name.clone();
+                let old = self.managed_password(&name)?;
+                let mut new = Zeroizing::new(vec![0u8; GMSA_PASSWORD_LEN]);
+                rng.0.fill_bytes(&mut new);
+                self.change_password_utf16(idx, &old, &new, rng)?;
+                self.seal_managed_password(&name, &new);
+            } else if let Some(when) = cycle {
+                self.state.clock = when;
+                self.scheduled_cycle(&mut out)?;
+                cycles += 1;
+            }
+        }
+        self.state.clock = target;
+        out.text = format!("Clock is now {}", self.state.clock);
+        if cycles > 0 {
+            out.text
+                .push_str(&format!("\n{cycles} scheduled sync cycle(s) ran."));
+        }
+        out.json = json!({"clock": self.state.clock.to_string(), "sync_cycles": cycles});
+        Ok(out)
+    }
+
+    /// Whether `clock advance` by `secs` stays within the limits: the clock's maximum
+    /// ([`crate::win::clock::MAX_CLOCK_UNIX`]) and the scheduled cycles one command may run
+    /// ([`MAX_SYNC_CYCLES_PER_ADVANCE`]). Checked before anything changes.
+    pub fn check_advance(&self, secs: u64) -> Result<(), WorldError> {
+        let max = crate::win::clock::max_clock();
+        let target = self.state.clock.plus_secs(secs);
+        if target > max {
+            return Err(WorldError::Limit(format!(
+                "the clock cannot pass {max} (the latest time Windows tools show, .NET's DateTime.MaxValue); it is {} now",
+                self.state.clock
+            )));
+        }
+        let cycles = self.sync_cycles_due(target);
+        if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
+            return Err(WorldError::Limit(format!(
+                "advancing {secs} s would run {cycles} scheduled sync cycles, more than the {MAX_SYNC_CYCLES_PER_ADVANCE} one command may run (two years of 30-minute cycles); advance in shorter steps, or pause the scheduler first (Set-ADSyncScheduler -SyncCycleEnabled $false)"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! Export: the artefacts a real server holds on disk (`Protect` folders, `DPAPI_SYSTEM`, the
+//! keyset), as the files `export` writes and forensic tools read.
+//!
+//! Follows `docs/dpapi.md` §2–§3 (paths of the `Protect` folders) and `docs/adsync.md` §3 (where
+//! the keyset is stored, by build).
+
+use super::{World, WorldError};
+
+impl World {
+    /// Every account's `Protect` folder, the machine store and `DPAPI_SYSTEM`, as the real paths
+    /// and bytes `export` writes (docs/design.md §5).
+    pub fn artefacts(&self) -> Result<Vec<(String, Vec<u8>)>, WorldError> {
+        let mut out = Vec::new();
+        for a in &self.state.accounts {
+            let base = format!("{}/AppData/Roaming/Microsoft/Protect", a.profile);
+            for (path, hexbytes) in &a.protect.files {
+                let bytes = hex::decode(hexbytes)
+                    .map_err(|_| WorldError::Damaged("protect file".into()))?;
+                out.push((format!("{base}/{path}"), bytes));
+            }
+        }
+        for (path, hexbytes) in &self.state.machine_store.files {
+            let bytes =
+                hex::decode(hexbytes).map_err(|_| WorldError::Damaged("machine store".into()))?;
+            out.push((format!("Windows/System32/Microsoft/Protect/{path}"), bytes));
+        }
+        // LocalSystem's user-scope keys live in the `User` subfolder of the S-1-5-18 folder.
+        for (path, hexbytes) in &self.state.system_user_store.files {
+            let bytes = hex::decode(hexbytes)
+                .map_err(|_| WorldError::Damaged("system user store".into()))?;
+            let rel = path.replacen("S-1-5-18/", "S-1-5-18/User/", 1);
+            out.push((format!("Windows/System32/Microsoft/Protect/{rel}"), bytes));
+        }
+        out.push((
+            "Windows/System32/config/LSA/DPAPI_SYSTEM".into(),
+            self.dpapi_system()?.to_bytes().to_vec(),
+        ));
+        if let Some(keyset) = self.keyset_artefact()? {
+            out.push(keyset);
+        }
+        Ok(out)
+    }
+}

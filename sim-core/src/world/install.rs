@@ -1,0 +1,239 @@
+//! Install: the world `init` builds — the server, its domain and forests, the ADSync service
+//! under the chosen account, its keyset, and the service running.
+//!
+//! Follows the install the 2023 article describes ("Microsoft Entra Connect Sync: Changing the
+//! ADSync service account password", 2023-01-26) and `docs/adsync.md` §2 (the accounts an install
+//! creates, by build).
+
+use super::{
+    ADSYNC_BINARY, ADSYNC_SERVICE, Domain, InitReport, STATE_FORMAT, ServiceAccountKind, Stream,
+    World, WorldError, WorldOptions, WorldState, generate_password, sync,
+};
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use crate::cloud::Tenant;
+use crate::dpapi::blob::BlobPolicy;
+use crate::dpapi::prekey::{Credential, DpapiSystem};
+use crate::dpapi::sid::Sid;
+use crate::dpapi::store::{ProtectStore, StoreKind};
+use crate::seal::Sealer;
+use crate::win::account::{AccountKind, StoredProtect};
+use crate::win::clock::world_epoch;
+use crate::win::eventlog::EventLogs;
+use crate::win::lsa::{DPAPI_SYSTEM, Lsa, service_secret_name};
+use crate::win::scm::{Service, ServiceState, StartType};
+use crate::win::text::win32;
+
+impl World {
+    /// Builds a healthy world: the server, its domain, the ADSync service under the chosen
+    /// account, its keyset, and the service running.
+    pub fn new(options: &WorldOptions, sealer: Sealer) -> Result<(Self, InitReport), WorldError> {
+        if options.kdf_rounds == 0 || options.kdf_rounds > crate::dpapi::kdf::MAX_ROUNDS {
+            return Err(WorldError::Options(format!(
+                "--kdf-rounds must be from 1 to {}",
+                crate::dpapi::kdf::MAX_ROUNDS
+            )));
+        }
+        let forests: Vec<String> = options
+            .forests
+            .iter()
+            .map(|f| f.trim().to_ascii_lowercase())
+            .collect();
+        if forests.is_empty() {
+            return Err(WorldError::Options(
+                "each --forest must be a DNS name such as contoso.com".into(),
+            ));
+        }
+        for (i, f) in forests.iter().enumerate() {
+            crate::win::names::check_dns_name("--forest", f).map_err(WorldError::Options)?;
+            if forests[..i].contains(f) {
+                return Err(WorldError::Options(format!(
+                    "--forest '{f}' is given twice: each forest is connected once"
+                )));
+            }
+        }
+        let build = options.build;
+        let kind = options
+            .service_account
+            .unwrap_or_else(|| ServiceAccountKind::default_for(build, options.domain_controller));
+        if options.domain_controller {
+            match kind {
+                ServiceAccountKind::Virtual => {
+                    return Err(WorldError::Options(
+                        "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (docs/adsync.md §2.1); use --service-account domain, gmsa or smsa".into(),
+                    ));
+                }
+                ServiceAccountKind::Local => {
+                    return Err(WorldError::Options(
+                        "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (docs/adsync.md §2.1); use --service-account domain".into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if matches!(
+            kind,
+            ServiceAccountKind::Virtual | ServiceAccountKind::Gmsa | ServiceAccountKind::Smsa
+        ) && !build.supports_managed_accounts()
+        {
+            return Err(WorldError::Options(format!(
+                "--service-account {} needs build {} or later (docs/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
+                kind.as_str(),
+                crate::adsync::build::VIRTUAL_ACCOUNT_FROM
+            )));
+        }
+        let tenant = match &options.tenant {
+            Some(t) => {
+                let t = t.trim().to_ascii_lowercase();
+                crate::win::names::check_dns_name("--tenant", &t).map_err(|e| {
+                    WorldError::Options(format!(
+                        "{e} (write the tenant's domain, such as contoso.onmicrosoft.com)"
+                    ))
+                })?;
+                t
+            }
+            None => format!(
+                "{}.onmicrosoft.com",
+                forests[0].split('.').next().unwrap_or("contoso")
+            ),
+        };
+        let mut rng = Stream(ChaCha20Rng::seed_from_u64(options.seed));
+        let [a, b, c] = rng.sub_authorities();
+        let machine_sid = format!("S-1-5-21-{a}-{b}-{c}");
+        let [d, e, f] = rng.sub_authorities();
+        let dns = forests[0].clone();
+        let netbios = sync::netbios_of(&dns);
+        let mut world = Self {
+            state: WorldState {
+                format: STATE_FORMAT,
+                seed: options.seed,
+                rng_pos: "0".into(),
+                kdf_rounds: options.kdf_rounds,
+                clock: world_epoch(),
+                machine_sid,
+                domain: Some(Domain {
+                    dns,
+                    netbios,
+                    sid: format!("S-1-5-21-{d}-{e}-{f}"),
+                    dc_reachable: true,
+                    next_rid: 1103,
+                    backup_key: None,
+                }),
+                other_forests: forests[1..].to_vec(),
+                accounts: vec![],
+                machine_store: StoredProtect::default(),
+                system_user_store: StoredProtect::default(),
+                lsa: Lsa::default(),
+                managed_passwords: BTreeMap::new(),
+                services: vec![],
+                programs: BTreeMap::new(),
+                service_account: String::new(),
+                events: EventLogs::default(),
+                next_pid: 4000,
+                tenant: Tenant::new(&tenant),
+                domain_controller: options.domain_controller,
+                memory: BTreeMap::new(),
+                admin_knows: BTreeMap::new(),
+                location: None,
+            },
+            sealer,
+        };
+        let dpapi_system = DpapiSystem::generate(&mut rng.0);
+        world.put_secret(DPAPI_SYSTEM, &dpapi_system.to_bytes());
+        // Sysprep's specialize pass makes the first SYSTEM master keys (`docs/dpapi.md` §3.1):
+        // the machine store under the machine half, LocalSystem's own under the user half.
+        let now = world.state.clock;
+        for (user, cred) in [
+            (false, Credential::system_machine(&dpapi_system)),
+            (true, Credential::system_user(&dpapi_system)),
+        ] {
+            let mut store = ProtectStore::new(
+                &mut rng.0,
+                Sid::local_system(),
+                StoreKind::System,
+                world.policy(),
+                BlobPolicy::WINDOWS_10,
+            );
+            store
+                .create_master_key(&mut rng.0, &cred, now)
+                .map_err(|e| WorldError::Damaged(format!("SYSTEM master key: {e}")))?;
+            if user {
+                world.state.system_user_store = StoredProtect::capture(&store);
+            } else {
+                world.state.machine_store = StoredProtect::capture(&store);
+            }
+        }
+
+        let hex_suffix = rng.hex(6);
+        let (account, password) = match kind {
+            ServiceAccountKind::Virtual => (world.create_virtual(ADSYNC_SERVICE, &mut rng)?, None),
+            ServiceAccountKind::Local | ServiceAccountKind::Domain => {
+                let pw = generate_password(&mut rng);
+                let k = if kind == ServiceAccountKind::Local {
+                    AccountKind::Local
+                } else {
+                    AccountKind::Domain
+                };
+                (
+                    world.create_user(k, &format!("AAD_{hex_suffix}"), &pw, &mut rng)?,
+                    Some(pw),
+                )
+            }
+            ServiceAccountKind::Gmsa => (
+                world.create_managed(AccountKind::Gmsa, "gmsaADSync$", &mut rng)?,
+                None,
+            ),
+            // Named choice: five hex digits keep the name within sAMAccountName's 20 characters.
+            ServiceAccountKind::Smsa => (
+                world.create_managed(
+                    AccountKind::Smsa,
+                    &format!("ADSyncMSA_{}$", &hex_suffix[..5]),
+                    &mut rng,
+                )?,
+                None,
+            ),
+        };
+        world.state.service_account = account.clone();
+        world.state.services.push(Service {
+            name: ADSYNC_SERVICE.into(),
+            display_name: build.display_name().into(),
+            binary_path: ADSYNC_BINARY.into(),
+            start_type: StartType::Auto,
+            account: account.clone(),
+            state: ServiceState::Stopped,
+            win32_exit_code: win32::SUCCESS,
+            service_exit_code: 0,
+            pid: None,
+        });
+        if let Some(pw) = &password {
+            world.put_secret(&service_secret_name(ADSYNC_SERVICE), pw.as_bytes());
+        }
+        let install = world.install_adsync(
+            build,
+            options.keyset_follows_dpapi,
+            &forests,
+            &hex_suffix,
+            &mut rng,
+        )?;
+        // What the wizard's operator typed or was handed over (`knowledge`).
+        if let Some(pw) = &password {
+            world.learn(&account, pw);
+        }
+        world.learn(&install.global_admin.0, &install.global_admin.1);
+        for (_, name, pw) in &install.enterprise_admins {
+            world.learn(name, pw);
+        }
+        world.save_rng(&rng);
+        let report = InitReport {
+            service_account: account,
+            service_account_password: password,
+            service_account_kind: kind,
+            build,
+            install,
+        };
+        Ok((world, report))
+    }
+}

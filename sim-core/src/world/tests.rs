@@ -1,0 +1,302 @@
+//! Unit tests of the world: resets, rotations, recovery, machine scope and determinism.
+
+use super::*;
+use crate::command::parse_line;
+use crate::dpapi::api::DpapiError;
+use crate::dpapi::prekey::Credential;
+use crate::win::text::win32;
+
+/// A world on the default build that follows DPAPI alone (the opt-in option): these
+/// tests exercise DPAPI's change versus reset and its recovery through the DC.
+fn world(kind: ServiceAccountKind) -> (World, InitReport) {
+    world_with(kind, DEFAULT_BUILD, true)
+}
+
+fn world_with(kind: ServiceAccountKind, build: Build, dpapi: bool) -> (World, InitReport) {
+    let opts = WorldOptions {
+        seed: 7,
+        kdf_rounds: 3,
+        service_account: Some(kind),
+        build,
+        keyset_follows_dpapi: dpapi,
+        ..WorldOptions::default()
+    };
+    World::new(&opts, Sealer::in_memory([1; 32])).unwrap()
+}
+
+/// The default world follows the 2023 article's Important notes: from April 2017 a reset
+/// is supported (the engine protects its Credential Manager keyset again, even with no DC
+/// for a domain account); up to March 2017 it destroys the keys for a domain account too.
+#[test]
+fn the_default_world_follows_the_2023_article_on_resets() {
+    for kind in [ServiceAccountKind::Local, ServiceAccountKind::Domain] {
+        let (mut w, report) = world_with(kind, DEFAULT_BUILD, false);
+        let name = report.service_account.clone();
+        run(&mut w, "sc stop ADSync");
+        run(
+            &mut w,
+            &format!("account reset {name} --password 'Reset#2026'"),
+        );
+        run(&mut w, "sc config ADSync password= 'Reset#2026'");
+        run(&mut w, "dc disconnect");
+        let start = run(&mut w, "sc start ADSync");
+        assert_eq!(start.code, 0, "{kind:?}: {}", start.text);
+        assert!(start.events.iter().all(|e| e.id != 6028), "{kind:?}");
+        // The credential was protected again: the next start needs no copy for a local
+        // account (a domain account's new protection waits for the DC).
+        run(&mut w, "sc stop ADSync");
+        assert_eq!(run(&mut w, "sc start ADSync").code, 0, "{kind:?}");
+    }
+    let (mut w, report) = world_with(
+        ServiceAccountKind::Domain,
+        "1.1.443.0".parse().unwrap(),
+        false,
+    );
+    let name = report.service_account.clone();
+    run(&mut w, "sc stop ADSync");
+    run(
+        &mut w,
+        &format!("account reset {name} --password 'Reset#2026'"),
+    );
+    run(&mut w, "sc config ADSync password= 'Reset#2026'");
+    let start = run(&mut w, "sc start ADSync");
+    assert_eq!(start.code, win32::SERVICE_SPECIFIC_ERROR, "{}", start.text);
+    assert!(start.events.iter().any(|e| e.id == 6028));
+    // The option: DPAPI recovers through the reachable DC.
+    let (mut w, report) = world_with(
+        ServiceAccountKind::Domain,
+        "1.1.443.0".parse().unwrap(),
+        true,
+    );
+    let name = report.service_account.clone();
+    run(&mut w, "sc stop ADSync");
+    run(
+        &mut w,
+        &format!("account reset {name} --password 'Reset#2026'"),
+    );
+    run(&mut w, "sc config ADSync password= 'Reset#2026'");
+    assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+}
+
+fn run(w: &mut World, line: &str) -> Outcome {
+    w.exec(&parse_line(line).unwrap()).unwrap()
+}
+
+#[test]
+fn local_reset_gives_1069_then_6028_and_change_gives_neither() {
+    let (mut w, report) = world(ServiceAccountKind::Local);
+    let name = report.service_account.clone();
+    assert_eq!(run(&mut w, "sc query ADSync").json["state"], "RUNNING");
+    assert_eq!(run(&mut w, "sc stop ADSync").code, 0);
+    assert_eq!(
+        run(
+            &mut w,
+            &format!("account reset {name} --password 'Reset#2026'")
+        )
+        .code,
+        0
+    );
+    let o = run(&mut w, "sc start ADSync");
+    assert_eq!(o.code, 1069);
+    assert!(
+        o.text.contains("[SC] StartService FAILED 1069:"),
+        "{}",
+        o.text
+    );
+    assert!(o.events.iter().any(|e| {
+        e.id == 7038
+            && e.message
+                .contains("The user name or password is incorrect.")
+    }));
+    assert_eq!(run(&mut w, "sc config ADSync password= Reset#2026").code, 0);
+    let o = run(&mut w, "sc start ADSync");
+    assert_eq!(o.code, 1066, "{}", o.text);
+    assert!(
+        o.text.contains("service-specific error code -21451857952"),
+        "{}",
+        o.text
+    );
+    assert!(
+        o.events
+            .iter()
+            .any(|e| e.id == 6028 && e.message == crate::probe::EVENT_6028_TEXT)
+    );
+
+    // The same account changed by its owner: DPAPI follows, the service starts.
+    let (mut w, report) = world(ServiceAccountKind::Local);
+    let old = report.service_account_password.clone().unwrap();
+    run(&mut w, "sc stop ADSync");
+    let o = run(
+        &mut w,
+        &format!(
+            "account change {} --old '{}' --new 'Changed#2026'",
+            report.service_account,
+            old.as_str()
+        ),
+    );
+    assert_eq!(o.code, 0, "{}", o.text);
+    assert_eq!(
+        run(&mut w, "sc start ADSync").code,
+        1069,
+        "the SCM still has the old password"
+    );
+    run(&mut w, "sc config ADSync password= Changed#2026");
+    let o = run(&mut w, "sc start ADSync");
+    assert_eq!(o.code, 0, "{}", o.text);
+}
+
+#[test]
+fn virtual_account_has_no_password_and_survives_rotation() {
+    let (mut w, report) = world(ServiceAccountKind::Virtual);
+    assert_eq!(report.service_account, "NT SERVICE\\ADSync");
+    let e = w
+        .exec(&parse_line("account reset ADSync --password x").unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("virtual account: it has no password"),
+        "{e}"
+    );
+    run(&mut w, "clock advance 200d");
+    run(&mut w, "Restart-Service ADSync");
+    assert_eq!(run(&mut w, "sc query ADSync").json["state"], "RUNNING");
+}
+
+#[test]
+fn gmsa_rotates_every_30_days_without_breaking_dpapi() {
+    let (mut w, _) = world(ServiceAccountKind::Gmsa);
+    let before = w.state().accounts[0].hashes.clone();
+    run(&mut w, "clock advance 95d");
+    assert_ne!(w.state().accounts[0].hashes, before);
+    run(&mut w, "sc stop ADSync");
+    assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+}
+
+#[test]
+fn domain_reset_recovers_through_the_dc_backup_key_only_when_reachable() {
+    for reachable in [true, false] {
+        let (mut w, report) = world(ServiceAccountKind::Domain);
+        let name = report.service_account.clone();
+        assert!(w.state().domain.as_ref().unwrap().backup_key.is_some());
+        let acc = w
+            .state()
+            .accounts
+            .iter()
+            .find(|a| a.qualified_name() == name)
+            .unwrap()
+            .clone();
+        let st = acc
+            .protect
+            .restore(&acc.sid(), acc.kind.store_kind())
+            .unwrap();
+        assert!(
+            st.master_keys.values().all(|f| f.domain_key.is_some()),
+            "domain keys are wrapped for the DC"
+        );
+        run(&mut w, "sc stop ADSync");
+        run(
+            &mut w,
+            &format!("account reset {name} --password Dom-Reset-1"),
+        );
+        run(&mut w, "sc config ADSync password= Dom-Reset-1");
+        if !reachable {
+            run(&mut w, "dc disconnect");
+        }
+        let o = run(&mut w, "sc start ADSync");
+        if reachable {
+            assert_eq!(o.code, 0, "recovered through the backup key: {}", o.text);
+            // The key was re-protected under the new password: no DC needed any more.
+            run(&mut w, "sc stop ADSync");
+            run(&mut w, "dc disconnect");
+            assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+        } else {
+            assert_eq!(o.code, 1066, "{}", o.text);
+            run(&mut w, "dc connect");
+            assert_eq!(
+                run(&mut w, "sc start ADSync").code,
+                0,
+                "recovered once the DC answers"
+            );
+        }
+    }
+}
+
+#[test]
+fn disabled_or_locked_accounts_fail_the_logon() {
+    let (mut w, report) = world(ServiceAccountKind::Local);
+    let name = report.service_account.clone();
+    run(&mut w, "sc stop ADSync");
+    run(&mut w, &format!("net user {name} /active:no"));
+    let o = run(&mut w, "sc start ADSync");
+    assert_eq!(o.code, 1069);
+    assert!(
+        o.events[0]
+            .message
+            .contains("due to the following error: This user can't sign in because this account is currently disabled.\n\n")
+    );
+    run(&mut w, &format!("account enable {name}"));
+    run(&mut w, &format!("account lock {name}"));
+    assert_eq!(run(&mut w, "sc start ADSync").code, 1069);
+    run(&mut w, &format!("account unlock {name}"));
+    assert_eq!(run(&mut w, "sc start ADSync").code, 0);
+}
+
+#[test]
+fn machine_scope_blobs_need_this_machines_dpapi_system() {
+    let (mut w, _) = world(ServiceAccountKind::Virtual);
+    let blob = w
+        .protect_machine(b"keyset", b"entropy", "MMS_ENCRYPTION_KEYSET")
+        .unwrap();
+    assert_eq!(
+        &w.unprotect_machine(&blob, b"entropy").unwrap().unwrap()[..],
+        b"keyset"
+    );
+    let parsed = crate::dpapi::blob::Blob::parse(&blob).unwrap();
+    assert_eq!(parsed.flags, crate::dpapi::api::CRYPTPROTECT_LOCAL_MACHINE);
+    let opts = WorldOptions {
+        seed: 8,
+        kdf_rounds: 3,
+        ..WorldOptions::default()
+    };
+    let (other, _) = World::new(&opts, Sealer::in_memory([1; 32])).unwrap();
+    assert!(matches!(
+        other.unprotect_machine(&blob, b"entropy").unwrap(),
+        Err(DpapiError::BadKeyState { .. })
+    ));
+}
+
+#[test]
+fn sysprep_made_system_keys_open_with_their_dpapi_system_halves() {
+    let (w, _) = world(ServiceAccountKind::Virtual);
+    let secret = w.dpapi_system().unwrap();
+    let files = w.artefacts().unwrap();
+    let key = |prefix: &str| {
+        files
+            .iter()
+            .find(|(p, _)| {
+                p.starts_with(prefix) && !p.ends_with("Preferred") && p[prefix.len()..].len() == 36
+            })
+            .map(|(_, b)| crate::dpapi::masterkey::MasterKeyFile::parse(b).unwrap())
+            .unwrap_or_else(|| panic!("no key under {prefix}"))
+    };
+    let machine = key("Windows/System32/Microsoft/Protect/S-1-5-18/");
+    let user = key("Windows/System32/Microsoft/Protect/S-1-5-18/User/");
+    assert_eq!(machine.flags, 6);
+    assert!(
+        machine
+            .decrypt(&Credential::system_machine(&secret))
+            .is_ok()
+    );
+    assert!(machine.decrypt(&Credential::system_user(&secret)).is_err());
+    assert!(user.decrypt(&Credential::system_user(&secret)).is_ok());
+}
+
+#[test]
+fn same_seed_same_state() {
+    let (a, _) = world(ServiceAccountKind::Local);
+    let (b, _) = world(ServiceAccountKind::Local);
+    assert_eq!(
+        serde_json::to_string(a.state()).unwrap(),
+        serde_json::to_string(b.state()).unwrap()
+    );
+}
