@@ -1,6 +1,7 @@
 //! Property tests of the world: random admin sessions over the whole command alphabet (host and
 //! ADSync, on every era's build) never panic, replay to the same bytes from the same seed, survive
-//! persistence unchanged, and never leave a typed password in the state or an output.
+//! persistence unchanged, never leave a typed password in the state or an output, and a command
+//! the world refuses leaves it exactly as it was.
 
 use proptest::prelude::*;
 use sim_core::adsync::build::Build;
@@ -123,10 +124,18 @@ fn play(
                 ),
             );
         let command = parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let before = world.state().clone();
         match world.exec(&command) {
             Ok(o) => outputs.push(format!("{} {} {}", o.code, o.text, o.json)),
-            // Refusals (virtual and gMSA accounts have no password to set) are part of the model.
-            Err(e) => outputs.push(format!("refused: {e}")),
+            // Refusals (virtual and gMSA accounts have no password to set) are part of the model,
+            // and a refused command is one transaction that changed nothing.
+            Err(e) => {
+                assert!(
+                    world.state() == &before,
+                    "the refused `{line}` changed the world: {e}"
+                );
+                outputs.push(format!("refused: {e}"));
+            }
         }
     }
     (

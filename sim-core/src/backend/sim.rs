@@ -61,24 +61,13 @@ impl<'w> SimHost<'w> {
         self.world
     }
 
-    /// Runs one of the world's administrative operations as one transaction: on a refusal the
-    /// world is left as it was. `line` is what the journal records.
+    /// Runs one of the world's operations (each is a transaction of its own: on a refusal the
+    /// world is left as it was) and journals it. `line` is what the journal records.
     fn transact(
         &mut self,
         line: String,
         op: impl FnOnce(&mut World) -> Result<Outcome, WorldError>,
     ) -> Result<Outcome, HostError> {
-        self.transact_with(line, true, op)
-    }
-
-    /// [`SimHost::transact`]; a read (`mutates` false) skips the copy kept for the rollback.
-    fn transact_with(
-        &mut self,
-        line: String,
-        mutates: bool,
-        op: impl FnOnce(&mut World) -> Result<Outcome, WorldError>,
-    ) -> Result<Outcome, HostError> {
-        let before = mutates.then(|| self.world.clone());
         match op(self.world) {
             Ok(o) => {
                 self.ran.push(Ran {
@@ -90,15 +79,10 @@ impl<'w> SimHost<'w> {
                 });
                 Ok(o)
             }
-            Err(e) => {
-                if let Some(before) = before {
-                    *self.world = before;
-                }
-                Err(HostError::Refused {
-                    command: line,
-                    reason: e.to_string(),
-                })
-            }
+            Err(e) => Err(HostError::Refused {
+                command: line,
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -114,7 +98,6 @@ impl<'w> SimHost<'w> {
                 "use DPAPI as the calling user: the simulated world has no interactive user; name an account",
             ));
         };
-        let before = self.world.clone();
         match op(self.world, name, password) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(code)) => {
@@ -128,13 +111,10 @@ impl<'w> SimHost<'w> {
                 };
                 Err(HostError::win32(call, code))
             }
-            Err(e) => {
-                *self.world = before;
-                Err(HostError::Refused {
-                    command: format!("{call} as {name}"),
-                    reason: e.to_string(),
-                })
-            }
+            Err(e) => Err(HostError::Refused {
+                command: format!("{call} as {name}"),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -150,7 +130,7 @@ impl Host for SimHost<'_> {
     }
 
     fn run(&mut self, command: &Command) -> Result<Outcome, HostError> {
-        self.transact_with(command.redacted(), command.mutates(), |w| w.exec(command))
+        self.transact(command.redacted(), |w| w.exec(command))
     }
 
     fn service_status(&mut self, name: &str) -> Result<Option<ServiceStatus>, HostError> {

@@ -401,23 +401,17 @@ fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
 /// not at all).
 pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outcome) {
     match parse_line(line) {
-        Ok(c) => {
-            let before = world.clone();
-            match world.exec(&c) {
-                Ok(o) => (Some(c), o),
-                Err(e) => {
-                    *world = before;
-                    (
-                        Some(c),
-                        Outcome {
-                            code: REFUSED_CODE,
-                            text: e.to_string(),
-                            ..Outcome::default()
-                        },
-                    )
-                }
-            }
-        }
+        Ok(c) => match world.exec(&c) {
+            Ok(o) => (Some(c), o),
+            Err(e) => (
+                Some(c),
+                Outcome {
+                    code: REFUSED_CODE,
+                    text: e.to_string(),
+                    ..Outcome::default()
+                },
+            ),
+        },
         Err(e) => (
             None,
             Outcome {

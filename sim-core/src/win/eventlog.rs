@@ -102,10 +102,40 @@ pub struct NewEvent {
 pub const MAX_RECORDS_PER_LOG: usize = 2000;
 
 /// Both logs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct EventLogs {
     records: Vec<EventRecord>,
+    /// While a transaction is open: how to undo each write since it began (never persisted).
+    #[serde(skip)]
+    undo: Option<Vec<Undo>>,
 }
+
+/// How to undo one change of the records.
+#[derive(Clone, Debug)]
+enum Undo {
+    /// A record was appended: drop the last record.
+    Appended,
+    /// The record at this index was dropped to make room: put it back.
+    Dropped(usize, EventRecord),
+}
+
+/// Where a transaction began in the undo journal ([`EventLogs::begin`]).
+#[derive(Debug)]
+#[must_use = "a transaction is ended with commit or rollback"]
+pub struct EventMark {
+    at: usize,
+    outermost: bool,
+}
+
+/// Two event logs are equal when their records are: an open transaction's undo journal is
+/// bookkeeping, not content.
+impl PartialEq for EventLogs {
+    fn eq(&self, other: &Self) -> bool {
+        self.records == other.records
+    }
+}
+
+impl Eq for EventLogs {}
 
 impl EventLogs {
     /// Appends an event at `time` and returns the stored record. A log holding
@@ -130,10 +160,53 @@ impl EventLogs {
         if self.records.iter().filter(|r| r.log == e.log).count() >= MAX_RECORDS_PER_LOG
             && let Some(oldest) = self.records.iter().position(|r| r.log == e.log)
         {
-            self.records.remove(oldest);
+            let dropped = self.records.remove(oldest);
+            if let Some(undo) = &mut self.undo {
+                undo.push(Undo::Dropped(oldest, dropped));
+            }
         }
         self.records.push(rec.clone());
+        if let Some(undo) = &mut self.undo {
+            undo.push(Undo::Appended);
+        }
         rec
+    }
+
+    /// Opens a transaction (or a nested one inside an open transaction): every write from now
+    /// on can be undone by [`EventLogs::rollback`] with the returned mark.
+    pub fn begin(&mut self) -> EventMark {
+        let outermost = self.undo.is_none();
+        let undo = self.undo.get_or_insert_with(Vec::new);
+        EventMark {
+            at: undo.len(),
+            outermost,
+        }
+    }
+
+    /// Keeps the writes since `mark`; the outermost commit ends the journal.
+    pub fn commit(&mut self, mark: EventMark) {
+        if mark.outermost {
+            self.undo = None;
+        }
+    }
+
+    /// Undoes every write since `mark`, newest first, leaving the records as they were when
+    /// `mark` was taken.
+    pub fn rollback(&mut self, mark: EventMark) {
+        if let Some(undo) = &mut self.undo {
+            while undo.len() > mark.at {
+                match undo.pop() {
+                    Some(Undo::Appended) => {
+                        self.records.pop();
+                    }
+                    Some(Undo::Dropped(i, r)) => self.records.insert(i, r),
+                    None => break,
+                }
+            }
+        }
+        if mark.outermost {
+            self.undo = None;
+        }
     }
 
     /// Records matching the filters, oldest first; `last` keeps only the newest N.
@@ -191,5 +264,49 @@ mod tests {
         assert!(system.windows(2).all(|w| w[1] == w[0] + 1));
         // The other log keeps its own numbering and is not trimmed by the full one.
         assert_eq!(logs.all().last().map(|r| r.record_id), Some(1));
+    }
+
+    proptest::proptest! {
+        /// A rolled-back transaction leaves the records exactly as they were, also when the
+        /// writes overwrote the oldest records of a full log; a nested rollback undoes only its
+        /// own writes; a commit keeps them.
+        #[test]
+        fn rollback_restores_the_records_exactly(
+            before in proptest::prop_oneof![0usize..50, (MAX_RECORDS_PER_LOG - 30)..(MAX_RECORDS_PER_LOG + 30)],
+            inner in proptest::collection::vec(proptest::bool::ANY, 0..60),
+            outer in proptest::collection::vec(proptest::bool::ANY, 0..60),
+            commit_inner in proptest::bool::ANY,
+        ) {
+            let ev = |system: bool| NewEvent {
+                log: if system { LogName::System } else { LogName::Application },
+                source: "Service Control Manager",
+                id: 7036,
+                level: Level::Information,
+                message: "m".into(),
+            };
+            let mut logs = EventLogs::default();
+            for i in 0..before {
+                logs.write(FileTime(i as u64), ev(i % 3 != 0));
+            }
+            let start = logs.clone();
+            let outer_mark = logs.begin();
+            for s in &outer {
+                logs.write(FileTime(1), ev(*s));
+            }
+            let middle = logs.clone();
+            let inner_mark = logs.begin();
+            for s in &inner {
+                logs.write(FileTime(2), ev(*s));
+            }
+            if commit_inner {
+                logs.commit(inner_mark);
+            } else {
+                logs.rollback(inner_mark);
+                proptest::prop_assert_eq!(logs.all(), middle.all());
+            }
+            logs.rollback(outer_mark);
+            proptest::prop_assert_eq!(logs.all(), start.all());
+            proptest::prop_assert!(logs.undo.is_none(), "the journal ends with the transaction");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! CryptProtectData / CryptUnprotectData impersonating it).
 //!
 //! These are what the parity suite sets up on both hosts (docs/design.md §7); they follow the world's
-//! conventions: a refused call changes nothing (the caller keeps a copy), a call that runs
+//! conventions: a refused call changes nothing (each is one transaction, [`World::atomically`]), a call that runs
 //! returns the real API's result code in its [`Outcome`].
 
 use serde_json::json;
@@ -48,6 +48,15 @@ impl World {
     /// `net user NAME P /add` (NetUserAdd level 1): a local user, or a domain user on a domain
     /// controller (which has no local accounts). Result 2224 when the name is taken.
     pub fn create_account(&mut self, name: &str, password: &Secret) -> Result<Outcome, WorldError> {
+        self.atomically(|w| w.create_account_in_place(name, password))
+    }
+
+    /// [`World::create_account`] inside the caller's transaction.
+    fn create_account_in_place(
+        &mut self,
+        name: &str,
+        password: &Secret,
+    ) -> Result<Outcome, WorldError> {
         let name = name.strip_prefix(".\\").unwrap_or(name);
         if name.is_empty() || name.contains(['\\', '/', '@', '"', ':', '[', ']']) {
             return Err(WorldError::Options(format!(
@@ -85,6 +94,11 @@ impl World {
     /// (Windows allows it and the service then fails its logon); the parity suite deletes the
     /// service first.
     pub fn delete_account(&mut self, name: &str) -> Result<Outcome, WorldError> {
+        self.atomically(|w| w.delete_account_in_place(name))
+    }
+
+    /// [`World::delete_account`] inside the caller's transaction.
+    fn delete_account_in_place(&mut self, name: &str) -> Result<Outcome, WorldError> {
         let Ok(idx) = self.account_index(name) else {
             let code = win32::USER_NOT_FOUND;
             return Ok(failed(
@@ -127,6 +141,11 @@ impl World {
     /// once its logon succeeds). Result 1073 when the name is taken, 1057 when the account does
     /// not exist.
     pub fn create_service(&mut self, spec: &ServiceSpec) -> Result<Outcome, WorldError> {
+        self.atomically(|w| w.create_service_in_place(spec))
+    }
+
+    /// [`World::create_service`] inside the caller's transaction.
+    fn create_service_in_place(&mut self, spec: &ServiceSpec) -> Result<Outcome, WorldError> {
         self.create_service_with(spec, None)
     }
 
@@ -190,6 +209,11 @@ impl World {
     /// Named choice: a running service is stopped first (Windows marks it for deletion and
     /// removes it when it stops; the simulator has no pending-deletion state).
     pub fn delete_service(&mut self, name: &str) -> Result<Outcome, WorldError> {
+        self.atomically(|w| w.delete_service_in_place(name))
+    }
+
+    /// [`World::delete_service`] inside the caller's transaction.
+    fn delete_service_in_place(&mut self, name: &str) -> Result<Outcome, WorldError> {
         let Some(si) = self.service_index(name) else {
             return Ok(self.no_such_service("OpenService", name));
         };
@@ -213,6 +237,11 @@ impl World {
     /// (LogonUserW with `spec.password`), then installs a service whose program is the
     /// [`KeysetProbe`]. Result 1326 (LogonUserW) when the password does not log on.
     pub fn install_probe(&mut self, spec: &ServiceSpec) -> Result<Outcome, WorldError> {
+        self.atomically(|w| w.install_probe_in_place(spec))
+    }
+
+    /// [`World::install_probe`] inside the caller's transaction.
+    fn install_probe_in_place(&mut self, spec: &ServiceSpec) -> Result<Outcome, WorldError> {
         let password = spec.password.clone().unwrap_or_else(|| Secret::new(""));
         let mut rng = self.rng();
         let mut keyset = Zeroizing::new(vec![0u8; PROBE_KEYSET_LEN]);
@@ -251,6 +280,17 @@ impl World {
         data: &[u8],
         entropy: &[u8],
     ) -> Result<Result<Vec<u8>, u32>, WorldError> {
+        self.atomically(|w| w.protect_as_in_place(account, password, data, entropy))
+    }
+
+    /// [`World::protect_as`] inside the caller's transaction.
+    fn protect_as_in_place(
+        &mut self,
+        account: &str,
+        password: &Secret,
+        data: &[u8],
+        entropy: &[u8],
+    ) -> Result<Result<Vec<u8>, u32>, WorldError> {
         self.as_account(account, password, |host| {
             host.protect(data, entropy, "", ProtectFlags(CRYPTPROTECT_UI_FORBIDDEN))
         })
@@ -259,6 +299,17 @@ impl World {
     /// CryptUnprotectData as `account`; errors as [`World::protect_as`], and 13 or 0x8009000B
     /// from DPAPI itself.
     pub fn unprotect_as(
+        &mut self,
+        account: &str,
+        password: &Secret,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Result<Zeroizing<Vec<u8>>, u32>, WorldError> {
+        self.atomically(|w| w.unprotect_as_in_place(account, password, blob, entropy))
+    }
+
+    /// [`World::unprotect_as`] inside the caller's transaction.
+    fn unprotect_as_in_place(
         &mut self,
         account: &str,
         password: &Secret,

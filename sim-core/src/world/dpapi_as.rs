@@ -70,6 +70,16 @@ impl World {
         data: &[u8],
         entropy: &[u8],
     ) -> Result<AsService<Vec<u8>>, WorldError> {
+        self.atomically(|w| w.protect_as_service_in_place(service, data, entropy))
+    }
+
+    /// [`World::protect_as_service`] inside the caller's transaction.
+    fn protect_as_service_in_place(
+        &mut self,
+        service: &str,
+        data: &[u8],
+        entropy: &[u8],
+    ) -> Result<AsService<Vec<u8>>, WorldError> {
         self.as_service(service, |h| {
             h.protect(data, entropy, "", ProtectFlags::default())
         })
@@ -77,6 +87,16 @@ impl World {
 
     /// `CryptUnprotectData` as `service`'s logon account.
     pub fn unprotect_as_service(
+        &mut self,
+        service: &str,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<AsService<Zeroizing<Vec<u8>>>, WorldError> {
+        self.atomically(|w| w.unprotect_as_service_in_place(service, blob, entropy))
+    }
+
+    /// [`World::unprotect_as_service`] inside the caller's transaction.
+    fn unprotect_as_service_in_place(
         &mut self,
         service: &str,
         blob: &[u8],

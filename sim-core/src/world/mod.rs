@@ -69,6 +69,7 @@ mod protect;
 mod render;
 mod services;
 mod sync;
+mod transaction;
 
 pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
 
@@ -421,8 +422,17 @@ impl World {
         out.events.push(rec);
     }
 
-    /// Runs one command.
+    /// Runs one command as one transaction ([`World::atomically`]): a command the world refuses
+    /// changes nothing, whichever step refused it.
     pub fn exec(&mut self, command: &Command) -> Result<Outcome, WorldError> {
+        if command.mutates() {
+            self.atomically(|w| w.apply(command))
+        } else {
+            self.apply(command)
+        }
+    }
+
+    fn apply(&mut self, command: &Command) -> Result<Outcome, WorldError> {
         let mut rng = self.rng();
         let out = match command {
             Command::Status => Ok(self.status()),

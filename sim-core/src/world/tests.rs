@@ -300,3 +300,33 @@ fn same_seed_same_state() {
         serde_json::to_string(b.state()).unwrap()
     );
 }
+
+#[test]
+fn a_failing_transaction_leaves_the_world_as_it_was() {
+    let (mut w, _) = world(ServiceAccountKind::Local);
+    run(&mut w, "sc stop ADSync");
+    let before = w.state().clone();
+    // Work that changes the clock, the seed's stream and the event log, then fails.
+    let failed: Result<(), WorldError> = w.atomically(|w| {
+        w.exec(&parse_line("sc start ADSync").unwrap())?;
+        w.exec(&parse_line("clock advance 1h").unwrap())?;
+        assert_ne!(w.state(), &before);
+        Err(WorldError::Limit("stop here".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(w.state(), &before, "all of it or nothing");
+    // A nested failure undoes only its own work.
+    w.atomically(|w| {
+        w.exec(&parse_line("sc start ADSync").unwrap())?;
+        let started = w.state().clone();
+        let inner: Result<(), WorldError> = w.atomically(|w| {
+            w.exec(&parse_line("clock advance 1h").unwrap())?;
+            Err(WorldError::Limit("inner".into()))
+        });
+        assert!(inner.is_err());
+        assert_eq!(w.state(), &started);
+        Ok(())
+    })
+    .unwrap();
+    assert_ne!(w.state(), &before, "the outer transaction committed");
+}
