@@ -63,9 +63,9 @@ fn read_input(path: &Path, what: &str, limit: u64, limit_name: &str) -> Result<Z
 }
 
 /// Master key files and blobs are secrets: written private (0600), never through a symbolic
-/// link (`sim_core::private_fs::replace`).
+/// link (`sim_store::private_fs::replace`).
 fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
-    sim_core::private_fs::replace(path, bytes)
+    sim_store::private_fs::replace(path, bytes)
         .with_context(|| format!("writing {what} {}", path.display()))
 }
 

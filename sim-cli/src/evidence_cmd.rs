@@ -96,11 +96,11 @@ pub fn write_bundle(dir: &Path, bundle: &Bundle) -> Result<Vec<String>> {
         );
     }
     if !dir.exists() {
-        sim_core::private_fs::ensure_private_dir(dir)
+        sim_store::private_fs::ensure_private_dir(dir)
             .with_context(|| format!("creating {}", dir.display()))?;
     }
     // Created exclusively and privately, never through a symbolic link, like `export`.
-    let tree = sim_core::private_fs::Tree::open(dir)
+    let tree = sim_store::private_fs::Tree::open(dir)
         .with_context(|| format!("opening {}", dir.display()))?;
     let mut written = Vec::new();
     for (path, bytes) in &bundle.files {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sim_core::lab::{self, Lab, LabState, Values, VerifyReport};
-use sim_core::store::{StateDir, StoreError};
 use sim_core::world::World;
+use sim_store::{StateDir, StoreError};
 
 use crate::cli::{LabArgs, LabCommand};
 use crate::output::Outcome;

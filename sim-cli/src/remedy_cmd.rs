@@ -10,7 +10,7 @@ use sim_core::backend::SimHost;
 use sim_core::command::Secret;
 use sim_core::evidence::EvidenceHost;
 use sim_core::remedy;
-use sim_core::store::StateDir;
+use sim_store::StateDir;
 
 use crate::cli::{CredentialArgs, DiagnoseArgs, HostChoice, RemediateArgs};
 use crate::output::Outcome;

@@ -18,7 +18,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Context, Editor, Helper, Highlighter, Hinter, Validator};
 use sim_core::command::{self, Secret};
-use sim_core::store::StateDir;
+use sim_store::StateDir;
 
 use crate::cli::{Format, LabArgs, LabCommand};
 use crate::output::Outcome;

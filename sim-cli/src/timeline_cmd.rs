@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::json;
 use sim_core::scenario::{Scenario, run_scenario};
-use sim_core::store::StateDir;
 use sim_core::timeline::{self, Entry};
+use sim_store::StateDir;
 
 use crate::cli::{Format, TimelineArgs};
 use crate::output::Outcome;

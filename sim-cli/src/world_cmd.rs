@@ -10,9 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sim_core::adsync::build::{Build, DEFAULT_BUILD};
 use sim_core::command::{self, Command as WorldCommand};
-use sim_core::private_fs;
-use sim_core::store::StateDir;
 use sim_core::world::{Outcome as WorldOutcome, ServiceAccountKind, World, WorldOptions};
+use sim_store::StateDir;
+use sim_store::private_fs;
 
 use crate::cli::{Command, ExportArgs, InitArgs};
 use crate::output::Outcome;
@@ -204,7 +204,7 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
             .with_context(|| format!("creating {}", a.dir.display()))?;
     }
     // Every file below the directory opened once, created exclusively and privately, never
-    // through a symbolic link (sim_core::private_fs): DPAPI_SYSTEM and the master keys are
+    // through a symbolic link (sim_store::private_fs): DPAPI_SYSTEM and the master keys are
     // what an attacker wants.
     let tree =
         private_fs::Tree::open(&a.dir).with_context(|| format!("opening {}", a.dir.display()))?;
@@ -216,7 +216,7 @@ fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
     if let Ok(engine) = world.engine() {
         // The database as a SQLite file beside where LocalDB keeps the real one.
         let rel = engine.build.database_path().replace(".mdf", ".sqlite");
-        tree.write(&rel, &sim_core::store::adsync_database_bytes(&world)?)?;
+        tree.write(&rel, &sim_store::adsync_database_bytes(&world)?)?;
         written.push(rel);
     }
     // The evidence bundle a collection on this server would write (docs/design.md §8).

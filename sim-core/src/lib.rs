@@ -1,8 +1,9 @@
 //! `sim_core`: the adsync-sim world and its rules.
 //!
 //! This crate holds everything the simulator knows about the Windows server that Azure AD Connect
-//! (Microsoft Entra Connect Sync) runs on. Apart from the state store ([`store`]) it does no I/O
-//! of its own: callers hand it bytes and get bytes back. `docs/design.md` gives the architecture;
+//! (Microsoft Entra Connect Sync) runs on. It does no I/O of its own (the one
+//! exception: a new sealing key asks the OS for random bytes): callers hand it bytes and get bytes
+//! back, and `sim_store` keeps a world on disk. `docs/design.md` gives the architecture;
 //! [`sources`] lists the public articles it reproduces.
 //!
 //! - [`dpapi`]: Windows DPAPI in its real byte formats (master key files, `Preferred`, `CREDHIST`,
@@ -19,7 +20,6 @@
 //! - [`seal`]: the simulator's own secrets sealed at rest.
 //! - [`command`]: the one command language of the CLI, the shell, scenarios and plans.
 //! - [`world`]: the composed world, changed only through `World::exec`.
-//! - [`store`]: a world persisted in a state directory (SQLite).
 //! - [`backend`]: the `Host` trait that remediation, scenarios and parity drive.
 //! - [`remedy`]: diagnosis (symptoms to the documented cause) and remediation.
 //! - [`scenario`]: scenario files, their runner and reports.
@@ -42,13 +42,11 @@ pub mod evidence;
 pub mod explore;
 pub mod lab;
 pub mod limits;
-pub mod private_fs;
 pub mod probe;
 pub mod remedy;
 pub mod scenario;
 pub mod seal;
 pub mod sources;
-pub mod store;
 pub mod timeline;
 pub mod win;
 pub mod world;

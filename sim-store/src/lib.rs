@@ -1,4 +1,4 @@
-//! A world persisted in a state directory: one SQLite database in WAL mode, one transaction per
+//! `sim_store`: an adsync-sim world persisted in a state directory: one SQLite database in WAL mode, one transaction per
 //! command, and the per-state sealing key beside it.
 //!
 //! docs/design.md §5: a command applies fully or not at all. A command that changes the world reads,
@@ -25,13 +25,13 @@
 //! Layout of `DIR` (0700; every file 0600 on Unix, see [`crate::private_fs`]): `state.db`
 //! (tables `meta`, `world`, `journal`, `lab`, and the ADSync database's own
 //! `mms_server_configuration` and `mms_management_agent`), `seal.key` (32 random bytes, hex: the
-//! AES-256-GCM key of [`crate::seal`]), `state.lock`. `meta.key_check` holds a value sealed
+//! AES-256-GCM key of [`sim_core::seal`]), `state.lock`. `meta.key_check` holds a value sealed
 //! under the key ([`Sealer::check_value`]), so a wrong `seal.key` is refused when the state
 //! opens, before anything is read or written under it.
 //!
 //! The `journal` keeps one row per command: the simulated time after it, the line with passwords
 //! redacted, its result code, the ADSync service's state after it and the events it wrote (what
-//! `timeline` draws). `lab` holds the active lab and its progress ([`crate::lab::LabState`]).
+//! `timeline` draws). `lab` holds the active lab and its progress ([`sim_core::lab::LabState`]).
 //! Schema 2 and 3 databases are upgraded in place when opened (3 added the journal's `service`
 //! and `events` columns and the `lab` table; 4 the key check value, verified first against the
 //! sealed `DPAPI_SYSTEM` secret, and private file modes).
@@ -42,22 +42,36 @@
 //! `UPDATE mms_management_agent SET encrypted_configuration=…` does, `docs/adsync.md` §5.4) is
 //! what the engine reads next.
 
-use std::fs::File;
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod layout;
+mod lock;
+pub mod private_fs;
+mod schema;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::backend::SimHost;
-use crate::command::Command;
-use crate::lab::LabState;
-use crate::private_fs;
-use crate::seal::{NoRandomness, Sealed, Sealer, UnsealError};
-use crate::timeline::{Band, Entry};
-use crate::win::account::GMSA_ROTATION_DAYS;
-use crate::world::{Outcome, World, WorldError, WorldState};
+use sim_core::backend::SimHost;
+use sim_core::command::Command;
+use sim_core::lab::LabState;
+use sim_core::seal::{NoRandomness, Sealed, Sealer, UnsealError};
+use sim_core::timeline::{Band, Entry};
+use sim_core::win::account::GMSA_ROTATION_DAYS;
+use sim_core::world::{Outcome, World, WorldError};
+
+use layout::{Existing, classify, read_key, recover, restrict_all, retire_wal};
+use lock::Lock;
+pub use schema::adsync_database_bytes;
+use schema::{
+    Created, Progress, configure, journal_insert, migrate, read_lab, read_world, verify_key,
+    write_adsync_tables, write_lab, write_new_database,
+};
 
 /// The database file.
 pub const DB_FILE: &str = "state.db";
@@ -82,8 +96,6 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a command waits for the lock file while a world is created or replaced (the same
 /// bound as [`BUSY_TIMEOUT`], for the same reason).
 pub const LOCK_TIMEOUT: Duration = BUSY_TIMEOUT;
-/// How often a waiting command tries the lock again.
-const LOCK_POLL: Duration = Duration::from_millis(20);
 /// The most simulated time one transaction of `clock advance` covers: the gMSA rotation period,
 /// so a transaction rotates each managed password at most once and runs at most 1,440
 /// scheduled sync cycles (30 days of 30-minute cycles).
@@ -167,10 +179,10 @@ pub enum StoreError {
     World(#[from] WorldError),
     /// A lab could not be started.
     #[error(transparent)]
-    Lab(#[from] crate::lab::LabError),
+    Lab(#[from] sim_core::lab::LabError),
     /// A sealed value in the state does not open.
     #[error(transparent)]
-    Unseal(#[from] crate::seal::UnsealError),
+    Unseal(#[from] sim_core::seal::UnsealError),
     /// No randomness for a new key or the sealing nonces.
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
@@ -208,500 +220,6 @@ fn sql(file: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
             source,
         },
     }
-}
-
-/// The lock file, held (shared or exclusive) until dropped.
-#[derive(Debug)]
-struct Lock {
-    _file: File,
-}
-
-impl Lock {
-    /// Takes the lock on `dir`'s [`LOCK_FILE`], waiting up to [`LOCK_TIMEOUT`].
-    fn take(dir: &Path, exclusive: bool) -> Result<Self, StoreError> {
-        let path = dir.join(LOCK_FILE);
-        let file = private_fs::open_or_create(&path).map_err(io(&path))?;
-        let start = Instant::now();
-        loop {
-            let tried = if exclusive {
-                file.try_lock()
-            } else {
-                file.try_lock_shared()
-            };
-            match tried {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_TIMEOUT => {
-                    std::thread::sleep(LOCK_POLL);
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(StoreError::Locked { file: path });
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
-            }
-        }
-    }
-}
-
-fn read_key(dir: &Path) -> Result<Sealer, StoreError> {
-    let path = dir.join(KEY_FILE);
-    if path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        return Err(StoreError::Foreign {
-            file: path,
-            reason: "it is a symbolic link, never what adsync-sim writes".into(),
-        });
-    }
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => Zeroizing::new(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::Foreign {
-                file: path,
-                reason: "the sealing key is missing".into(),
-            });
-        }
-        Err(e) => return Err(io(&path)(e)),
-    };
-    let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| StoreError::Foreign {
-        file: path.clone(),
-        reason: "it is not 64 hex digits".into(),
-    })?);
-    let key: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| StoreError::Foreign {
-            file: path.clone(),
-            reason: "it is not 64 hex digits".into(),
-        })?;
-    Ok(Sealer::new(key)?)
-}
-
-/// Makes the directory and its files private (0700 and 0600 on Unix).
-fn restrict_all(dir: &Path) -> Result<(), StoreError> {
-    private_fs::restrict(dir, private_fs::DIR_MODE).map_err(io(dir))?;
-    for name in [DB_FILE, KEY_FILE, LOCK_FILE, WAL_FILES[0], WAL_FILES[1]] {
-        let p = dir.join(name);
-        if p.is_file() {
-            private_fs::restrict(&p, private_fs::FILE_MODE).map_err(io(&p))?;
-        }
-    }
-    Ok(())
-}
-
-/// Folds the old database's write-ahead log into it and removes the log, so the database moved
-/// over it never meets a log that is not its own. Called with the lock held exclusively: no
-/// adsync-sim command has the database open.
-fn retire_wal(dir: &Path) -> Result<(), StoreError> {
-    let db = dir.join(DB_FILE);
-    if db.is_file()
-        && let Ok(conn) = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE)
-    {
-        // A damaged database cannot be checkpointed; its log is of no use either.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        drop(conn);
-    }
-    for name in WAL_FILES {
-        let p = dir.join(name);
-        if private_fs::exists(&p) {
-            std::fs::remove_file(&p).map_err(io(&p))?;
-        }
-    }
-    Ok(())
-}
-
-/// Finishes or undoes a replacement a killed process left (lock held exclusively).
-fn recover(dir: &Path) -> Result<(), StoreError> {
-    let staging = dir.join(STAGING_DIR);
-    if !private_fs::exists(&staging) {
-        return Ok(());
-    }
-    let new_db = staging.join(DB_FILE);
-    let swapped = staging.is_dir()
-        && !staging.symlink_metadata().is_ok_and(|m| m.is_symlink())
-        && !private_fs::exists(&staging.join(KEY_FILE))
-        && new_db.is_file();
-    if swapped {
-        // The new key is in place: the new database goes after it.
-        retire_wal(dir)?;
-        let db = dir.join(DB_FILE);
-        std::fs::rename(&new_db, &db).map_err(io(&db))?;
-        private_fs::sync_dir(dir).map_err(io(dir))?;
-    }
-    if staging.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    } else {
-        std::fs::remove_file(&staging).map_err(io(&staging))?;
-    }
-    Ok(())
-}
-
-/// What the database in `dir` is, for `--force`: ours (maybe under a wrong or missing key),
-/// broken (empty, not a database, half-written), or someone else's.
-enum Existing {
-    /// Replaceable: ours, or broken beyond use.
-    Replaceable,
-    /// Another program's database: never replaced.
-    Foreign(StoreError),
-}
-
-fn classify(dir: &Path) -> Existing {
-    let db = dir.join(DB_FILE);
-    let Ok(conn) = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
-        return Existing::Replaceable;
-    };
-    let tables: Result<i64, _> = conn.query_row(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
-        [],
-        |r| r.get(0),
-    );
-    match tables {
-        // Not a database at all (garbage), or unreadable: broken.
-        Err(_) | Ok(0) => return Existing::Replaceable,
-        Ok(_) => {}
-    }
-    let product: Result<String, _> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'product'", [], |r| {
-            r.get(0)
-        });
-    match product {
-        Ok(p) if p == PRODUCT => Existing::Replaceable,
-        Ok(p) => Existing::Foreign(StoreError::Foreign {
-            file: db,
-            reason: format!("it belongs to '{p}'"),
-        }),
-        Err(e) => Existing::Foreign(StoreError::Foreign {
-            file: db,
-            reason: one_line(&e),
-        }),
-    }
-}
-
-/// The ADSync tables (`docs/adsync.md` §3.1). SQL Server's `uniqueidentifier` columns are
-/// kept as upper-case GUID text, the way `sqlcmd` prints them.
-const ADSYNC_SCHEMA: &str = "
-    CREATE TABLE mms_server_configuration (keyset_id INTEGER NOT NULL, instance_id TEXT NOT NULL,
-                                           entropy TEXT NOT NULL);
-    CREATE TABLE mms_management_agent (ma_id TEXT PRIMARY KEY, ma_name TEXT NOT NULL,
-                                       ma_type TEXT NOT NULL, subtype TEXT NOT NULL,
-                                       private_configuration_xml TEXT NOT NULL,
-                                       encrypted_configuration TEXT NOT NULL);";
-
-/// Writes the engine's rows into the ADSync tables.
-fn write_adsync_tables(conn: &Connection, db: &Path, world: &World) -> Result<(), StoreError> {
-    let Ok(engine) = world.engine() else {
-        return Ok(());
-    };
-    conn.execute("DELETE FROM mms_server_configuration", [])
-        .map_err(sql(db))?;
-    conn.execute("DELETE FROM mms_management_agent", [])
-        .map_err(sql(db))?;
-    let c = &engine.server;
-    conn.execute(
-        "INSERT INTO mms_server_configuration (keyset_id, instance_id, entropy) VALUES (?1, ?2, ?3)",
-        params![
-            c.keyset_id,
-            c.instance_id.to_string().to_ascii_uppercase(),
-            c.entropy.to_string().to_ascii_uppercase()
-        ],
-    )
-    .map_err(sql(db))?;
-    for a in &engine.agents {
-        conn.execute(
-            "INSERT INTO mms_management_agent (ma_id, ma_name, ma_type, subtype, private_configuration_xml, encrypted_configuration) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                a.ma_id.to_ascii_uppercase(),
-                a.ma_name,
-                a.ma_type,
-                a.subtype,
-                a.private_configuration_xml,
-                a.encrypted_configuration
-            ],
-        )
-        .map_err(sql(db))?;
-    }
-    Ok(())
-}
-
-/// Reads the ADSync tables back over the engine's columns.
-fn read_adsync_tables(
-    conn: &Connection,
-    db: &Path,
-    state: &mut WorldState,
-) -> Result<(), StoreError> {
-    let Some(crate::world::Program::Engine(engine)) =
-        state.programs.get_mut(crate::world::ADSYNC_SERVICE)
-    else {
-        return Ok(());
-    };
-    let foreign = |reason: String| StoreError::Foreign {
-        file: db.to_owned(),
-        reason,
-    };
-    let (keyset_id, instance, entropy): (u32, String, String) = conn
-        .query_row(
-            "SELECT keyset_id, instance_id, entropy FROM mms_server_configuration",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(sql(db))?;
-    engine.server.keyset_id = keyset_id;
-    engine.server.instance_id = instance.parse().map_err(|_| {
-        foreign(format!(
-            "mms_server_configuration.instance_id '{instance}' is not a GUID"
-        ))
-    })?;
-    engine.server.entropy = entropy.parse().map_err(|_| {
-        foreign(format!(
-            "mms_server_configuration.entropy '{entropy}' is not a GUID"
-        ))
-    })?;
-    let mut stmt = conn
-        .prepare("SELECT ma_id, ma_name, private_configuration_xml, encrypted_configuration FROM mms_management_agent")
-        .map_err(sql(db))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })
-        .map_err(sql(db))?;
-    for row in rows {
-        let (id, name, private, encrypted) = row.map_err(sql(db))?;
-        if let Some(a) = engine
-            .agents
-            .iter_mut()
-            .find(|a| a.ma_id.eq_ignore_ascii_case(&id))
-        {
-            a.ma_name = name;
-            a.private_configuration_xml = private;
-            a.encrypted_configuration = encrypted;
-        }
-    }
-    Ok(())
-}
-
-/// Reads the world from the database (inside the caller's transaction, if any).
-fn read_world(conn: &Connection, db: &Path, sealer: &Sealer) -> Result<World, StoreError> {
-    let text: String = conn
-        .query_row("SELECT state FROM world WHERE id = 1", [], |r| r.get(0))
-        .map_err(sql(db))?;
-    let mut state: WorldState = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
-        file: db.to_owned(),
-        reason: format!("the world does not parse: {e}"),
-    })?;
-    read_adsync_tables(conn, db, &mut state)?;
-    Ok(World::from_state(state, sealer.clone())?)
-}
-
-/// The ADSync database as the export's copy: the bytes of a SQLite file holding the two ADSync
-/// tables only (`docs/adsync.md` §3.1), built in memory so the caller writes it like any other
-/// exported file (privately, never through a symbolic link).
-pub fn adsync_database_bytes(world: &World) -> Result<Vec<u8>, StoreError> {
-    let name = Path::new("ADSync.sqlite");
-    let mut conn = Connection::open_in_memory().map_err(sql(name))?;
-    conn.execute_batch(ADSYNC_SCHEMA).map_err(sql(name))?;
-    write_adsync_tables(&conn, name, world)?;
-    let data = conn.serialize(rusqlite::MAIN_DB).map_err(sql(name))?;
-    Ok(data.to_vec())
-}
-
-fn configure(conn: &Connection, file: &Path) -> Result<(), StoreError> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(file))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql(file))?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(sql(file))?;
-    Ok(())
-}
-
-/// The tables schema 3 added, created when missing.
-const SCHEMA_3_TABLES: &str =
-    "CREATE TABLE IF NOT EXISTS lab (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);";
-
-/// The key check value as stored in `meta.key_check`.
-fn check_text(sealer: &Sealer) -> Result<String, StoreError> {
-    serde_json::to_string(&sealer.check_value())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))
-}
-
-/// Refuses a key that does not open the stored key check value.
-fn verify_key(conn: &Connection, dir: &Path, sealer: &Sealer) -> Result<(), StoreError> {
-    let db = dir.join(DB_FILE);
-    let text: String =
-        match conn.query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
-            r.get(0)
-        }) {
-            Ok(t) => t,
-            // Before schema 4: checked against the sealed DPAPI_SYSTEM by `migrate`.
-            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(()),
-            Err(e) => return Err(sql(&db)(e)),
-        };
-    let check: Sealed = serde_json::from_str(&text).map_err(|e| StoreError::Foreign {
-        file: db.clone(),
-        reason: format!("meta.key_check does not parse: {e}"),
-    })?;
-    if sealer.verifies(&check) {
-        Ok(())
-    } else {
-        Err(StoreError::WrongKey {
-            file: dir.join(KEY_FILE),
-            db,
-        })
-    }
-}
-
-/// Upgrades an older schema in place (one transaction); refuses a newer one.
-fn migrate(conn: &mut Connection, dir: &Path, sealer: &Sealer) -> Result<(), StoreError> {
-    let db = dir.join(DB_FILE);
-    let db = db.as_path();
-    let version: i64 = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .map_err(sql(db))?
-        .parse()
-        .map_err(|_| StoreError::Foreign {
-            file: db.to_owned(),
-            reason: "meta.schema_version is not a number".into(),
-        })?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Foreign {
-            file: db.to_owned(),
-            reason: format!(
-                "it has schema {version}, newer than this adsync-sim's {SCHEMA_VERSION}: use a newer adsync-sim"
-            ),
-        });
-    }
-    if version == SCHEMA_VERSION {
-        return Ok(());
-    }
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql(db))?;
-    if version < 3 {
-        tx.execute_batch(
-            "ALTER TABLE journal ADD COLUMN service TEXT NOT NULL DEFAULT 'unknown';
-             ALTER TABLE journal ADD COLUMN events TEXT NOT NULL DEFAULT '[]';",
-        )
-        .map_err(sql(db))?;
-        tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
-    }
-    if version < 4 {
-        // The key check value is only stored once the key has opened a secret every world
-        // seals at creation (DPAPI_SYSTEM), so a wrong key is not adopted.
-        let world = read_world(&tx, db, sealer)?;
-        if matches!(world.dpapi_system(), Err(WorldError::Unseal(_))) {
-            return Err(StoreError::WrongKey {
-                file: dir.join(KEY_FILE),
-                db: db.to_owned(),
-            });
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_check', ?1)",
-            params![check_text(sealer)?],
-        )
-        .map_err(sql(db))?;
-        restrict_all(dir)?;
-    }
-    tx.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
-        params![SCHEMA_VERSION.to_string()],
-    )
-    .map_err(sql(db))?;
-    tx.commit().map_err(sql(db))
-}
-
-/// Appends a journal row.
-fn journal_insert(
-    conn: &Connection,
-    db: &Path,
-    world: &World,
-    command: &str,
-    code: u32,
-    events: &[crate::win::eventlog::EventRecord],
-) -> Result<(), StoreError> {
-    let events = serde_json::to_string(events)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-    conn.execute(
-        "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            world.now().to_string(),
-            command,
-            i64::from(code),
-            Band::of(world).as_str(),
-            events
-        ],
-    )
-    .map_err(sql(db))?;
-    Ok(())
-}
-
-/// What [`StateDir::create_with`] builds: the world, what to print, the journal's first line and
-/// an optional lab.
-pub type Created = (World, Outcome, String, Option<LabState>);
-
-/// How far a long command has got: `(done, total)` in its own unit (seconds of simulated time
-/// for `clock advance`).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
-
-/// Creates the tables of a new database and writes the world into them (one transaction).
-fn write_new_database(db: &Path, sealer: &Sealer, created: &Created) -> Result<(), StoreError> {
-    let (world, outcome, first_line, lab) = created;
-    // The file exists first, private, so SQLite (which gives its journal files the database's
-    // mode) never creates a world-readable one.
-    private_fs::create_new(db).map_err(io(db))?;
-    let mut conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW,
-    )
-    .map_err(sql(db))?;
-    configure(&conn, db)?;
-    let tx = conn.transaction().map_err(sql(db))?;
-    tx.execute_batch(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-         CREATE TABLE world (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
-         CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, clock TEXT NOT NULL,
-                               command TEXT NOT NULL, result_code INTEGER NOT NULL,
-                               service TEXT NOT NULL DEFAULT 'unknown',
-                               events TEXT NOT NULL DEFAULT '[]');",
-    )
-    .map_err(sql(db))?;
-    tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
-    tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(db))?;
-    write_adsync_tables(&tx, db, world)?;
-    let state = serde_json::to_string(world.state())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-    tx.execute(
-        "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2), ('key_check', ?3)",
-        params![PRODUCT, SCHEMA_VERSION.to_string(), check_text(sealer)?],
-    )
-    .map_err(sql(db))?;
-    tx.execute(
-        "INSERT INTO world (id, state) VALUES (1, ?1)",
-        params![state],
-    )
-    .map_err(sql(db))?;
-    journal_insert(&tx, db, world, first_line, outcome.code, &[])?;
-    if let Some(lab) = lab {
-        write_lab(&tx, db, lab)?;
-    }
-    tx.commit().map_err(sql(db))?;
-    // Closing the last connection folds the log into the file and removes it.
-    conn.close().map_err(|(_, e)| sql(db)(e))?;
-    File::open(db).and_then(|f| f.sync_all()).map_err(io(db))?;
-    for name in WAL_FILES {
-        let p = db.with_file_name(name);
-        if private_fs::exists(&p) {
-            std::fs::remove_file(&p).map_err(io(&p))?;
-        }
-    }
-    Ok(())
 }
 
 impl StateDir {
@@ -1083,31 +601,4 @@ impl StateDir {
     ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
         self.sealer.open(name, sealed)
     }
-}
-
-fn read_lab(conn: &Connection, db: &Path) -> Result<Option<LabState>, StoreError> {
-    let text: Option<String> =
-        match conn.query_row("SELECT state FROM lab WHERE id = 1", [], |r| r.get(0)) {
-            Ok(t) => Some(t),
-            Err(rusqlite::Error::QueryReturnedNoRows) => None,
-            Err(e) => return Err(sql(db)(e)),
-        };
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Foreign {
-            file: db.to_owned(),
-            reason: format!("the lab record does not parse: {e}"),
-        })
-    })
-    .transpose()
-}
-
-fn write_lab(conn: &Connection, db: &Path, lab: &LabState) -> Result<(), StoreError> {
-    let text = serde_json::to_string(lab)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
-    conn.execute(
-        "INSERT INTO lab (id, state) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET state = ?1",
-        params![text],
-    )
-    .map_err(sql(db))?;
-    Ok(())
 }
