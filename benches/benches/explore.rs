@@ -4,7 +4,7 @@
 //! throughput line gives cases per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sim_core::explore::{ExploreOptions, case, explore, setups};
+use sim_explore::{ExploreOptions, case, explore, setups};
 
 fn options(cases: u64, remediate: bool) -> ExploreOptions {
     ExploreOptions {

@@ -1,4 +1,4 @@
-//! `scenario explore`: the explorer of `sim_core::explore` on every core, with a progress bar on
+//! `scenario explore`: the explorer of `sim_explore` on every core, with a progress bar on
 //! a terminal, a summary (human or JSON: `cases`, `seed`, `failures`), and shrunk failures
 //! written as scenario files.
 
@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use sim_core::explore::{self, ExploreOptions};
+use sim_explore::{self as explore, ExploreOptions};
 
 use crate::cli::{ExploreArgs, Format};
 use crate::output::Outcome;

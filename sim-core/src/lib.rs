@@ -23,7 +23,6 @@
 //! - [`backend`]: the `Host` trait that remediation, scenarios and parity drive.
 //! - [`remedy`]: diagnosis (symptoms to the documented cause) and remediation.
 //! - [`scenario`]: scenario files, their runner and reports.
-//! - [`explore`]: property-based exploration with invariants and shrinking.
 //! - [`lab`]: break/fix training labs.
 //! - [`timeline`]: the journal of a world and its picture.
 //! - [`sources`]: the public articles the simulator cites.
@@ -39,7 +38,6 @@ pub mod backend;
 pub mod cloud;
 pub mod command;
 pub mod evidence;
-pub mod explore;
 pub mod lab;
 pub mod limits;
 pub mod probe;

@@ -5,8 +5,8 @@
 
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
-use sim_core::explore::{self, Action, Explorer, Model, Session};
 use sim_core::scenario::run_scenario;
+use sim_explore::{self as explore, Action, Explorer, Model, Session};
 use sim_tests::{fresh_seed, run, text};
 
 /// The world under test: an exploration session.

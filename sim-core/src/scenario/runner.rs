@@ -77,7 +77,7 @@ impl ScenarioReport {
 }
 
 /// The placeholders docs/design.md §6 names, from what the install generated.
-pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
+pub fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)> {
     let mut out = vec![
         ("${service_account}".to_owned(), r.service_account.clone()),
         (
@@ -119,7 +119,7 @@ pub(crate) fn placeholders(r: &InitReport, tenant: &str) -> Vec<(String, String)
 }
 
 /// Fills a line's placeholders; an unknown one is an error listing the known ones.
-pub(crate) fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
+pub fn fill(line: &str, values: &[(String, String)]) -> Result<String, String> {
     let mut s = line.to_owned();
     for (k, v) in values {
         s = s.replace(k.as_str(), v);
@@ -425,7 +425,7 @@ pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outc
 
 /// The sealing key only protects state at rest; an in-memory world derives it from the seed
 /// (and its nonces from the key: [`Sealer::in_memory`]).
-pub(crate) fn memory_sealer(seed: u64) -> Sealer {
+pub fn memory_sealer(seed: u64) -> Sealer {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     Sealer::in_memory(key)

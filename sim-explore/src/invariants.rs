@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use super::model::{LOGON_FAILED, Model, SPECIFIC};
-use crate::backend::SimHost;
-use crate::dpapi::api::DpapiError;
-use crate::win::text::win32::NTE_BAD_KEY_STATE;
-use crate::world::{ADSYNC_SERVICE, World};
+use crate::model::{LOGON_FAILED, Model, SPECIFIC};
+use sim_core::backend::SimHost;
+use sim_core::dpapi::api::DpapiError;
+use sim_core::win::text::win32::NTE_BAD_KEY_STATE;
+use sim_core::world::{ADSYNC_SERVICE, World};
 
 /// An invariant that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,8 +68,8 @@ pub fn world_agrees_with_model(
     };
     for a in &engine.agents {
         let want = match a.kind {
-            crate::adsync::connector::ConnectorType::Ad => model.ad.last,
-            crate::adsync::connector::ConnectorType::Entra => model.entra.last,
+            sim_core::adsync::connector::ConnectorType::Ad => model.ad.last,
+            sim_core::adsync::connector::ConnectorType::Entra => model.entra.last,
         };
         let got = a.last_run.as_ref().map(|r| r.status.as_str());
         if got != want {
@@ -145,7 +145,7 @@ pub fn old_keys_fail_after_local_reset(
     blob: &[u8],
 ) -> Result<(), String> {
     if !reset_since_install
-        || model.setup.kind != crate::world::ServiceAccountKind::Local
+        || model.setup.kind != sim_core::world::ServiceAccountKind::Local
         || !model.logon_works()
     {
         return Ok(());
@@ -189,7 +189,7 @@ pub fn no_plaintext_secret_in_state(world: &World, passwords: &[String]) -> Resu
 pub fn remediation_ends_healthy(world: &World) -> Result<(), String> {
     let mut copy = world.clone();
     let mut host = SimHost::new(&mut copy);
-    match crate::remedy::remediate(&mut host, false) {
+    match sim_core::remedy::remediate(&mut host, false) {
         Ok(r) if r.healthy => Ok(()),
         // The one documented dead end (only with the opt-in `keyset_follows_dpapi`): an
         // unreadable keyset on a build from April 2017 on, where the 2023 article rules the
@@ -213,13 +213,13 @@ pub fn remediation_ends_healthy(world: &World) -> Result<(), String> {
 }
 
 /// Whether remediation stopped at an unreadable keyset on a newer build.
-fn no_documented_fix(r: &crate::remedy::Remediation) -> bool {
+fn no_documented_fix(r: &sim_core::remedy::Remediation) -> bool {
     !r.healthy
         && r.rounds.iter().any(|round| {
             round.diagnosis.findings.iter().any(|f| {
                 matches!(
                     f.cause,
-                    crate::remedy::Cause::EncryptionKeyUnreadableNewerBuild { .. }
+                    sim_core::remedy::Cause::EncryptionKeyUnreadableNewerBuild { .. }
                 )
             })
         })

@@ -1,4 +1,4 @@
-//! Property-based exploration: random administrator sessions against invariants, shrinking any
+//! `sim_explore`: property-based exploration of the adsync-sim world: random administrator sessions against invariants, shrinking any
 //! failure to a minimal sequence written as a replayable scenario (docs/design.md §2 `scenario`
 //! explorer; the idea of FoundationDB's and madsim's simulation tests).
 //!
@@ -8,6 +8,9 @@
 //! cases from one seed: case `i` draws from its own stream derived from the seed and `i`, so
 //! the verdict and count are the same for the same seed, and `--shard I/N` splits the cases of
 //! one seed across machines without overlap.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod action;
 pub mod case;
@@ -25,10 +28,10 @@ pub use case::{Session, run_case};
 pub use invariants::Violation;
 pub use model::{Action, BUILDS, Model, Setup};
 
-use crate::adsync::build::KeysetEra;
-use crate::scenario::format::WorldSpec;
-use crate::scenario::{Evidence, Expect, Scenario, Step};
-use crate::world::ServiceAccountKind;
+use sim_core::adsync::build::KeysetEra;
+use sim_core::scenario::format::WorldSpec;
+use sim_core::scenario::{Evidence, Expect, Scenario, Step};
+use sim_core::world::ServiceAccountKind;
 
 /// The reference state machine: installs, then administrator actions with the model's
 /// predictions.
@@ -41,7 +44,7 @@ pub fn setups() -> Vec<Setup> {
     let mut out = Vec::new();
     for b in BUILDS {
         let managed = b
-            .parse::<crate::adsync::build::Build>()
+            .parse::<sim_core::adsync::build::Build>()
             .is_ok_and(|b| b.supports_managed_accounts());
         let kinds: &[ServiceAccountKind] = if managed {
             &[

@@ -3,7 +3,7 @@
 //! sequence sets are named after the step that set them (`Explore-3-Aa1!`); version 0 is the
 //! install's.
 
-use super::model::{Action, Model};
+use crate::model::{Action, Model};
 
 /// The service account's password of version `v`.
 fn sa_password(v: u32) -> String {

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::action;
-use super::invariants::{self, Violation};
-use super::model::{Action, Model, Setup};
-use crate::adsync::build::Build;
-use crate::command::parse_line;
-use crate::scenario::runner::{fill, memory_sealer, placeholders};
-use crate::world::{ADSYNC_SERVICE, InitReport, World, WorldOptions};
+use crate::action;
+use crate::invariants::{self, Violation};
+use crate::model::{Action, Model, Setup};
+use sim_core::adsync::build::Build;
+use sim_core::command::parse_line;
+use sim_core::scenario::runner::{fill, memory_sealer, placeholders};
+use sim_core::world::{ADSYNC_SERVICE, InitReport, World, WorldOptions};
 
 /// A fresh install and what exploration needs of it.
 #[derive(Debug)]

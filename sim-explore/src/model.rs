@@ -22,9 +22,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::adsync::build::{Build, KeysetEra};
-use crate::win::text::win32;
-use crate::world::ServiceAccountKind;
+use sim_core::adsync::build::{Build, KeysetEra};
+use sim_core::win::text::win32;
+use sim_core::world::ServiceAccountKind;
 
 /// The builds exploration installs, one per keyset era and service-account default.
 pub const BUILDS: [&str; 4] = ["1.1.443.0", "1.1.484.0", "1.4.18.0", "2.5.76.0"];
@@ -163,7 +163,7 @@ pub const LOGON_FAILED: u32 = win32::SERVICE_LOGON_FAILED;
 /// `ERROR_SERVICE_SPECIFIC_ERROR`, with event 6028 (2023 article).
 pub const SPECIFIC: u32 = win32::SERVICE_SPECIFIC_ERROR;
 /// `miiskmu /a` while the service runs (`docs/adsync.md` §4 F6).
-pub const MIISKMU_RUNNING: u32 = crate::adsync::text::MIISKMU_RUNNING_CODE;
+pub const MIISKMU_RUNNING: u32 = sim_core::adsync::text::MIISKMU_RUNNING_CODE;
 
 impl Model {
     /// A fresh install: the service running, every credential stored and valid.
