@@ -7,8 +7,13 @@
 //! ADSync`, `sc.exe queryex ADSync`, `sc.exe qc ADSync`, `net user NAME PASSWORD`,
 //! `Start-Service ADSync`, `Get-Service ADSync`, `Get-WinEvent -LogName System -MaxEvents 5`,
 //! `Get-EventLog -LogName Application -Newest 5`, `cd "$env:ProgramFiles\Microsoft Azure AD
-//! Sync\bin\"` and then `./miiskmu.exe /a` relative to it). `sc config` keeps sc.exe's `key= value` rule: the `=` belongs to the key and
-//! the value is the next word.
+//! Sync\bin\"` and then `./miiskmu.exe /a` relative to it). `sc config` keeps sc.exe's `key= value`
+//! rule: the `=` belongs to the key and the value is the next word.
+//!
+//! This module holds the [`Command`] type, the splitting and the dispatch on the first word; the
+//! parsers live with their family: `host` (accounts, sc.exe, events, clock, net.exe), `ad` (the
+//! directory's reset tools), `adsync` (ADSync's tools and cmdlets); `redact` hides every password
+//! position before a line is echoed.
 
 use std::fmt;
 
@@ -16,13 +21,13 @@ use thiserror::Error;
 
 pub mod ad;
 pub mod adsync;
+mod host;
 pub mod redact;
 
 pub use adsync::PsCredential;
 pub use redact::{REDACTED, redact_line, redact_words, secret_parts};
 
 use crate::adsync::run::{PolicyType, RunProfile};
-use crate::win::clock::parse_duration;
 use crate::win::eventlog::LogName;
 use crate::win::scm::StartType;
 
@@ -391,16 +396,16 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
     match verb.as_str() {
         "status" if rest.is_empty() => Ok(Command::Status),
         "status" => Err(usage("status", "status", "takes no arguments")),
-        "account" => parse_account(&rest),
-        "sc" | "sc.exe" => parse_sc(&rest),
-        "events" => parse_events(&rest),
-        "clock" => parse_clock(&rest),
+        "account" => host::parse_account(&rest),
+        "sc" | "sc.exe" => host::parse_sc(&rest),
+        "events" => host::parse_events(&rest),
+        "clock" => host::parse_clock(&rest),
         "dc" => match rest.as_slice() {
             ["connect"] => Ok(Command::DcReachable(true)),
             ["disconnect"] => Ok(Command::DcReachable(false)),
             _ => Err(usage("dc", DC_USAGE, "use 'dc connect' or 'dc disconnect'")),
         },
-        "net" | "net.exe" => parse_net(&rest),
+        "net" | "net.exe" => host::parse_net(&rest),
         "start-service" | "stop-service" | "restart-service" => {
             let verb = match verb.as_str() {
                 "start-service" => PsServiceVerb::Start,
@@ -423,9 +428,9 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
                 name: name.to_owned(),
             })
         }
-        "get-winevent" => parse_get_winevent(&rest),
+        "get-winevent" => host::parse_get_winevent(&rest),
         "set-adaccountpassword" => ad::parse_set_ad_account_password(&rest),
-        "get-eventlog" => parse_get_eventlog(&rest),
+        "get-eventlog" => host::parse_get_eventlog(&rest),
         "get-service" => match rest.as_slice() {
             [] => Ok(Command::GetService { name: None }),
             [name] if !name.starts_with('-') => Ok(Command::GetService {
@@ -459,336 +464,6 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
         _ if adsync::is_miiskmu(&verb) => adsync::parse_miiskmu(&rest),
         _ => adsync::parse_cmdlet(&verb, words, &rest)
             .unwrap_or_else(|| Err(ParseError::UnknownCommand(first.clone()))),
-    }
-}
-
-/// Reads `--flag VALUE` pairs; every flag must be in `allowed`.
-fn flags<'a>(
-    command: &'static str,
-    use_: &'static str,
-    args: &[&'a str],
-    allowed: &[&str],
-) -> Result<Vec<(String, &'a str)>, ParseError> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let key = a.to_ascii_lowercase();
-        if !allowed.contains(&key.as_str()) {
-            // Only flag-like words are echoed: a stray word may be a password.
-            let what = if a.starts_with('-') {
-                format!("unexpected argument '{a}'")
-            } else {
-                "unexpected argument (not echoed: it may be a password)".to_owned()
-            };
-            return Err(usage(command, use_, what));
-        }
-        let v = it
-            .next()
-            .ok_or_else(|| usage(command, use_, format!("{a} needs a value")))?;
-        out.push((key, *v));
-    }
-    Ok(out)
-}
-
-/// An account name as typed, checked by the `sAMAccountName` rules ([`check_account_name`]).
-///
-/// [`check_account_name`]: crate::win::names::check_account_name
-fn account_name(
-    command: &'static str,
-    use_: &'static str,
-    name: &str,
-) -> Result<String, ParseError> {
-    crate::win::names::check_account_name(name).map_err(|e| usage(command, use_, e))?;
-    Ok(name.to_owned())
-}
-
-fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
-    match args {
-        ["list"] => Ok(Command::AccountList),
-        ["reset", name, rest @ ..] => {
-            let f = flags("account reset", ACCOUNT_USAGE, rest, &["--password"])?;
-            let password = f
-                .into_iter()
-                .find(|(k, _)| k == "--password")
-                .map(|(_, v)| Secret::new(v))
-                .ok_or_else(|| usage("account reset", ACCOUNT_USAGE, "--password is required"))?;
-            Ok(Command::AccountReset {
-                name: account_name("account reset", ACCOUNT_USAGE, name)?,
-                password,
-                net_user: false,
-            })
-        }
-        [verb @ ("enable" | "disable" | "lock" | "unlock"), name] => {
-            let state = match *verb {
-                "enable" => AccountState::Enable,
-                "disable" => AccountState::Disable,
-                "lock" => AccountState::Lock,
-                _ => AccountState::Unlock,
-            };
-            Ok(Command::AccountState {
-                name: account_name("account", ACCOUNT_USAGE, name)?,
-                state,
-                net_user: false,
-            })
-        }
-        ["change", name, rest @ ..] => {
-            let f = flags("account change", ACCOUNT_USAGE, rest, &["--old", "--new"])?;
-            let get = |k: &str| {
-                f.iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, v)| Secret::new(*v))
-            };
-            let old = get("--old")
-                .ok_or_else(|| usage("account change", ACCOUNT_USAGE, "--old is required"))?;
-            let new = get("--new")
-                .ok_or_else(|| usage("account change", ACCOUNT_USAGE, "--new is required"))?;
-            Ok(Command::AccountChange {
-                name: account_name("account change", ACCOUNT_USAGE, name)?,
-                old,
-                new,
-            })
-        }
-        _ => Err(usage(
-            "account",
-            ACCOUNT_USAGE,
-            "unknown or incomplete account command",
-        )),
-    }
-}
-
-fn parse_sc(args: &[&str]) -> Result<Command, ParseError> {
-    let (op, name, rest) = match args {
-        [op, name, rest @ ..] => (op.to_ascii_lowercase(), (*name).to_owned(), rest),
-        _ => return Err(usage("sc", SC_USAGE, "name an operation and a service")),
-    };
-    match (op.as_str(), rest) {
-        ("query", []) => Ok(Command::ScQuery { name }),
-        ("queryex", []) => Ok(Command::ScQueryEx { name }),
-        ("qc", []) => Ok(Command::ScQc { name }),
-        ("start", []) => Ok(Command::ScStart { name }),
-        ("stop", []) => Ok(Command::ScStop { name }),
-        ("config", rest) => parse_sc_config(name, rest),
-        ("query" | "queryex" | "qc" | "start" | "stop", _) => Err(usage(
-            "sc",
-            SC_USAGE,
-            format!("sc {op} takes only the service name"),
-        )),
-        _ => Err(usage("sc", SC_USAGE, format!("unknown operation '{op}'"))),
-    }
-}
-
-/// sc.exe options are `key= value`: the key ends with `=`, the value is the next word.
-fn parse_sc_config(name: String, args: &[&str]) -> Result<Command, ParseError> {
-    let (mut obj, mut password, mut start) = (None, None, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let Some(key) = a.strip_suffix('=') else {
-            let hint = match a.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!(
-                    "'{k}=…': sc.exe needs a space after the equals sign: write '{k}= PASSWORD'"
-                ),
-                Some((k, v)) => {
-                    format!("'{a}': sc.exe needs a space after the equals sign: write '{k}= {v}'")
-                }
-                None => {
-                    "a word without 'key=' (not echoed): sc.exe options are written 'key= value'"
-                        .to_owned()
-                }
-            };
-            return Err(usage("sc config", SC_USAGE, hint));
-        };
-        let value = it.next().ok_or_else(|| {
-            usage(
-                "sc config",
-                SC_USAGE,
-                format!("'{a}' needs a value: write '{a} VALUE' (sc.exe's key= value rule)"),
-            )
-        })?;
-        match key.to_ascii_lowercase().as_str() {
-            "obj" => obj = Some((*value).to_owned()),
-            "password" => password = Some(Secret::new(*value)),
-            "start" => {
-                start = Some(StartType::parse(value).ok_or_else(|| {
-                    usage(
-                        "sc config",
-                        SC_USAGE,
-                        format!("start= '{value}': use auto, demand or disabled"),
-                    )
-                })?)
-            }
-            other => {
-                return Err(usage(
-                    "sc config",
-                    SC_USAGE,
-                    format!("unsupported option '{other}='"),
-                ));
-            }
-        }
-    }
-    if obj.is_none() && password.is_none() && start.is_none() {
-        return Err(usage(
-            "sc config",
-            SC_USAGE,
-            "give at least one of obj=, password=, start=",
-        ));
-    }
-    Ok(Command::ScConfig {
-        name,
-        obj,
-        password,
-        start,
-    })
-}
-
-fn parse_count<T: std::str::FromStr>(
-    command: &'static str,
-    use_: &'static str,
-    flag: &str,
-    v: &str,
-) -> Result<T, ParseError> {
-    v.parse()
-        .map_err(|_| usage(command, use_, format!("{flag} '{v}' is not a number")))
-}
-
-fn parse_log(command: &'static str, use_: &'static str, v: &str) -> Result<LogName, ParseError> {
-    LogName::parse(v).ok_or_else(|| {
-        usage(
-            command,
-            use_,
-            format!("unknown log '{v}': the logs are System and Application"),
-        )
-    })
-}
-
-fn parse_events(args: &[&str]) -> Result<Command, ParseError> {
-    let (mut log, mut id, mut last) = (None, None, None);
-    for (k, v) in flags("events", EVENTS_USAGE, args, &["--log", "--id", "--last"])? {
-        match k.as_str() {
-            "--log" => log = Some(parse_log("events", EVENTS_USAGE, v)?),
-            "--id" => id = Some(parse_count("events", EVENTS_USAGE, "--id", v)?),
-            _ => last = Some(parse_count("events", EVENTS_USAGE, "--last", v)?),
-        }
-    }
-    Ok(Command::Events {
-        log,
-        id,
-        last,
-        get_winevent: false,
-    })
-}
-
-fn parse_get_winevent(args: &[&str]) -> Result<Command, ParseError> {
-    let (mut log, mut last) = (None, None);
-    for (k, v) in flags(
-        "Get-WinEvent",
-        WINEVENT_USAGE,
-        args,
-        &["-logname", "-maxevents"],
-    )? {
-        match k.as_str() {
-            "-logname" => log = Some(parse_log("Get-WinEvent", WINEVENT_USAGE, v)?),
-            _ => {
-                last = Some(parse_count(
-                    "Get-WinEvent",
-                    WINEVENT_USAGE,
-                    "-MaxEvents",
-                    v,
-                )?)
-            }
-        }
-    }
-    if log.is_none() {
-        return Err(usage(
-            "Get-WinEvent",
-            WINEVENT_USAGE,
-            "-LogName is required",
-        ));
-    }
-    Ok(Command::Events {
-        log,
-        id: None,
-        last,
-        get_winevent: true,
-    })
-}
-
-fn parse_get_eventlog(args: &[&str]) -> Result<Command, ParseError> {
-    let (mut log, mut newest) = (None, None);
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i];
-        let key = a.to_ascii_lowercase();
-        if key == "-logname" || key == "-newest" {
-            let v = args.get(i + 1).copied().ok_or_else(|| {
-                usage("Get-EventLog", EVENTLOG_USAGE, format!("{a} needs a value"))
-            })?;
-            if key == "-logname" {
-                log = Some(parse_log("Get-EventLog", EVENTLOG_USAGE, v)?);
-            } else {
-                newest = Some(parse_count("Get-EventLog", EVENTLOG_USAGE, "-Newest", v)?);
-            }
-            i += 2;
-        } else if !a.starts_with('-') && log.is_none() {
-            log = Some(parse_log("Get-EventLog", EVENTLOG_USAGE, a)?);
-            i += 1;
-        } else {
-            return Err(usage(
-                "Get-EventLog",
-                EVENTLOG_USAGE,
-                format!("unexpected argument '{a}'"),
-            ));
-        }
-    }
-    let log = log.ok_or_else(|| usage("Get-EventLog", EVENTLOG_USAGE, "-LogName is required"))?;
-    Ok(Command::GetEventLog { log, newest })
-}
-
-fn parse_clock(args: &[&str]) -> Result<Command, ParseError> {
-    match args {
-        ["advance", d] => parse_duration(d)
-            .map(|secs| Command::ClockAdvance { secs })
-            .map_err(|e| usage("clock", CLOCK_USAGE, e.to_string())),
-        _ => Err(usage("clock", CLOCK_USAGE, "use 'clock advance DURATION'")),
-    }
-}
-
-fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
-    match args {
-        [user, name, flag]
-            if user.eq_ignore_ascii_case("user")
-                && flag.to_ascii_lowercase().starts_with("/active:") =>
-        {
-            let state = match flag.to_ascii_lowercase().as_str() {
-                "/active:yes" => AccountState::Enable,
-                "/active:no" => AccountState::Disable,
-                _ => return Err(usage("net", NET_USAGE, "use /active:yes or /active:no")),
-            };
-            Ok(Command::AccountState {
-                name: account_name("net", NET_USAGE, name)?,
-                state,
-                net_user: true,
-            })
-        }
-        [user, name, password, domain]
-            if user.eq_ignore_ascii_case("user") && domain.eq_ignore_ascii_case("/domain") =>
-        {
-            Ok(Command::DomainAccountReset {
-                identity: (*name).to_owned(),
-                server: None,
-                password: Secret::new(*password),
-                tool: ad::DomainResetTool::NetUser,
-            })
-        }
-        [user, name, password] if user.eq_ignore_ascii_case("user") => Ok(Command::AccountReset {
-            name: account_name("net", NET_USAGE, name)?,
-            password: Secret::new(*password),
-            net_user: true,
-        }),
-        _ => Err(usage(
-            "net",
-            NET_USAGE,
-            "the simulator understands 'net user NAME PASSWORD' (an administrative reset)",
-        )),
     }
 }
 
@@ -977,134 +652,4 @@ impl Command {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_spellings_reach_the_same_commands() {
-        assert_eq!(
-            parse_line("sc.exe start ADSync").unwrap(),
-            Command::ScStart {
-                name: "ADSync".into()
-            }
-        );
-        assert_eq!(
-            parse_line("sc start ADSync").unwrap(),
-            Command::ScStart {
-                name: "ADSync".into()
-            }
-        );
-        let Command::AccountReset {
-            name,
-            password,
-            net_user,
-        } = parse_line("net user AAD_1 'Spring 2026!'").unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(
-            (name.as_str(), password.expose(), net_user),
-            ("AAD_1", "Spring 2026!", true)
-        );
-        assert!(matches!(
-            parse_line("Get-WinEvent -LogName Application -MaxEvents 5").unwrap(),
-            Command::Events {
-                log: Some(LogName::Application),
-                last: Some(5),
-                get_winevent: true,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn sc_config_explains_the_key_equals_value_rule() {
-        let e = parse_line("sc config ADSync password=s3cr3t")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("needs a space after the equals sign: write 'password= PASSWORD'"),
-            "{e}"
-        );
-        assert!(!e.contains("s3cr3t"), "the password is not echoed: {e}");
-        let e = parse_line("sc config ADSync obj=x")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("write 'obj= x'"), "{e}");
-        let c = parse_line("sc config ADSync obj= .\\AAD_1 password= \"new pw\"").unwrap();
-        assert_eq!(
-            c.redacted(),
-            "sc config ADSync obj= .\\AAD_1 password= ********"
-        );
-    }
-
-    #[test]
-    fn unknown_commands_answer_like_powershell() {
-        let e = parse_line("Get-Foo").unwrap_err().to_string();
-        assert!(
-            e.starts_with("Get-Foo : The term 'Get-Foo' is not recognized as the name of a cmdlet"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn the_servers_own_spellings_parse() {
-        assert_eq!(
-            parse_line("sc.exe queryex ADSync").unwrap(),
-            Command::ScQueryEx {
-                name: "ADSync".into()
-            }
-        );
-        assert_eq!(
-            parse_line("sc qc ADSync").unwrap(),
-            Command::ScQc {
-                name: "ADSync".into()
-            }
-        );
-        assert_eq!(
-            parse_line("Get-Service -Name ADSync").unwrap(),
-            Command::GetService {
-                name: Some("ADSync".into())
-            }
-        );
-        assert_eq!(
-            parse_line("Get-EventLog -LogName Application -Newest 5").unwrap(),
-            Command::GetEventLog {
-                log: LogName::Application,
-                newest: Some(5)
-            }
-        );
-        assert_eq!(
-            parse_line("Get-EventLog System").unwrap(),
-            Command::GetEventLog {
-                log: LogName::System,
-                newest: None
-            }
-        );
-        let cd = parse_line(r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#).unwrap();
-        assert_eq!(
-            cd,
-            Command::SetLocation {
-                path: r"$env:ProgramFiles\Microsoft Azure AD Sync\bin\".into()
-            }
-        );
-        assert_eq!(
-            cd.redacted(),
-            r#"cd "$env:ProgramFiles\Microsoft Azure AD Sync\bin\""#
-        );
-        assert_eq!(
-            parse_line(r".\miiskmu.exe /a").unwrap(),
-            Command::MiiskmuRelative {
-                typed: r".\miiskmu.exe".into()
-            }
-        );
-        assert_eq!(parse_line("miiskmu /a").unwrap(), Command::Miiskmu);
-        assert!(parse_line("Get-EventLog -Newest 5").is_err());
-    }
-
-    #[test]
-    fn passwords_never_show() {
-        let c = parse_line("account change X --old a1 --new b2").unwrap();
-        assert!(!format!("{c:?}").contains("a1") && !c.redacted().contains("b2"));
-    }
-}
+mod tests;
