@@ -12,8 +12,8 @@ use crate::scenario::runner::{
 use crate::seal::{Sealed, Sealer, UnsealError};
 use crate::world::World;
 
-/// Points a hint costs (named choice, README modelling choice 32): a lab solved without hints
-/// scores 100.
+/// Points a hint costs (named choice, README modelling choice 'Lab scores'): a lab solved
+/// without hints scores 100.
 pub const HINT_COST: u32 = 10;
 /// The name the handed-over values are sealed under.
 const VALUES_NAME: &str = "lab:values";

@@ -4,7 +4,7 @@
 //!
 //! The state store keeps these entries per command (`store.rs`, table `journal`) and the
 //! scenario runner makes the same entries for a scenario run, so `adsync-sim timeline` draws
-//! either. Commands take no simulated time (README modelling choice 31): the picture spaces
+//! either. Commands take no simulated time (README modelling choice 'Commands take no simulated time'): the picture spaces
 //! commands evenly and labels them with the simulated clock, marking where it jumped.
 
 mod render;
