@@ -2,10 +2,11 @@
 //! redacted, its result code, the simulated time after it, the ADSync service's state after it,
 //! and the events it wrote), and [`svg`] / [`html`] renderings a trainer can put on a slide.
 //!
-//! The state store keeps these entries per command (`store.rs`, table `journal`) and the
+//! The state store keeps these entries per command (`sim_store`, table `journal`) and the
 //! scenario runner makes the same entries for a scenario run, so `adsync-sim timeline` draws
-//! either. Commands take no simulated time (README modelling choice 'Commands take no simulated time'): the picture spaces
-//! commands evenly and labels them with the simulated clock, marking where it jumped.
+//! either. Commands take no simulated time (README modelling choice 'Commands take no simulated
+//! time'): the picture spaces commands evenly and labels them with the simulated clock, marking
+//! where it jumped.
 
 mod render;
 
