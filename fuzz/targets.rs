@@ -1,5 +1,5 @@
 // Every fuzz target, one function each: the cargo-fuzz binaries in `fuzz_targets/` call them
-// (nightly, libFuzzer), and `tests/tests/fuzz_bounded.rs` runs each over the committed seeds in
+// (nightly, libFuzzer), and `sim-cli/tests/fuzz_bounded.rs` runs each over the committed seeds in
 // `fuzz/seeds/<target>/` plus random mutations on stable, in CI. Each function takes arbitrary
 // bytes and must not panic; where the input parses, it checks what the parser promises.
 

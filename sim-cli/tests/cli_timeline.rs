@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use crate::support::{Sim, run, text};
 use serde_json::Value;
-use sim_tests::{Sim, run, text};
 
 /// Parses `xml` to the end; panics with the position of the first error.
 fn well_formed(xml: &str) -> usize {

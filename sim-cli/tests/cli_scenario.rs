@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{run, text};
 use serde_json::Value;
-use sim_tests::{run, text};
 
 fn catalogue() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")

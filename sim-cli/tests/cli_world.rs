@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use sim_tests::run;
+use crate::support::run;
 
 struct World {
     _dir: tempfile::TempDir,
@@ -56,7 +56,7 @@ fn text(o: &Output) -> String {
 }
 
 fn seed() -> String {
-    sim_tests::fresh_seed()
+    crate::support::fresh_seed()
 }
 
 fn init_local(w: &mut World, seed: &str) -> (String, String) {
@@ -337,7 +337,7 @@ fn four_parallel_writers_lose_no_update() {
 fn sigkill_mid_command_always_leaves_a_state_that_opens() {
     let mut w = World::new();
     let (account, password) = init_local(&mut w, "9");
-    let bin = sim_tests::adsync_sim_bin();
+    let bin = crate::support::adsync_sim_bin();
     let mut current = password;
     for i in 0..30u64 {
         let next = format!("Kill-{i}-pw");

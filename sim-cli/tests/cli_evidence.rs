@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sim_tests::{Sim, fresh_seed, run, text};
+use crate::support::{Sim, fresh_seed, run, text};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/evidence")
+    crate::support::repo()
+        .join("tests/fixtures/evidence")
         .join(name)
 }
 

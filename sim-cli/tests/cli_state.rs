@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sim_tests::{Sim, adsync_sim_bin, run, text};
+use crate::support::{Sim, adsync_sim_bin, run, text};
 
 /// A quick world: few KDF rounds so the tests spend their time on the state, not the KDF.
 const ROUNDS: &str = "50";

@@ -1,5 +1,6 @@
 //! Support shared by the integration tests: where the test vectors are, how to load them,
-//! and how to run the `adsync-sim` binary.
+//! and how to run the `adsync-sim` binary (the one Cargo built for this test run,
+//! `CARGO_BIN_EXE_adsync-sim`).
 //!
 //! The vectors are read from `tests/vectors/` in the repository, whose README gives each file's
 //! provenance (override with `ADSYNC_SIM_VECTORS`). A missing directory fails the tests loudly
@@ -7,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 pub mod oracle;
 
@@ -16,7 +16,7 @@ pub fn vectors_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ADSYNC_SIM_VECTORS") {
         return PathBuf::from(dir);
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let dir = repo().join("tests/vectors");
     assert!(
         dir.join("vectors.json").is_file(),
         "test vectors not found at {}; set ADSYNC_SIM_VECTORS to the directory holding vectors.json",
@@ -49,32 +49,18 @@ pub fn hex_field(v: &serde_json::Value, field: &str) -> Vec<u8> {
     hex::decode(s).unwrap_or_else(|e| panic!("vector field {field}: {e}"))
 }
 
-/// Path of the `adsync-sim` binary the tests run: `ADSYNC_SIM_BIN`, or the workspace's own,
-/// brought up to date once per test process (`cargo test -p sim-tests` alone does not rebuild
-/// another package's binary, and a stale one would test old code).
+/// The repository's root (the tests' data lives in `tests/`: vectors, fixtures, oracles).
+pub fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Path of the `adsync-sim` binary the tests run: `ADSYNC_SIM_BIN`, or the one Cargo built for
+/// this test run.
 pub fn adsync_sim_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("ADSYNC_SIM_BIN") {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/runner-xxxx -> target/<profile>/adsync-sim
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile directory");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "sim-cli", "--bin", "adsync-sim"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build for adsync-sim");
-        assert!(status.success(), "building adsync-sim failed");
-        dir.join(format!("adsync-sim{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+    std::env::var_os("ADSYNC_SIM_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_adsync-sim")),
+        PathBuf::from,
+    )
 }
 
 /// Runs `adsync-sim` with arguments and returns its output.
@@ -90,7 +76,7 @@ where
 }
 
 /// A property test's configuration: `cases` cases, or `PROPTEST_CASES` when set (for a longer
-/// run: `PROPTEST_CASES=5000 cargo test -p sim-tests --test runner properties --release`), and no
+/// run: `PROPTEST_CASES=5000 cargo test -p sim-cli --test runner properties --release`), and no
 /// failure files written into the source tree.
 pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
     let cases = std::env::var("PROPTEST_CASES")
@@ -244,7 +230,7 @@ pub fn fresh_seed() -> String {
             (t.as_nanos() as u64 % 1_000_000).to_string()
         }
     };
-    eprintln!("seed {s} (replay: {SEED_ENV}={s} cargo test -p sim-tests …)");
+    eprintln!("seed {s} (replay: {SEED_ENV}={s} cargo test -p sim-cli --test runner …)");
     s
 }
 

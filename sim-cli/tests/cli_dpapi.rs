@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sim_tests::{hex_field, run, vector_bytes, vectors_json};
+use crate::support::{hex_field, run, vector_bytes, vectors_json};
 
 const SID: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
 

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use sim_tests::{Sim, adsync_sim_bin, run, text, vector_bytes};
+use crate::support::{Sim, adsync_sim_bin, run, text, vector_bytes};
 
 const XP_SID: &str = "S-1-5-21-583907252-1547161642-682003330-1001";
 

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
+use crate::support::{Sim, text};
 use sim_core::scenario::{Evidence, Scenario};
-use sim_tests::{Sim, text};
 
 /// `init` on `build` with a local service account; returns its name.
 fn local(sim: &mut Sim, build: &str, extra: &[&str]) -> String {

@@ -1,6 +1,4 @@
-//! The binary's own contract: `--version`, `--help`, and exit status 2 for usage errors. The
-//! full CLI suite lives in the `sim-tests` package; this file also makes `cargo test
-//! --workspace` build the `adsync-sim` binary those tests run.
+//! The binary's own contract: `--version`, `--help`, and exit status 2 for usage errors.
 
 use std::process::Command;
 

@@ -3,11 +3,11 @@
 //! every step), replays of explored cases through `scenario run`, and `scenario explore`
 //! through the binary: the same seed gives the same summary, shards split without overlap.
 
+use crate::support::{fresh_seed, run, text};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use sim_core::scenario::run_scenario;
 use sim_explore::{self as explore, Action, Explorer, Model, Session};
-use sim_tests::{fresh_seed, run, text};
 
 /// The world under test: an exploration session.
 struct WorldMachine;
@@ -39,13 +39,13 @@ impl StateMachineTest for WorldMachine {
 }
 
 prop_state_machine! {
-    #![proptest_config(sim_tests::proptest_config(32))]
+    #![proptest_config(crate::support::proptest_config(32))]
     #[test]
     fn the_world_follows_the_reference_model(sequential 1..24 => WorldMachine);
 }
 
 proptest! {
-    #![proptest_config(sim_tests::proptest_config(16))]
+    #![proptest_config(crate::support::proptest_config(16))]
     /// An explored case written as a scenario replays through `scenario run` and passes: the
     /// model's predicted codes are what the world gives.
     #[test]

@@ -2,8 +2,8 @@
 //! from the seed articles, with exact texts, event IDs and result codes, and no password in
 //! state, exports or output.
 
+use crate::support::{Sim, fresh_seed, text};
 use serde_json::Value;
-use sim_tests::{Sim, fresh_seed, text};
 
 const ROUNDS: &str = "50";
 
@@ -456,7 +456,7 @@ fn the_database_holds_the_real_tables_and_no_plaintext_password() {
         .ok(&["connector", "set-password", "contoso.com", "--password", pw]);
     let export = w.sim.root().join("export");
     w.sim.ok(&["export", export.to_str().unwrap()]);
-    let files = sim_tests::all_files(&export);
+    let files = crate::support::all_files(&export);
     let names: Vec<String> = files
         .iter()
         .map(|p| p.strip_prefix(&export).unwrap().display().to_string())
@@ -533,7 +533,7 @@ fn an_edit_of_encrypted_configuration_is_what_the_engine_reads() {
 /// read from the exported database.
 #[test]
 fn exported_keysets_decrypt_with_impacket_as_adconnectdump_does() {
-    let Some((py, _)) = sim_tests::oracle::setup("cli_adsync::exported_keysets") else {
+    let Some((py, _)) = crate::support::oracle::setup("cli_adsync::exported_keysets") else {
         return;
     };
     for (build, kind) in [
@@ -617,7 +617,7 @@ fn on_a_domain_controller_1_6_2_4_runs_as_an_smsa_that_survives_its_rotations() 
     let w = install(&["--build", "1.1.484.0", "--domain-controller"]);
     assert_eq!(w.s("/service_account/kind"), "domain");
     let sim = Sim::new();
-    let o = sim_tests::run([
+    let o = crate::support::run([
         "--state",
         sim.state.to_str().unwrap(),
         "init",

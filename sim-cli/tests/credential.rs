@@ -24,11 +24,13 @@
 //!   one alignment byte after an odd-sized secret. The files here have no attributes, so this
 //!   difference is not exercised.
 
+use crate::support::proptest_config as config;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use sim_tests::proptest_config as config;
 
+use crate::support::oracle::setup;
+use crate::support::{hex_field, vector_bytes, vectors_json};
 use serde_json::json;
 use sim_core::dpapi::api::{CRYPTPROTECT_SYSTEM, ProtectFlags};
 use sim_core::dpapi::blob::{Blob, BlobPolicy};
@@ -44,8 +46,6 @@ use sim_core::dpapi::prekey::Credential as Logon;
 use sim_core::dpapi::sid::Sid;
 use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
-use sim_tests::oracle::setup;
-use sim_tests::{hex_field, vector_bytes, vectors_json};
 
 // ------------------------------------------------------------------------------------------------
 // 1. Real vectors
@@ -268,7 +268,7 @@ proptest! {
 }
 
 // ------------------------------------------------------------------------------------------------
-// 3. Oracles (`sim_tests::oracle`)
+// 3. Oracles (`crate::support::oracle`)
 
 /// A generic credential, protected the way Windows writes a credential file: the user's master
 /// key, `CRYPTPROTECT_SYSTEM`, and the description that matches the persistence. Returns the file

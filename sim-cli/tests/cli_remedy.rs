@@ -2,7 +2,7 @@
 //! plan with sources; a dry run that changes nothing; a remediation that ends healthy and is
 //! journaled; passwords never printed; bad options named.
 
-use sim_tests::{Sim, fresh_seed, text};
+use crate::support::{Sim, fresh_seed, text};
 
 /// A 1.1.443.0 world whose local service account was reset and whose start failed with 1069.
 fn broken_old_build(sim: &mut Sim) -> serde_json::Value {

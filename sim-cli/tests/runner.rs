@@ -1,7 +1,12 @@
-//! The one integration test binary: every test module is listed here.
+//! The one integration test binary of `adsync-sim`: every test module is listed here. The CLI
+//! tests run the binary Cargo built for this test run (`CARGO_BIN_EXE_adsync-sim`); the data
+//! they read (vectors, fixtures, oracles) is in the repository's `tests/` folder.
+
+mod support;
 
 mod adsync_codecs;
 mod cli_adsync;
+mod cli_contract;
 mod cli_dpapi;
 mod cli_evidence;
 mod cli_input;
@@ -27,7 +32,7 @@ mod vectors;
 mod windows;
 mod world_properties;
 
-/// Every file in `tests/tests/` is a module of this binary: a test file nobody lists would never
+/// Every file in `sim-cli/tests/` is a module of this binary: a test file nobody lists would never
 /// run, silently.
 #[test]
 fn no_forgotten_test_files() {
@@ -42,6 +47,7 @@ fn no_forgotten_test_files() {
         let is_rust = path.extension().is_some_and(|e| e == "rs");
         if (is_rust || path.is_dir())
             && stem != "runner"
+            && stem != "support"
             && !runner.contains(&format!("mod {stem};"))
         {
             forgotten.push(stem.to_owned());
@@ -50,6 +56,6 @@ fn no_forgotten_test_files() {
     forgotten.sort();
     assert!(
         forgotten.is_empty(),
-        "not listed in tests/tests/runner.rs: {forgotten:?}"
+        "not listed in sim-cli/tests/runner.rs: {forgotten:?}"
     );
 }

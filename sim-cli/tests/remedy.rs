@@ -12,7 +12,7 @@ use sim_core::world::World;
 
 fn catalogue() -> Vec<(String, Scenario)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/failures");
-    let mut files: Vec<_> = sim_tests::all_files(&dir)
+    let mut files: Vec<_> = crate::support::all_files(&dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();

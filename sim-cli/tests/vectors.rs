@@ -1,6 +1,7 @@
 //! Every real-Windows artefact in `tests/vectors/` decrypts, and is rebuilt byte for byte from
 //! its recorded salts (`docs/dpapi.md` §6, §7 acceptance tests 1 and 2).
 
+use crate::support::{hex_field, vector_bytes, vectors_json};
 use sim_core::dpapi::alg::{CipherAlg, HashAlg};
 use sim_core::dpapi::blob::{Blob, BlobPolicy};
 use sim_core::dpapi::credfile::CredentialFile;
@@ -13,7 +14,6 @@ use sim_core::dpapi::prekey::{
     sha1_password,
 };
 use sim_core::dpapi::sid::Sid;
-use sim_tests::{hex_field, vector_bytes, vectors_json};
 
 fn mk64(bytes: &[u8]) -> MasterKey {
     MasterKey::from_bytes(bytes.try_into().expect("64-byte master key"))
@@ -304,7 +304,7 @@ fn xp_credhist_walks_back_through_every_password_and_rebuilds() {
 /// account context (1 local SHA-1, 2 domain NT, 3 domain 1607+).
 #[test]
 fn hash_format_vectors_open_with_their_passwords() {
-    let path = sim_tests::vectors_dir().join("hash_format_vectors.txt");
+    let path = crate::support::vectors_dir().join("hash_format_vectors.txt");
     let text = std::fs::read_to_string(path).unwrap();
     let mut checked = 0;
     for line in text

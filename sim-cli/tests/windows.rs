@@ -10,7 +10,7 @@
 #[cfg(not(windows))]
 #[test]
 fn windows_verbs_say_what_they_need_off_windows() {
-    use sim_tests::text;
+    use crate::support::text;
     for args in [
         vec!["parity"],
         vec![
@@ -24,7 +24,7 @@ fn windows_verbs_say_what_they_need_off_windows() {
         vec!["probe-service", "run", "--keyset", "k"],
         vec!["probe-service", "uninstall"],
     ] {
-        let o = sim_tests::run(&args);
+        let o = crate::support::run(&args);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
         assert!(
             text(&o).contains("needs Windows and a build with --features windows"),

@@ -104,7 +104,7 @@ fn agree(label: &str, world: &World) -> Vec<&'static str> {
 
 fn files(dir: &str) -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<_> = sim_tests::all_files(&dir)
+    let mut files: Vec<_> = crate::support::all_files(&dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();

@@ -3,8 +3,8 @@
 //! command lines is checked, scored and reset with its progress kept in the state; bad lab
 //! files and misuse give errors naming what is wrong; no handed-over password lands in the state.
 
+use crate::support::{Sim, run, text};
 use serde_json::Value;
-use sim_tests::{Sim, run, text};
 
 fn labs() -> Vec<Value> {
     let o = run(["--format", "json", "lab", "list"]);

@@ -6,9 +6,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::{Sim, adsync_sim_bin, text};
 use expectrl::{Expect, Session};
 use serde_json::Value;
-use sim_tests::{Sim, adsync_sim_bin, text};
 
 const PROMPT: &str = r"PS C:\Windows\system32> ";
 

@@ -12,10 +12,10 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::{Sim, adsync_sim_bin, all_files, contains, proptest_config};
 use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
-use sim_tests::{Sim, adsync_sim_bin, all_files, contains, proptest_config};
 
 /// Characters of a generated password: printable ASCII without quotes, `$` (a shell variable)
 /// and whitespace, plus letters outside ASCII so UTF-16LE differs from Latin-1.
@@ -213,10 +213,13 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
     ] {
         let mut full = vec!["--state", state.as_str()];
         full.extend(args.iter().copied());
-        keep(format!("{args:?}"), &sim_tests::run(&full));
+        keep(format!("{args:?}"), &crate::support::run(&full));
         let mut json = vec!["--state", state.as_str(), "--format", "json"];
         json.extend(args.iter().copied());
-        keep(format!("--format json {args:?}"), &sim_tests::run(&json));
+        keep(
+            format!("--format json {args:?}"),
+            &crate::support::run(&json),
+        );
     }
     keep(
         "account reset --password-stdin".into(),
@@ -267,7 +270,7 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
         let report = dir.join(format!("report.{f}"));
         keep(
             format!("scenario run --format {f} --out"),
-            &sim_tests::run([
+            &crate::support::run([
                 "--format",
                 f,
                 "scenario",
@@ -293,7 +296,7 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
     for f in ["human", "html"] {
         keep(
             format!("timeline --scenario --format {f}"),
-            &sim_tests::run([
+            &crate::support::run([
                 "--format",
                 f,
                 "timeline",
@@ -305,7 +308,7 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
     for f in ["human", "html", "json"] {
         keep(
             format!("timeline --format {f}"),
-            &sim_tests::run(["--state", &state, "--format", f, "timeline"]),
+            &crate::support::run(["--state", &state, "--format", f, "timeline"]),
         );
     }
     // A lab whose hidden break and whose solution carry the password literally.
@@ -328,11 +331,11 @@ fn drive(sim: &mut Sim, name: &str, p: &str, picked: &[usize]) -> Vec<(String, V
     let labs_s = labs.to_str().unwrap().to_owned();
     keep(
         "lab verify --format json".into(),
-        &sim_tests::run(["--format", "json", "lab", "--labs", &labs_s, "verify"]),
+        &crate::support::run(["--format", "json", "lab", "--labs", &labs_s, "verify"]),
     );
     keep(
         "scenario run labs".into(),
-        &sim_tests::run(["scenario", "run", &labs_s]),
+        &crate::support::run(["scenario", "run", &labs_s]),
     );
     // Report files and the state directory.
     for f in all_files(&dir).into_iter().chain(all_files(&sim.state)) {

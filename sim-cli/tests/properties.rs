@@ -10,6 +10,7 @@
 //!
 //! Rounds are kept tiny (1..=20, or 5 for stores) so the module runs in seconds.
 
+use crate::support::proptest_config as config;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -32,7 +33,6 @@ use sim_core::dpapi::prekey::{
 use sim_core::dpapi::sid::{MAX_SUB_AUTHORITIES, Sid};
 use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
-use sim_tests::proptest_config as config;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------

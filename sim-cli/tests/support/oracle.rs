@@ -8,7 +8,7 @@
 //! `ADSYNC_SIM_ORACLE_SEED=<seed>` replays a run.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -23,16 +23,14 @@ pub const SETUP_HINT: &str = "set up the oracles with `python3 -m venv .venv && 
 
 /// `tests/oracles`.
 pub fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles")
+    super::repo().join("tests/oracles")
 }
 
 fn interpreter() -> PathBuf {
     if let Some(p) = std::env::var_os("ADSYNC_SIM_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(".venv");
+    let venv = super::repo().join(".venv");
     if cfg!(windows) {
         venv.join("Scripts").join("python.exe")
     } else {

@@ -25,7 +25,7 @@ use sim_core::dpapi::store::{ProtectStore, StoreKind};
 use sim_core::filetime::FileTime;
 use std::path::Path;
 
-use sim_tests::oracle::{Python, seed, setup};
+use crate::support::oracle::{Python, seed, setup};
 use uuid::Uuid;
 
 // ------------------------------------------------------------------------------------------------
@@ -1062,7 +1062,7 @@ fn reference_model_artefacts_open_in_sim_core_and_the_cli() {
     let blob_path = m["blobs"][0]["path"].as_str().expect("blob path");
     let mk_path = m["masterkey"]["path"].as_str().expect("master key path");
     let cli = |entropy: &[u8]| {
-        sim_tests::run([
+        crate::support::run([
             "dpapi".to_owned(),
             "unprotect".to_owned(),
             blob_path.to_owned(),
@@ -1096,7 +1096,7 @@ fn reference_model_artefacts_open_in_sim_core_and_the_cli() {
     // The reference model itself: the oracles agree with it, and it rebuilds real Windows bytes.
     let mut out = batch.run(&py);
     out.failures.extend(failures);
-    let vdir = sim_tests::vectors_dir();
+    let vdir = crate::support::vectors_dir();
     let r = py
         .reference(&json!({ "op": "selftest", "vectors_dir": vdir.to_str().expect("UTF-8 path") }));
     let checked = r["checked"].as_array().map_or(0, Vec::len);
@@ -1118,7 +1118,7 @@ fn exported_world_master_keys_open_in_impacket() {
     let state = dir.path().join("state");
     let st = state.to_str().expect("utf-8 path");
     let seed = rng.next_u32().to_string();
-    let o = sim_tests::run([
+    let o = crate::support::run([
         "--state",
         st,
         "--format",
@@ -1146,7 +1146,7 @@ fn exported_world_master_keys_open_in_impacket() {
         .expect("password")
         .to_owned();
     let new = random_password(&mut rng);
-    let o = sim_tests::run([
+    let o = crate::support::run([
         "--state", st, "account", "change", &account, "--old", &old, "--new", &new,
     ]);
     assert!(
@@ -1154,12 +1154,12 @@ fn exported_world_master_keys_open_in_impacket() {
         "change (seed {seed}): {}",
         String::from_utf8_lossy(&o.stdout)
     );
-    let list = sim_tests::run(["--state", st, "--format", "json", "account", "list"]);
+    let list = crate::support::run(["--state", st, "--format", "json", "account", "list"]);
     let list: Value = serde_json::from_slice(&list.stdout).expect("account list JSON");
     let sid = list["accounts"][0]["sid"].as_str().expect("sid").to_owned();
     let export = dir.path().join("export");
     assert!(
-        sim_tests::run(["--state", st, "export", export.to_str().expect("utf-8")])
+        crate::support::run(["--state", st, "export", export.to_str().expect("utf-8")])
             .status
             .success()
     );

@@ -14,6 +14,8 @@
 //!    it these tests print a `SKIPPED` line and pass, unless `ADSYNC_SIM_REQUIRE_ORACLES=1`.
 //!    `ADSYNC_SIM_ORACLE_SEED=<seed>` replays a run.
 
+use crate::support::oracle::setup;
+use crate::support::proptest_config as config;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
@@ -29,8 +31,6 @@ use sim_core::adsync::keyset::{
     keyset_suffix,
 };
 use sim_core::dpapi::FormatError;
-use sim_tests::oracle::setup;
-use sim_tests::proptest_config as config;
 use uuid::Uuid;
 
 // ------------------------------------------------------------------------------------------------

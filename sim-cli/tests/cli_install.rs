@@ -2,7 +2,7 @@
 //! git revision in a checkout), `completions` writes a script for each shell clap_complete
 //! supports that names every verb, and `man` writes roff pages for the binary and each verb.
 
-use sim_tests::{run, text};
+use crate::support::{run, text};
 
 /// The verbs a completion script and the manual must know (a sample across the grammar).
 const VERBS: [&str; 10] = [
@@ -138,7 +138,7 @@ fn the_readme_tour_runs_as_written() {
             continue;
         }
         assert_eq!(first, "adsync-sim", "the tour runs only adsync-sim: {line}");
-        let o = std::process::Command::new(sim_tests::adsync_sim_bin())
+        let o = std::process::Command::new(crate::support::adsync_sim_bin())
             .args(args)
             .current_dir(dir.path())
             .output()

@@ -4,7 +4,7 @@
 //! "user name could not be found", the article's `cd` to the bin folder before
 //! `./miiskmu.exe /a`, and the scheduler that runs only while the service runs.
 
-use sim_tests::{Sim, text};
+use crate::support::{Sim, text};
 
 /// A 1.1.443.0 world (local `AAD_` service account) and the service account's name.
 fn old_build(seed: &str) -> (Sim, String) {
