@@ -184,6 +184,8 @@ pub fn parse_sync(args: &[&str]) -> Result<Command, ParseError> {
 }
 
 /// The ADSync module's cmdlets and `Set-MsolUserPassword`; `None` when `verb` is none of them.
+///
+/// Longer than 80 lines on purpose: one match arm per cmdlet, each with its parameters.
 pub fn parse_cmdlet(
     verb: &str,
     words: &[String],

@@ -111,6 +111,9 @@ fn is_cmdlet(verb: &str) -> bool {
 }
 
 /// The role of each word of a line.
+///
+/// Longer than 80 lines on purpose: one match arm per command family, naming its password
+/// positions, so every family's rule is in one table.
 fn roles(words: &[String]) -> Vec<Role> {
     let mut roles = vec![Role::Keep; words.len()];
     let Some(first) = words.first() else {

@@ -109,6 +109,9 @@ fn start_type_number(t: StartType) -> u32 {
 }
 
 /// The bundle the collection would write on the simulated server.
+///
+/// Longer than 80 lines on purpose: it writes the bundle's files in the order the collection
+/// script does, so the two can be read side by side.
 pub fn bundle_of_world(world: &World) -> Result<Bundle, EvidenceError> {
     let computer = computer_name(world);
     let mut bundle = Bundle::default();

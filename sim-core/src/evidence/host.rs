@@ -88,6 +88,9 @@ impl EvidenceHost {
     /// Parses a bundle. `manifest.json` and both sc.exe texts are required (without them the
     /// service's state would be a guess); the event files, the connectors, the build and the
     /// domain are optional and, when absent, named by [`EvidenceHost::unknown`].
+    ///
+    /// Longer than 80 lines on purpose: it reads the bundle's files in one fixed order, each with
+    /// the reason it is required or what its absence means beside it.
     pub fn from_bundle(bundle: &Bundle) -> Result<Self, EvidenceError> {
         let required = |file: &str, why: &str| {
             bundle.get(file).ok_or_else(|| EvidenceError::Missing {

@@ -176,6 +176,9 @@ impl LabFile {
         toml::to_string(&copy).unwrap_or_default()
     }
 
+    /// Checks every rule of the lab format, in the order of the file's keys, each refusal naming
+    /// the key and its line. Longer than 80 lines on purpose: one check per rule, read top to
+    /// bottom like the format's description.
     fn validate(&self, file: &str, text: &str, with_solution: bool) -> Result<(), LabError> {
         let invalid = |key: &str, line: usize, message: String| LabError::Invalid {
             file: file.to_owned(),

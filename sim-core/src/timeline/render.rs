@@ -124,6 +124,9 @@ impl Layout {
 }
 
 /// The journal as an SVG picture titled `title`.
+///
+/// Longer than 80 lines on purpose: it writes the document top to bottom (frame, lanes, state
+/// bands, commands, events, legend), so the SVG reads in the order the code does.
 pub fn svg(title: &str, entries: &[Entry]) -> String {
     let l = Layout::new(entries);
     let mut s = String::new();
