@@ -80,7 +80,7 @@ fn run(args: &[&str]) -> Result<(), String> {
             let mut rng = sim_benches::rng();
             let rate = match *op {
                 "protect" => throughput(len, secs, || {
-                    Blob::seal(
+                    Blob::seal_bytes(
                         &mut rng,
                         &key,
                         Uuid::nil(),
