@@ -20,6 +20,8 @@ use super::crypto::{self, CbcChain, KeyedHash, SecretBytes};
 use super::masterkey::MasterKey;
 use super::reader::{FormatError, Reader, Writer, len_u32};
 
+pub mod stream;
+
 /// Bytes encrypted (or decrypted) and then hashed at a time, so the sign reads each chunk from the
 /// cache the cipher just wrote it to.
 const CHUNK: usize = 16 << 10;
