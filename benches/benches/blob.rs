@@ -18,7 +18,7 @@ fn blobs(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("protect", len), &data, |b, data| {
             let mut r = rng();
             b.iter(|| {
-                Blob::seal(
+                Blob::seal_bytes(
                     &mut r,
                     &key,
                     Uuid::nil(),

@@ -223,7 +223,7 @@ fn protect(a: ProtectArgs) -> Result<Outcome> {
         Some(_) => BlobPolicy::WINDOWS_XP,
     };
     let mut rng = rng(a.seed)?;
-    let blob = Blob::seal(
+    let bytes = Blob::seal_bytes(
         &mut rng,
         &key,
         file.guid,
@@ -233,15 +233,14 @@ fn protect(a: ProtectArgs) -> Result<Outcome> {
         0,
         &policy,
     );
-    let bytes = blob.to_bytes();
     write_output(&a.out, &bytes, "blob")?;
     Ok(Outcome {
         human: format!(
             "Protected {} bytes with master key {} ({}, {}) into {} ({} bytes)",
             data.len(),
             file.guid,
-            blob.alg_crypt,
-            blob.alg_hash,
+            policy.alg_crypt,
+            policy.alg_hash,
             a.out.display(),
             bytes.len()
         ),
@@ -249,8 +248,8 @@ fn protect(a: ProtectArgs) -> Result<Outcome> {
             "master_key_guid": file.guid.to_string(),
             "path": a.out.display().to_string(),
             "blob_len": bytes.len(),
-            "alg_crypt": blob.alg_crypt.to_string(),
-            "alg_hash": blob.alg_hash.to_string(),
+            "alg_crypt": policy.alg_crypt.to_string(),
+            "alg_hash": policy.alg_hash.to_string(),
         }),
         raw: None,
         result_code: 0,

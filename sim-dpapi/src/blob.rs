@@ -10,13 +10,21 @@
 //! Given the same salt and HMAC2 key, sealing rebuilds the eight real blobs in `tests/vectors/`
 //! byte for byte.
 
+use std::ops::Range;
+
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::alg::{CipherAlg, Digest, HashAlg};
-use super::crypto::{self, Padding, SecretBytes};
+use super::crypto::{self, CbcChain, KeyedHash, SecretBytes};
 use super::masterkey::MasterKey;
-use super::reader::{FormatError, Reader, Writer};
+use super::reader::{FormatError, Reader, Writer, len_u32};
+
+pub mod stream;
+
+/// Bytes encrypted (or decrypted) and then hashed at a time, so the sign reads each chunk from the
+/// cache the cipher just wrote it to.
+const CHUNK: usize = 16 << 10;
 
 /// `guidProvider` of every DPAPI blob: `df9d8cd0-1501-11d1-8c7a-00c04fc297eb` (§2.4).
 pub const PROVIDER_GUID: Uuid = Uuid::from_u128(0xdf9d8cd0_1501_11d1_8c7a_00c04fc297eb);
@@ -206,9 +214,9 @@ impl Blob {
         })
     }
 
-    /// Bytes 20 up to the end of `pbData`: the region the sign covers.
-    fn signed_region(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96 + self.description.len() + self.data.len());
+    /// Bytes of the signed region before the data: from `dwMasterKeyVersion` (byte 20) to
+    /// `dwDataLen`, for `data_len` bytes of data.
+    fn write_signed_header(&self, out: &mut Vec<u8>, data_len: usize) {
         out.put_u32(self.master_key_version);
         out.put_guid(&self.master_key_guid);
         out.put_u32(self.flags);
@@ -220,17 +228,28 @@ impl Blob {
         out.put_u32(self.alg_hash.id());
         out.put_u32(self.alg_hash_bits);
         out.put_len_prefixed(&self.hmac2_key);
-        out.put_len_prefixed(&self.data);
-        out
+        out.put_u32(len_u32(data_len));
+    }
+
+    /// Length of the whole blob with `data_len` bytes of data and a `sign_len`-byte sign.
+    fn encoded_len(&self, data_len: usize, sign_len: usize) -> usize {
+        20 + 64
+            + self.description.len()
+            + self.salt.len()
+            + self.hmac_key.len()
+            + self.hmac2_key.len()
+            + data_len
+            + 4
+            + sign_len
     }
 
     /// The blob's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let region = self.signed_region();
-        let mut out = Vec::with_capacity(24 + region.len() + self.sign.len());
+        let mut out = Vec::with_capacity(self.encoded_len(self.data.len(), self.sign.len()));
         out.put_u32(self.version);
         out.put_guid(&self.provider);
-        out.extend_from_slice(&region);
+        self.write_signed_header(&mut out, self.data.len());
+        out.extend_from_slice(&self.data);
         out.put_len_prefixed(&self.sign);
         out
     }
@@ -247,17 +266,25 @@ impl Blob {
             .to_owned()
     }
 
-    /// `HMAC-H(key, first || extra…)` in the given form (§1.5).
-    fn keyed_hash(&self, form: HmacForm, mkh: &[u8], first: &[u8], extra: &[&[u8]]) -> SecretBytes {
+    /// `HMAC-H(key, first || …)` in the given form (§1.5), ready for the rest of the message.
+    fn keyed_hasher(&self, form: HmacForm, mkh: &[u8], first: &[u8]) -> KeyedHash {
         let d = self.alg_hash.digest();
         match form {
-            HmacForm::OuterExtra => crypto::hmac_outer_extra(d, mkh, first, extra),
+            HmacForm::OuterExtra => KeyedHash::outer_extra(d, mkh, first),
             HmacForm::Rfc => {
-                let mut parts = vec![first];
-                parts.extend_from_slice(extra);
-                crypto::hmac(d, mkh, &parts)
+                let mut h = KeyedHash::rfc(d, mkh);
+                h.update(first);
+                h
             }
         }
+    }
+
+    /// The sign's keyed hash fed with everything before the signed region: `hmac2Key`, then the
+    /// entropy (§1.5). The region follows.
+    fn signer(&self, form: HmacForm, mkh: &[u8], entropy: &[u8]) -> KeyedHash {
+        let mut h = self.keyed_hasher(form, mkh, &self.hmac2_key);
+        h.update(entropy);
+        h
     }
 
     /// The form Windows uses: the non-RFC one for SHA-1 blobs whenever there is extra data (the
@@ -271,13 +298,23 @@ impl Blob {
     }
 
     fn data_key(&self, form: HmacForm, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
-        let session = self.keyed_hash(form, mkh, &self.salt, &[entropy]);
-        crypto::derive_key(self.alg_hash.digest(), &session, self.alg_crypt.key_len())
+        let mut session = self.keyed_hasher(form, mkh, &self.salt);
+        session.update(entropy);
+        crypto::derive_key(
+            self.alg_hash.digest(),
+            &session.finalize(),
+            self.alg_crypt.key_len(),
+        )
     }
 
+    /// The sign over this blob's region, fed where the bytes lie (no copy of the data).
     fn compute_sign(&self, form: HmacForm, mkh: &[u8], entropy: &[u8]) -> SecretBytes {
-        let region = self.signed_region();
-        self.keyed_hash(form, mkh, &self.hmac2_key, &[entropy, &region])
+        let mut h = self.signer(form, mkh, entropy);
+        let mut header = Vec::with_capacity(self.encoded_len(0, 0));
+        self.write_signed_header(&mut header, self.data.len());
+        h.update(&header);
+        h.update(&self.data);
+        h.finalize()
     }
 
     /// Decrypts the data with the master key and checks the sign. `entropy` is the optional
@@ -296,20 +333,52 @@ impl Blob {
         } else {
             &[session_form, session_form.other()]
         };
-        let iv = vec![0u8; self.alg_crypt.block_len()];
+        let sign_form = self.windows_form(true);
+        let block = self.alg_crypt.block_len();
+        let iv = vec![0u8; block];
+        // Whether the sign in Windows' form matches: computed during the first decryption, chunk
+        // by chunk over the ciphertext just decrypted (the sign does not depend on the session key).
+        let mut windows_sign: Option<bool> = None;
         let mut result = Err(BlobError::BadPadding);
         for &session in sessions {
             let key = self.data_key(session, &mkh, entropy);
-            let Ok(plain) =
-                crypto::cbc_decrypt(self.alg_crypt, &key, &iv, &self.data, Padding::Pkcs7)
+            let Ok(mut chain) = CbcChain::decryptor(self.alg_crypt, &key, &iv) else {
+                continue;
+            };
+            let mut plain = Zeroizing::new(vec![0u8; self.data.len()]);
+            let mut signer = match windows_sign {
+                None => {
+                    let mut h = self.signer(sign_form, &mkh, entropy);
+                    let mut header = Vec::with_capacity(self.encoded_len(0, 0));
+                    self.write_signed_header(&mut header, self.data.len());
+                    h.update(&header);
+                    Some(h)
+                }
+                Some(_) => None,
+            };
+            let mut decrypted = true;
+            for (ct, pt) in self.data.chunks(CHUNK).zip(plain.chunks_mut(CHUNK)) {
+                decrypted &= chain.apply_b2b(ct, pt).is_ok();
+                if let Some(h) = signer.as_mut() {
+                    h.update(ct);
+                }
+            }
+            if let Some(h) = signer {
+                windows_sign = Some(crypto::ct_eq(&h.finalize(), &self.sign));
+            }
+            let Some(len) = decrypted
+                .then(|| crypto::pkcs7_unpad_len(&plain, block))
+                .flatten()
             else {
                 continue;
             };
-            let sign_form = self.windows_form(true);
-            if [sign_form, sign_form.other()]
-                .into_iter()
-                .any(|form| crypto::ct_eq(&self.compute_sign(form, &mkh, entropy), &self.sign))
+            if windows_sign == Some(true)
+                || crypto::ct_eq(
+                    &self.compute_sign(sign_form.other(), &mkh, entropy),
+                    &self.sign,
+                )
             {
+                plain.truncate(len);
                 return Ok(plain);
             }
             result = Err(BlobError::BadSign);
@@ -317,13 +386,9 @@ impl Blob {
         result
     }
 
-    /// Protects `plaintext` with explicit salt and HMAC2 key (for byte-identical rebuilds).
-    #[allow(clippy::too_many_arguments)] // mirrors the blob's inputs one for one
-    pub fn seal_with(
-        master_key: &MasterKey,
+    /// The blob of these algorithms and keys, with no data and no sign yet.
+    fn template(
         master_key_guid: Uuid,
-        plaintext: &[u8],
-        entropy: &[u8],
         description: &str,
         flags: u32,
         policy: &BlobPolicy,
@@ -332,7 +397,7 @@ impl Blob {
     ) -> Self {
         let mut description: Vec<u8> = crypto::utf16le(description);
         description.extend_from_slice(&[0, 0]);
-        let mut blob = Self {
+        Self {
             version: 1,
             provider: PROVIDER_GUID,
             master_key_version: 1,
@@ -348,17 +413,114 @@ impl Blob {
             hmac2_key,
             data: vec![],
             sign: vec![],
-        };
+        }
+    }
+
+    /// Seals `plaintext` under this template's fields into the blob's bytes, in one buffer sized
+    /// up front: the plaintext is copied once into place, padded, CBC-encrypted in place a chunk
+    /// at a time, and each chunk is fed to the sign while it is still in the cache. Returns the
+    /// bytes and where the data and the sign lie in them.
+    fn seal_layout(
+        &self,
+        master_key: &MasterKey,
+        plaintext: &[u8],
+        entropy: &[u8],
+    ) -> (Vec<u8>, Range<usize>, Range<usize>) {
+        let block = self.alg_crypt.block_len();
+        let data_len = crypto::pkcs7_len(plaintext.len(), block);
+        let sign_len = self.alg_hash.digest().output_len();
+        let mut out = Vec::with_capacity(self.encoded_len(data_len, sign_len));
+        out.put_u32(self.version);
+        out.put_guid(&self.provider);
+        self.write_signed_header(&mut out, data_len);
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        out.resize(start + data_len, 0);
+        crypto::pkcs7_pad(out.get_mut(start + plaintext.len()..).unwrap_or_default());
+
         let mkh = master_key.sha1();
-        let key = blob.data_key(blob.windows_form(!entropy.is_empty()), &mkh, entropy);
-        let iv = vec![0u8; blob.alg_crypt.block_len()];
-        // Key and IV sizes come from the cipher itself, so encryption cannot fail.
-        blob.data = crypto::cbc_encrypt(blob.alg_crypt, &key, &iv, plaintext, Padding::Pkcs7)
-            .unwrap_or_default();
-        blob.sign = blob
-            .compute_sign(blob.windows_form(true), &mkh, entropy)
-            .to_vec();
+        let key = self.data_key(self.windows_form(!entropy.is_empty()), &mkh, entropy);
+        let iv = vec![0u8; block];
+        let mut signer = self.signer(self.windows_form(true), &mkh, entropy);
+        let (head, data) = out.split_at_mut(start);
+        signer.update(head.get(20..).unwrap_or_default());
+        // The key has the cipher's key length and the IV its block length, and the data is whole
+        // blocks, so the chain cannot refuse them.
+        if let Ok(mut chain) = CbcChain::encryptor(self.alg_crypt, &key, &iv) {
+            for chunk in data.chunks_mut(CHUNK) {
+                let _whole_blocks = chain.apply(chunk);
+                signer.update(chunk);
+            }
+        }
+        let sign = signer.finalize();
+        let end = out.len();
+        out.put_len_prefixed(&sign);
+        (out, start..end, end + 4..end + 4 + sign.len())
+    }
+
+    /// Protects `plaintext` with explicit salt and HMAC2 key (for byte-identical rebuilds).
+    #[allow(clippy::too_many_arguments)] // mirrors the blob's inputs one for one
+    pub fn seal_with(
+        master_key: &MasterKey,
+        master_key_guid: Uuid,
+        plaintext: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: u32,
+        policy: &BlobPolicy,
+        salt: Vec<u8>,
+        hmac2_key: Vec<u8>,
+    ) -> Self {
+        let mut blob = Self::template(master_key_guid, description, flags, policy, salt, hmac2_key);
+        let (bytes, data, sign) = blob.seal_layout(master_key, plaintext, entropy);
+        blob.data = bytes.get(data).unwrap_or_default().to_vec();
+        blob.sign = bytes.get(sign).unwrap_or_default().to_vec();
         blob
+    }
+
+    /// [`Blob::seal_with`] straight to the blob's bytes: one buffer, no copy of the ciphertext.
+    #[allow(clippy::too_many_arguments)] // mirrors the blob's inputs one for one
+    pub fn seal_bytes_with(
+        master_key: &MasterKey,
+        master_key_guid: Uuid,
+        plaintext: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: u32,
+        policy: &BlobPolicy,
+        salt: Vec<u8>,
+        hmac2_key: Vec<u8>,
+    ) -> Vec<u8> {
+        Self::template(master_key_guid, description, flags, policy, salt, hmac2_key)
+            .seal_layout(master_key, plaintext, entropy)
+            .0
+    }
+
+    /// [`Blob::seal`] straight to the blob's bytes (what `CryptProtectData` returns): one buffer,
+    /// no copy of the ciphertext.
+    #[allow(clippy::too_many_arguments)] // CryptProtectData's own inputs plus key and rng
+    pub fn seal_bytes<R: rand_core::CryptoRng + ?Sized>(
+        rng: &mut R,
+        master_key: &MasterKey,
+        master_key_guid: Uuid,
+        plaintext: &[u8],
+        entropy: &[u8],
+        description: &str,
+        flags: u32,
+        policy: &BlobPolicy,
+    ) -> Vec<u8> {
+        let (salt, hmac2) = draw_keys(rng, policy);
+        Self::seal_bytes_with(
+            master_key,
+            master_key_guid,
+            plaintext,
+            entropy,
+            description,
+            flags,
+            policy,
+            salt.to_vec(),
+            hmac2.to_vec(),
+        )
     }
 
     /// Protects `plaintext`, drawing the salt and HMAC2 key from `rng`.
@@ -373,10 +535,7 @@ impl Blob {
         flags: u32,
         policy: &BlobPolicy,
     ) -> Self {
-        let mut salt = Zeroizing::new(vec![0u8; policy.salt_len]);
-        rng.fill_bytes(&mut salt);
-        let mut hmac2 = Zeroizing::new(vec![0u8; policy.salt_len]);
-        rng.fill_bytes(&mut hmac2);
+        let (salt, hmac2) = draw_keys(rng, policy);
         Self::seal_with(
             master_key,
             master_key_guid,
@@ -388,5 +547,133 @@ impl Blob {
             salt.to_vec(),
             hmac2.to_vec(),
         )
+    }
+}
+
+/// A new blob's salt and HMAC2 key, in that order from `rng`.
+fn draw_keys<R: rand_core::CryptoRng + ?Sized>(
+    rng: &mut R,
+    policy: &BlobPolicy,
+) -> (SecretBytes, SecretBytes) {
+    let mut salt = Zeroizing::new(vec![0u8; policy.salt_len]);
+    rng.fill_bytes(&mut salt);
+    let mut hmac2 = Zeroizing::new(vec![0u8; policy.salt_len]);
+    rng.fill_bytes(&mut hmac2);
+    (salt, hmac2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Padding;
+    use proptest::prelude::*;
+
+    /// The blob the way §1.5 spells it, with every step in its own buffer: the reference the
+    /// one-buffer, chunked path must equal byte for byte.
+    fn reference_bytes(
+        mk: &MasterKey,
+        plaintext: &[u8],
+        entropy: &[u8],
+        policy: &BlobPolicy,
+        salt: &[u8],
+        hmac2: &[u8],
+    ) -> Vec<u8> {
+        let d = policy.alg_hash.digest();
+        let mkh = mk.sha1();
+        let sha1_extra = d == Digest::Sha1;
+        let session = if sha1_extra && !entropy.is_empty() {
+            crypto::hmac_outer_extra(d, &mkh, salt, &[entropy])
+        } else {
+            crypto::hmac(d, &mkh, &[salt, entropy])
+        };
+        let key = crypto::derive_key(d, &session, policy.alg_crypt.key_len());
+        let iv = vec![0u8; policy.alg_crypt.block_len()];
+        let data =
+            crypto::cbc_encrypt(policy.alg_crypt, &key, &iv, plaintext, Padding::Pkcs7).unwrap();
+        let mut region = Vec::new();
+        region.put_u32(1);
+        region.put_guid(&Uuid::from_u128(7));
+        region.put_u32(0);
+        let mut desc = crypto::utf16le("d");
+        desc.extend_from_slice(&[0, 0]);
+        region.put_len_prefixed(&desc);
+        region.put_u32(policy.alg_crypt.id());
+        region.put_u32(policy.alg_crypt_bits);
+        region.put_len_prefixed(salt);
+        region.put_len_prefixed(&[]);
+        region.put_u32(policy.alg_hash.id());
+        region.put_u32(policy.alg_hash.bits());
+        region.put_len_prefixed(hmac2);
+        region.put_len_prefixed(&data);
+        let sign = if sha1_extra {
+            crypto::hmac_outer_extra(d, &mkh, hmac2, &[entropy, &region])
+        } else {
+            crypto::hmac(d, &mkh, &[hmac2, entropy, &region])
+        };
+        let mut out = Vec::new();
+        out.put_u32(1);
+        out.put_guid(&PROVIDER_GUID);
+        out.extend_from_slice(&region);
+        out.put_len_prefixed(&sign);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Sizes around the chunk and block boundaries, both policies, with and without entropy:
+        /// the one-buffer path, the struct path and the reference agree, and the blob opens.
+        #[test]
+        fn one_buffer_seal_equals_reference(
+            len in prop_oneof![0usize..100, (CHUNK - 40)..(CHUNK + 40), (2 * CHUNK - 20)..(2 * CHUNK + 70)],
+            entropy in proptest::collection::vec(any::<u8>(), 0..20),
+            xp in any::<bool>(),
+            fill in any::<u8>(),
+        ) {
+            let policy = if xp { BlobPolicy::WINDOWS_XP } else { BlobPolicy::WINDOWS_10 };
+            let mk = MasterKey::from_bytes([fill ^ 0x5a; 64]);
+            let plain: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31) ^ fill).collect();
+            let (salt, hmac2) = (vec![fill; policy.salt_len], vec![fill ^ 1; policy.salt_len]);
+            let bytes = Blob::seal_bytes_with(
+                &mk, Uuid::from_u128(7), &plain, &entropy, "d", 0, &policy, salt.clone(), hmac2.clone(),
+            );
+            prop_assert_eq!(&bytes, &reference_bytes(&mk, &plain, &entropy, &policy, &salt, &hmac2));
+            let blob = Blob::seal_with(
+                &mk, Uuid::from_u128(7), &plain, &entropy, "d", 0, &policy, salt, hmac2,
+            );
+            prop_assert_eq!(&blob.to_bytes(), &bytes);
+            let parsed = Blob::parse(&bytes).unwrap();
+            prop_assert_eq!(&parsed.open(&mk, &entropy).unwrap()[..], &plain[..]);
+        }
+    }
+
+    #[test]
+    fn wrong_entropy_and_tampering_are_refused() {
+        let mk = MasterKey::from_bytes([3; 64]);
+        let plain = vec![9u8; 3 * CHUNK + 5];
+        let bytes = Blob::seal_bytes_with(
+            &mk,
+            Uuid::from_u128(7),
+            &plain,
+            b"e",
+            "d",
+            0,
+            &BlobPolicy::WINDOWS_10,
+            vec![1; 32],
+            vec![2; 32],
+        );
+        let blob = Blob::parse(&bytes).unwrap();
+        assert!(blob.open(&mk, b"f").is_err());
+        assert!(blob.open(&MasterKey::from_bytes([4; 64]), b"e").is_err());
+        let mut tampered = blob.clone();
+        tampered.data[100] ^= 1;
+        assert_eq!(tampered.open(&mk, b"e"), Err(BlobError::BadSign));
+        let mut bad_pad = blob.clone();
+        let n = bad_pad.data.len();
+        bad_pad.data[n - 1] ^= 0x80;
+        assert_eq!(bad_pad.open(&mk, b"e"), Err(BlobError::BadPadding));
+        let mut empty = blob;
+        empty.data.clear();
+        assert_eq!(empty.open(&mk, b"e"), Err(BlobError::BadPadding));
     }
 }

@@ -33,37 +33,101 @@ pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
 
 /// RFC 2104 `HMAC-H(key, parts[0] || parts[1] || …)`.
 pub fn hmac(d: Digest, key: &[u8], parts: &[&[u8]]) -> SecretBytes {
-    fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut m = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-        for p in parts {
-            m.update(p);
-        }
-        m.finalize().into_bytes().to_vec()
+    let mut m = KeyedHash::rfc(d, key);
+    for p in parts {
+        m.update(p);
     }
-    Zeroizing::new(match d {
-        Digest::Sha1 => run::<Hmac<Sha1>>(key, parts),
-        Digest::Sha512 => run::<Hmac<Sha512>>(key, parts),
-    })
+    m.finalize()
 }
 
 /// The non-RFC HMAC of XP-era SHA-1 blobs (§1.5):
 /// `H((K^opad) || H((K^ipad) || inner) || outer_extra…)`, where the extra data goes into the
 /// *outer* hash. `K` is the key zero-padded to the hash block size.
 pub fn hmac_outer_extra(d: Digest, key: &[u8], inner: &[u8], outer_extra: &[&[u8]]) -> SecretBytes {
-    let block = d.block_len();
-    let mut k = Zeroizing::new(if key.len() > block {
-        hash(d, &[key]).to_vec()
-    } else {
-        key.to_vec()
-    });
-    k.resize(block, 0);
-    let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
-    let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
-    let inner_hash = hash(d, &[&ipad, inner]);
-    let mut parts: Vec<&[u8]> = vec![&opad, &inner_hash];
-    parts.extend_from_slice(outer_extra);
-    hash(d, &parts)
+    let mut h = KeyedHash::outer_extra(d, key, inner);
+    for p in outer_extra {
+        h.update(p);
+    }
+    h.finalize()
+}
+
+/// A keyed hash fed piece by piece, in either of the two forms DPAPI blobs use (§1.5): RFC 2104
+/// HMAC, or the non-RFC form of [`hmac_outer_extra`] whose extra data goes into the outer hash.
+/// Lets a blob's sign run over the data where it lies, chunk by chunk, without first copying the
+/// signed region into one buffer.
+pub struct KeyedHash(KeyedState);
+
+enum KeyedState {
+    Sha1Rfc(Hmac<Sha1>),
+    Sha512Rfc(Hmac<Sha512>),
+    Sha1Outer(Sha1),
+    Sha512Outer(Sha512),
+}
+
+impl std::fmt::Debug for KeyedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyedHash(..)")
+    }
+}
+
+impl KeyedHash {
+    /// RFC 2104 `HMAC-H(key, …)`.
+    pub fn rfc(d: Digest, key: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Self(match d {
+            Digest::Sha1 => KeyedState::Sha1Rfc(
+                <Hmac<Sha1> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!()),
+            ),
+            Digest::Sha512 => KeyedState::Sha512Rfc(
+                <Hmac<Sha512> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!()),
+            ),
+        })
+    }
+
+    /// The non-RFC form `H((K^opad) || H((K^ipad) || inner) || …)`: what is fed afterwards goes
+    /// into the outer hash, as in [`hmac_outer_extra`].
+    pub fn outer_extra(d: Digest, key: &[u8], inner: &[u8]) -> Self {
+        let block = d.block_len();
+        let mut k = Zeroizing::new(if key.len() > block {
+            hash(d, &[key]).to_vec()
+        } else {
+            key.to_vec()
+        });
+        k.resize(block, 0);
+        let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
+        let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
+        let inner_hash = hash(d, &[&ipad, inner]);
+        fn start<D: sha2::Digest>(opad: &[u8], inner_hash: &[u8]) -> D {
+            let mut h = D::new();
+            h.update(opad);
+            h.update(inner_hash);
+            h
+        }
+        Self(match d {
+            Digest::Sha1 => KeyedState::Sha1Outer(start(&opad, &inner_hash)),
+            Digest::Sha512 => KeyedState::Sha512Outer(start(&opad, &inner_hash)),
+        })
+    }
+
+    /// Feeds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            KeyedState::Sha1Rfc(m) => m.update(data),
+            KeyedState::Sha512Rfc(m) => m.update(data),
+            KeyedState::Sha1Outer(h) => sha2::Digest::update(h, data),
+            KeyedState::Sha512Outer(h) => sha2::Digest::update(h, data),
+        }
+    }
+
+    /// The keyed hash of everything fed.
+    pub fn finalize(self) -> SecretBytes {
+        Zeroizing::new(match self.0 {
+            KeyedState::Sha1Rfc(m) => m.finalize().into_bytes().to_vec(),
+            KeyedState::Sha512Rfc(m) => m.finalize().into_bytes().to_vec(),
+            KeyedState::Sha1Outer(h) => sha2::Digest::finalize(h).to_vec(),
+            KeyedState::Sha512Outer(h) => sha2::Digest::finalize(h).to_vec(),
+        })
+    }
 }
 
 /// `CryptDeriveKey`: the session key truncated to `key_len`, or, when it is too short (SHA-1 for
@@ -160,6 +224,139 @@ pub fn cbc_decrypt(
         CipherAlg::Aes256 => run::<aes::Aes256>(key, iv, data, padding),
     }?;
     Ok(Zeroizing::new(out))
+}
+
+/// A CBC chain that continues across calls, for data processed a chunk at a time (blobs: each
+/// chunk is encrypted in place and hashed while it is still in the cache, and a stream never
+/// holds more than one chunk). Padding is the caller's: see [`pkcs7_pad`] and [`pkcs7_len`].
+pub struct CbcChain(ChainState);
+
+enum ChainState {
+    Aes256Enc(cbc::Encryptor<aes::Aes256>),
+    Aes256Dec(cbc::Decryptor<aes::Aes256>),
+    TdesEnc(cbc::Encryptor<des::TdesEde3>),
+    TdesDec(cbc::Decryptor<des::TdesEde3>),
+}
+
+impl std::fmt::Debug for CbcChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CbcChain(..)")
+    }
+}
+
+fn blocks_in_place<C, F>(buf: &mut [u8], f: F) -> Result<(), CbcError>
+where
+    C: cbc::cipher::BlockSizeUser,
+    F: FnOnce(cbc::cipher::InOutBuf<'_, '_, cbc::cipher::Block<C>>),
+{
+    blocks_b2b::<C, _>(cbc::cipher::InOutBuf::from(buf), f)
+}
+
+impl CbcChain {
+    /// An encrypting chain. `key` and `iv` must have the cipher's sizes.
+    pub fn encryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
+        Ok(Self(match alg {
+            CipherAlg::Aes256 => ChainState::Aes256Enc(
+                cbc::Encryptor::new_from_slices(key, iv).map_err(|_| CbcError)?,
+            ),
+            CipherAlg::TripleDes => {
+                ChainState::TdesEnc(cbc::Encryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
+            }
+        }))
+    }
+
+    /// A decrypting chain. `key` and `iv` must have the cipher's sizes.
+    pub fn decryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
+        Ok(Self(match alg {
+            CipherAlg::Aes256 => ChainState::Aes256Dec(
+                cbc::Decryptor::new_from_slices(key, iv).map_err(|_| CbcError)?,
+            ),
+            CipherAlg::TripleDes => {
+                ChainState::TdesDec(cbc::Decryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
+            }
+        }))
+    }
+
+    /// Encrypts or decrypts `buf` in place, continuing the chain. `buf` must be a whole number of
+    /// blocks.
+    pub fn apply(&mut self, buf: &mut [u8]) -> Result<(), CbcError> {
+        match &mut self.0 {
+            ChainState::Aes256Enc(c) => {
+                blocks_in_place::<aes::Aes256, _>(buf, |b| c.encrypt_blocks_inout(b))
+            }
+            ChainState::Aes256Dec(c) => {
+                blocks_in_place::<aes::Aes256, _>(buf, |b| c.decrypt_blocks_inout(b))
+            }
+            ChainState::TdesEnc(c) => {
+                blocks_in_place::<des::TdesEde3, _>(buf, |b| c.encrypt_blocks_inout(b))
+            }
+            ChainState::TdesDec(c) => {
+                blocks_in_place::<des::TdesEde3, _>(buf, |b| c.decrypt_blocks_inout(b))
+            }
+        }
+    }
+}
+
+impl CbcChain {
+    /// Like [`CbcChain::apply`], from `input` into `out` (of the same length).
+    pub fn apply_b2b(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), CbcError> {
+        let buf = cbc::cipher::InOutBuf::new(input, out).map_err(|_| CbcError)?;
+        match &mut self.0 {
+            ChainState::Aes256Enc(c) => {
+                blocks_b2b::<aes::Aes256, _>(buf, |b| c.encrypt_blocks_inout(b))
+            }
+            ChainState::Aes256Dec(c) => {
+                blocks_b2b::<aes::Aes256, _>(buf, |b| c.decrypt_blocks_inout(b))
+            }
+            ChainState::TdesEnc(c) => {
+                blocks_b2b::<des::TdesEde3, _>(buf, |b| c.encrypt_blocks_inout(b))
+            }
+            ChainState::TdesDec(c) => {
+                blocks_b2b::<des::TdesEde3, _>(buf, |b| c.decrypt_blocks_inout(b))
+            }
+        }
+    }
+}
+
+fn blocks_b2b<'i, 'o, C, F>(buf: cbc::cipher::InOutBuf<'i, 'o, u8>, f: F) -> Result<(), CbcError>
+where
+    C: cbc::cipher::BlockSizeUser,
+    F: FnOnce(cbc::cipher::InOutBuf<'i, 'o, cbc::cipher::Block<C>>),
+{
+    let (blocks, tail) = buf.into_chunks::<C::BlockSize>();
+    if !tail.is_empty() {
+        return Err(CbcError);
+    }
+    f(blocks);
+    Ok(())
+}
+
+/// Length of `msg_len` bytes after PKCS#7 padding to `block` bytes: always at least one byte of
+/// padding, a whole block when already aligned.
+pub const fn pkcs7_len(msg_len: usize, block: usize) -> usize {
+    (msg_len / block + 1) * block
+}
+
+/// Writes the PKCS#7 padding of a `msg_len`-byte message into `tail`, the bytes from `msg_len`
+/// to [`pkcs7_len`].
+pub fn pkcs7_pad(tail: &mut [u8]) {
+    let n = tail.len() as u8;
+    tail.fill(n);
+}
+
+/// The message length of PKCS#7-padded `data` (a whole number of `block`-byte blocks), or
+/// `None` when the padding is invalid.
+pub fn pkcs7_unpad_len(data: &[u8], block: usize) -> Option<usize> {
+    let &n = data.last()?;
+    let n = usize::from(n);
+    if n == 0 || n > block || n > data.len() {
+        return None;
+    }
+    let start = data.len() - n;
+    data.get(start..)?
+        .iter()
+        .all(|&b| usize::from(b) == n)
+        .then_some(start)
 }
 
 /// Constant-time equality of two MACs.

@@ -18,13 +18,13 @@
 //! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The second
 //! block of each hash is the previous state (or the accumulator) followed by constant padding,
 //! so an iteration is exactly two compressions of that block shape, with no allocation, no
-//! buffering, no finalisation logic and no hasher clones. For SHA-512 on x86-64 the compression
-//! is `fixed_sha512`'s, written for that shape: it takes the eight state words as the message
-//! (no byte-order round trip), folds the constant padding words, and runs the message schedule
-//! in SSE2 registers (x86-64 baseline: no `target-cpu` flag, no run-time detection). Elsewhere,
-//! and for SHA-1, the block is laid out once with its padding and the raw compression function
-//! of `sha2` / `sha1` is called (`sha2::block_api::compress512` uses the SHA-512 instructions on
-//! AArch64, `sha1::block_api::compress` SHA-NI where present, both chosen at run time).
+//! buffering, no finalisation logic and no hasher clones. For SHA-512 the compression
+//! is the workspace's `sha512-kernel`, written for that shape: it takes the eight state words as
+//! the message (no byte-order round trip), folds the constant padding words, and runs the message
+//! schedule in vector registers; on x86-64 it picks an AVX2 + BMI2 build at run time (that crate
+//! holds the one `unsafe` call this needs), elsewhere it calls `sha2`'s compression (the SHA-512
+//! instructions on AArch64). For SHA-1 the block is laid out once with its padding and
+//! `sha1::block_api::compress` is called (SHA-NI where present, chosen at run time).
 //! `benches/README.md` has the measurements and what was tried.
 //!
 //! Keys, states, blocks and the accumulator are zeroized when a derivation ends.
@@ -35,8 +35,6 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::alg::Digest;
 use super::crypto::SecretBytes;
-
-mod fixed_sha512;
 
 /// The most rounds any DPAPI structure may ask for. Real files use 4000 to 24000 (§5); 10 million
 /// lets whole-process timing isolate the KDF, and bounds the work a corrupted file can demand.
@@ -120,7 +118,7 @@ impl Engine for Sha512Engine {
 
     #[inline(always)]
     fn compress_digest(state: &mut [u64; 8], msg: &[u64; 8], _block: &mut [u8; 128]) {
-        fixed_sha512::compress_digest_block(state, msg);
+        sha512_kernel::compress_digest_block(state, msg);
     }
 
     #[inline(always)]

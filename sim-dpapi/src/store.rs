@@ -326,7 +326,7 @@ impl ProtectStore {
         description: &str,
         flags: ProtectFlags,
     ) -> Vec<u8> {
-        Blob::seal(
+        Blob::seal_bytes(
             rng,
             key,
             guid,
@@ -336,7 +336,6 @@ impl ProtectStore {
             flags.stored(),
             &self.blob_policy,
         )
-        .to_bytes()
     }
 
     /// `CryptUnprotectData` as this principal: returns the plaintext and the parsed blob.

@@ -1,38 +1,74 @@
-//! SHA-512 compression of the one block shape every KDF iteration hashes.
+//! SHA-512 compression of the one block shape every iteration of DPAPI's PBKDF2 hashes.
 //!
-//! Both hashes of an iteration end with the block `m || 0x80 || 0… || 1536` (a 64-byte message
-//! `m` after one 128-byte keyed block: 192 bytes, 1536 bits). [`compress_digest_block`] takes `m`
-//! as the eight big-endian words it is (the previous chaining state or accumulator, so there is no
-//! byte-order conversion at all) and runs the compression with the other eight words as
-//! constants.
+//! Both hashes of an HMAC-SHA512 iteration over a 64-byte message end with the block
+//! `m || 0x80 || 0… || 1536` (the message after one 128-byte keyed block: 192 bytes, 1536 bits).
+//! [`compress_digest_block`] takes `m` as the eight big-endian words it is (the previous chaining
+//! state or accumulator, so there is no byte-order conversion at all) and runs FIPS 180-4's
+//! compression with the other eight words as constants.
 //!
 //! On x86-64 the message schedule runs two words at a time in SSE2 registers (part of the x86-64
-//! baseline, so every x86-64 CPU has it and no `target-cpu` flag or run-time detection is needed),
-//! through `safe_arch`'s safe wrappers, while the rounds run in scalar registers: the schedule no
-//! longer competes with the rounds for the integer ALUs, which is where a scalar SHA-512 loses
-//! its time. The schedule for rounds 16–31 is written out with the padding words as constants,
-//! which the compiler folds (`σ0(0) = 0`, constant `K[t] + W[t]`, …); rounds 32–63 are a loop
-//! whose `K[t] + W[t]` go to a stack array that the rounds read as memory operands, which keeps the
-//! compiler from hoisting the whole schedule ahead of the rounds (it did, and spilled, when
-//! everything was one straight block). `benches/README.md` has the measurements.
+//! baseline) through `safe_arch`'s safe wrappers, while the rounds run in scalar registers: the
+//! schedule does not compete with the rounds for the integer ALUs. The schedule for rounds 16–31
+//! is written out with the padding words as constants, which the compiler folds; rounds 32–63 are
+//! a loop whose `K[t] + W[t]` go to a stack array that the rounds read as memory operands, which
+//! keeps the compiler from hoisting the whole schedule ahead of the rounds.
 //!
-//! Elsewhere the block is laid out in bytes and given to `sha2`'s compression function, which
-//! uses the SHA-512 instructions where the CPU has them (AArch64).
+//! The same code is compiled twice on x86-64: for the baseline, and for AVX2 and BMI2, where the
+//! compiler uses BMI2's non-destructive `rorx` for the rounds' rotations and the three-operand
+//! VEX forms for the schedule (no register copies before each shift). The second is chosen at run
+//! time when the CPU has both features; this crate's one `unsafe` block is that call.
+//!
+//! Elsewhere (AArch64 has SHA-512 instructions, which `sha2` uses) the block is laid out in bytes
+//! and given to `sha2`'s compression function.
+//!
+//! `benches/README.md` in the workspace has the measurements.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 /// The 64-byte message's bit length after one 128-byte block.
 const BITS: u64 = 8 * (128 + 64);
 
 /// `state = compress(state, m || 0x80 || 0… || BE128(1536))`, `m` as big-endian words.
-#[inline(never)]
-pub(super) fn compress_digest_block(state: &mut [u64; 8], m: &[u64; 8]) {
+#[inline]
+pub fn compress_digest_block(state: &mut [u64; 8], m: &[u64; 8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+            #[allow(unsafe_code)]
+            // SAFETY: `compress_avx2_bmi2` requires only that the CPU has AVX2 and BMI2, which
+            // the run-time detection just above established.
+            unsafe {
+                imp::compress_avx2_bmi2(state, m);
+            }
+        } else {
+            imp::compress_baseline(state, m);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
     imp::compress(state, m);
+}
+
+/// Which compression [`compress_digest_block`] runs on this CPU.
+pub fn selected_path() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+            "x86-64 AVX2 + BMI2"
+        } else {
+            "x86-64 baseline (SSE2)"
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "sha2::block_api::compress512"
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     use super::BITS;
 
-    #[inline(always)]
+    #[inline]
     pub(super) fn compress(state: &mut [u64; 8], m: &[u64; 8]) {
         let mut block = [0u8; 128];
         for (chunk, word) in block.chunks_exact_mut(8).zip(m) {
@@ -223,8 +259,21 @@ mod imp {
         }};
     }
 
+    /// The compression built for the x86-64 baseline (SSE2).
+    #[inline(never)]
+    pub(super) fn compress_baseline(state: &mut [u64; 8], m: &[u64; 8]) {
+        compress(state, m);
+    }
+
+    /// The same compression built for AVX2 and BMI2 (`rorx`, three-operand vector forms).
+    #[inline(never)]
+    #[target_feature(enable = "avx2,bmi2")]
+    pub(super) fn compress_avx2_bmi2(state: &mut [u64; 8], m: &[u64; 8]) {
+        compress(state, m);
+    }
+
     #[inline(always)]
-    pub(super) fn compress(state: &mut [u64; 8], m: &[u64; 8]) {
+    fn compress(state: &mut [u64; 8], m: &[u64; 8]) {
         let w: [u64; 16] = [
             m[0],
             m[1],
@@ -299,24 +348,54 @@ mod tests {
         s
     }
 
+    type Compress = fn(&mut [u64; 8], &[u64; 8]);
+
+    /// Every compression this CPU can run: the dispatching entry point, and on x86-64 the baseline
+    /// build on its own (the entry point takes the AVX2 + BMI2 build when the CPU has both).
+    fn paths() -> Vec<(&'static str, Compress)> {
+        let mut v: Vec<(&'static str, Compress)> = vec![(selected_path(), compress_digest_block)];
+        #[cfg(target_arch = "x86_64")]
+        v.push(("x86-64 baseline (SSE2)", imp::compress_baseline));
+        v
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn equals_sha2_compression(state in any::<[u64; 8]>(), m in any::<[u64; 8]>()) {
-            let mut s = state;
-            compress_digest_block(&mut s, &m);
-            prop_assert_eq!(s, by_sha2(&state, &m));
+            for (name, compress) in paths() {
+                let mut s = state;
+                compress(&mut s, &m);
+                prop_assert_eq!(s, by_sha2(&state, &m), "{}", name);
+            }
         }
     }
 
     #[test]
     fn extreme_words() {
-        for fill in [0u64, u64::MAX, 0x8000_0000_0000_0000, 1] {
-            let (state, m) = ([fill; 8], [!fill; 8]);
-            let mut s = state;
-            compress_digest_block(&mut s, &m);
-            assert_eq!(s, by_sha2(&state, &m));
+        for (name, compress) in paths() {
+            for fill in [0u64, u64::MAX, 0x8000_0000_0000_0000, 1] {
+                let (state, m) = ([fill; 8], [!fill; 8]);
+                let mut s = state;
+                compress(&mut s, &m);
+                assert_eq!(s, by_sha2(&state, &m), "{name}");
+            }
+        }
+    }
+
+    /// A chain of compressions, each fed the previous state, as the KDF runs them: equals sha2's.
+    #[test]
+    fn chains_equal_sha2() {
+        for (name, compress) in paths() {
+            let (mut ours, mut theirs) = ([7u64; 8], [7u64; 8]);
+            let mut m = [0x0123_4567_89ab_cdefu64; 8];
+            for _ in 0..1000 {
+                compress(&mut ours, &m);
+                theirs = by_sha2(&theirs, &m);
+                m = ours;
+            }
+            assert_eq!(ours, theirs, "{name}");
         }
     }
 }
