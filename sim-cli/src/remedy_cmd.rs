@@ -94,8 +94,7 @@ pub fn diagnose(state: &Path, args: &DiagnoseArgs) -> Result<Outcome> {
         if let Some(upn) = &args.global_admin {
             host.set_global_administrator(upn);
         }
-        let d = remedy::diagnose(&mut host).context("diagnose")?;
-        let plan = remedy::plan(&d, &host);
+        let (d, plan) = remedy::diagnose_and_plan(&mut host).context("diagnose")?;
         let mut notes = host.notes().to_vec();
         if !plan.steps.is_empty() {
             notes.push(

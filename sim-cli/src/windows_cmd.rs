@@ -154,8 +154,7 @@ mod real {
         if let Some(upn) = global_admin {
             host.set_global_administrator(upn);
         }
-        let d = sim_core::remedy::diagnose(&mut host).context("diagnose")?;
-        let plan = sim_core::remedy::plan(&d, &host);
+        let (d, plan) = sim_core::remedy::diagnose_and_plan(&mut host).context("diagnose")?;
         crate::remedy_cmd::report(&d, &plan, host.unknown(), host.notes())
     }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 pub use diagnose::{Cause, Diagnosis, Finding, diagnose};
 pub use plan::{Missing, Plan, PlanStep, StepError, plan};
-pub use runbook::{diagnosis_outcome, remediation_outcome, run_runbook};
+pub use runbook::{diagnose_and_plan, diagnosis_outcome, remediation_outcome, run_runbook};
 
 /// `--credential ACCOUNT=PASSWORD`'s parser, which the command language owns.
 pub use crate::command::parse_credential;

@@ -11,6 +11,14 @@ use crate::backend::{Given, Host};
 use crate::command::Runbook;
 use crate::world::Outcome;
 
+/// Diagnoses `host` and plans the documented fix: the first half of `diagnose`, which every
+/// host's `diagnose` (simulated, evidence bundle, this server) goes through.
+pub fn diagnose_and_plan(host: &mut dyn Host) -> Result<(Diagnosis, Plan), RemedyError> {
+    let d = diagnose(host)?;
+    let p = plan(&d, host);
+    Ok((d, p))
+}
+
 /// A diagnosis and its plan as `diagnose` reports them: the rendered report, the diagnosis as
 /// JSON with `healthy` and `plan`, and result code 1 when something is wrong.
 pub fn diagnosis_outcome(d: &Diagnosis, plan: &Plan) -> Result<Outcome, RemedyError> {
@@ -42,8 +50,7 @@ pub fn run_runbook(host: &mut dyn Host, runbook: &Runbook) -> Result<Outcome, Re
     let mut host = Given::new(host, runbook.credentials());
     match runbook {
         Runbook::Diagnose { .. } => {
-            let d = diagnose(&mut host)?;
-            let p = plan(&d, &host);
+            let (d, p) = diagnose_and_plan(&mut host)?;
             diagnosis_outcome(&d, &p)
         }
         Runbook::Remediate { dry_run, .. } => remediation_outcome(&remediate(&mut host, *dry_run)?),

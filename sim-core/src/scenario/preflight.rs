@@ -102,13 +102,18 @@ pub fn real_host_refuses(command: &Command) -> Option<&'static str> {
 /// Why a real host without ADSync cannot run `step` with `values` for its placeholders; `None`
 /// when it can.
 pub fn step_refusal(step: &Step, values: &[(String, String)]) -> Option<String> {
-    let line = match fill(&step.run, values) {
-        Ok(l) => l,
-        Err(why) => {
-            return Some(format!(
-                "{why} (only the simulated install defines the accounts and passwords they stand for)"
-            ));
-        }
+    let Ok(line) = fill(&step.run, values) else {
+        let filled = values
+            .iter()
+            .fold(step.run.clone(), |s, (k, v)| s.replace(k.as_str(), v));
+        let start = filled.find("${").unwrap_or(0);
+        let end = filled[start..]
+            .find('}')
+            .map_or(filled.len(), |e| start + e + 1);
+        return Some(format!(
+            "uses the placeholder {}, which only the simulated install defines (a real host has no install to take its account or password from)",
+            &filled[start..end]
+        ));
     };
     let why = match Line::parse(&line) {
         // A line that does not parse fails the same on every host, before reaching it.
@@ -183,7 +188,7 @@ mod tests {
         assert!(r[2].why.contains("--host local"), "{}", r[2]);
         assert!(
             r[3].why
-                .starts_with("unknown placeholder ${service_account}"),
+                .starts_with("uses the placeholder ${service_account}, "),
             "{}",
             r[3]
         );
@@ -239,7 +244,7 @@ mod tests {
                     || first.starts_with("add-adsync");
                 if adsync && Line::parse(&step.run).is_ok() {
                     assert!(
-                        why.is_some_and(|w| w == NO_ADSYNC || w.starts_with("unknown placeholder")),
+                        why.is_some_and(|w| w == NO_ADSYNC || w.starts_with("uses the placeholder")),
                         "{file} step {}: {why:?}",
                         i + 1
                     );
