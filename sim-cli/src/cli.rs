@@ -75,7 +75,8 @@ pub enum Command {
     /// 'Add-ADSyncAADServiceAccount -AADCredential USER:PASSWORD',
     /// 'Add-ADSyncADDSConnectorAccount -Name FOREST -EACredential USER:PASSWORD',
     /// 'Get-ADSyncConnector', 'Get-ADSyncScheduler', 'Set-ADSyncScheduler -SyncCycleEnabled $false',
-    /// 'Start-ADSyncSyncCycle -PolicyType Delta', 'Set-MsolUserPassword -UserPrincipalName U -NewPassword P'.
+    /// 'Start-ADSyncSyncCycle -PolicyType Delta', 'Set-MsolUserPassword -UserPrincipalName U -NewPassword P',
+    /// and the runbook verbs 'diagnose' and 'remediate [--dry-run] [--credential ACCOUNT=PASSWORD]'.
     Exec {
         /// The command line (quote it as one argument).
         line: String,
@@ -422,6 +423,25 @@ pub struct ScenarioRunArgs {
     /// its expectations.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Where the steps run: `sim`, a fresh simulated world per scenario; `windows`, this
+    /// machine through the Windows backend (a build with `--features windows`): the steps an
+    /// administrator does to accounts, services and event logs, after a check, before anything
+    /// runs, that names every step a machine without ADSync cannot do.
+    #[arg(long, value_enum, default_value_t = ScenarioHost::Sim)]
+    pub host: ScenarioHost,
+    /// Required with `--host windows`: the steps change this machine (account passwords, the
+    /// services' logon, starts and stops).
+    #[arg(long)]
+    pub yes_really_on_this_host: bool,
+}
+
+/// Where `scenario run` runs the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioHost {
+    /// A fresh simulated world per scenario.
+    Sim,
+    /// This Windows machine (`--features windows`).
+    Windows,
 }
 
 #[derive(Debug, Args)]

@@ -34,22 +34,37 @@ fn main() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let format = cli.format;
+    let state = cli.state.as_path();
     let result = match cli.command {
+        // --- the world ---
+        cli::Command::Init(a) => world_cmd::init(state, a),
+        cli::Command::Export(a) => world_cmd::export(state, a),
+        cli::Command::Status => world_cmd::words(state, "status", vec![]),
+        cli::Command::Account(a) => world_cmd::words(state, "account", a.args),
+        cli::Command::Dc(a) => world_cmd::words(state, "dc", a.args),
+        cli::Command::Sc(a) => world_cmd::words(state, "sc", a.args),
+        cli::Command::Events(a) => world_cmd::words(state, "events", a.args),
+        cli::Command::Clock(a) => world_cmd::words(state, "clock", a.args),
+        cli::Command::Miiskmu(a) => world_cmd::words(state, "miiskmu", a.args),
+        cli::Command::Connector(a) => world_cmd::words(state, "connector", a.args),
+        cli::Command::Sync(a) => world_cmd::words(state, "sync", a.args),
+        cli::Command::Exec { line } => world_cmd::exec(state, &line),
+        // --- offline tools, scenarios, runbooks ---
         cli::Command::Dpapi(cmd) => dpapi_cmd::run(cmd),
         cli::Command::Scenario(cli::ScenarioCommand::Run(a)) => scenario_cmd::run(format, a),
         cli::Command::Scenario(cli::ScenarioCommand::Explore(a)) => explore_cmd::run(format, &a),
-        cli::Command::Diagnose(a) => remedy_cmd::diagnose(&cli.state, &a),
+        cli::Command::Diagnose(a) => remedy_cmd::diagnose(state, &a),
         cli::Command::Collect(a) => evidence_cmd::collect(&a),
-        cli::Command::Remediate(a) => remedy_cmd::remediate(&cli.state, &a),
+        cli::Command::Remediate(a) => remedy_cmd::remediate(state, &a),
         // --- labs, shell, timeline ---
-        cli::Command::Lab(a) => lab_cmd::run(&cli.state, a),
-        cli::Command::Shell => shell::run(&cli.state, format),
-        cli::Command::Timeline(a) => timeline_cmd::run(&cli.state, format, a),
+        cli::Command::Lab(a) => lab_cmd::run(state, a),
+        cli::Command::Shell => shell::run(state, format),
+        cli::Command::Timeline(a) => timeline_cmd::run(state, format, a),
+        // --- Windows ---
         cli::Command::ProbeService(cmd) => windows_cmd::probe_service(cmd),
         cli::Command::Parity => windows_cmd::parity(),
         cli::Command::Completions(a) => shell_integration::completions(&a),
         cli::Command::Man(a) => shell_integration::man(&a),
-        other => world_cmd::run(&cli.state, other),
     };
     output::finish(format, result)
 }

@@ -1,13 +1,13 @@
-//! `diagnose` and `remediate [--dry-run]`: the simulated host behind `sim_core::remedy`, as one
-//! transaction on the state directory; `diagnose --evidence DIR` over a collected bundle
+//! `diagnose` and `remediate [--dry-run]`: the runbook pipeline (`sim_core::remedy::run_runbook`,
+//! the one `exec`, the shell and scenarios use) on the simulated host, as one transaction on the
+//! state directory; `diagnose --evidence DIR` over a collected bundle
 //! (`sim_core::evidence::EvidenceHost`); and `--host local`, this Windows server.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use sim_core::backend::SimHost;
-use sim_core::command::Secret;
+use sim_core::command::{self, Credential, Runbook};
 use sim_core::evidence::EvidenceHost;
 use sim_core::remedy;
 use sim_store::StateDir;
@@ -16,59 +16,69 @@ use crate::cli::{CredentialArgs, DiagnoseArgs, HostChoice, RemediateArgs};
 use crate::output::Outcome;
 
 /// `ACCOUNT=PASSWORD` pairs from `--credential`.
-pub(crate) fn credentials(args: &CredentialArgs) -> Result<Vec<(String, Secret)>> {
+pub(crate) fn credentials(args: &CredentialArgs) -> Result<Vec<Credential>> {
     args.credentials
         .iter()
         .map(|c| {
-            remedy::parse_credential(c).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--credential must be ACCOUNT=PASSWORD (e.g. 'CONTOSO\\MSOL_1a2b=…'); got a value without an account name before '='"
-                )
-            })
+            command::parse_credential(c)
+                .map(|(account, password)| Credential { account, password })
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--credential must be ACCOUNT=PASSWORD (e.g. 'CONTOSO\\MSOL_1a2b=…'); got a value without an account name before '='"
+                    )
+                })
         })
         .collect()
 }
 
-fn give(host: &mut SimHost<'_>, given: &[(String, Secret)]) {
-    for (a, p) in given {
-        host.give_password(a, p.clone());
+/// A runbook's outcome as the front end prints it: result code 1 when the server is (or ends)
+/// unhealthy.
+pub(crate) fn printed(o: sim_core::world::Outcome) -> Outcome {
+    Outcome {
+        human: o.text,
+        json: o.json,
+        raw: None,
+        result_code: o.code,
     }
 }
 
-/// The report of a diagnosis: result code 1 when something is wrong. `unknown` and `notes` say
-/// what the host could not show (evidence and live hosts).
+/// The report of a diagnosis ([`remedy::diagnosis_outcome`]), with what the host could not
+/// show (`unknown`) and `notes` (evidence and live hosts).
 pub(crate) fn report(
     d: &remedy::Diagnosis,
     plan: &remedy::Plan,
     unknown: &[String],
     notes: &[String],
 ) -> Result<Outcome> {
-    let mut doc = serde_json::to_value(d)?;
-    doc["healthy"] = json!(d.healthy());
-    doc["plan"] = serde_json::to_value(plan)?;
-    let mut human = d.render(plan);
+    let mut out = printed(remedy::diagnosis_outcome(d, plan)?);
     if !unknown.is_empty() || !notes.is_empty() {
-        doc["unknown"] = json!(unknown);
-        doc["notes"] = json!(notes);
+        out.json["unknown"] = json!(unknown);
+        out.json["notes"] = json!(notes);
     }
     if !unknown.is_empty() {
-        human.push_str("\nNot shown by this host (left out of the diagnosis, not guessed):\n");
+        out.human
+            .push_str("\nNot shown by this host (left out of the diagnosis, not guessed):\n");
         for u in unknown {
-            human.push_str(&format!("  - {u}\n"));
+            out.human.push_str(&format!("  - {u}\n"));
         }
     }
     if !notes.is_empty() {
-        human.push_str("\nNotes:\n");
+        out.human.push_str("\nNotes:\n");
         for n in notes {
-            human.push_str(&format!("  - {n}\n"));
+            out.human.push_str(&format!("  - {n}\n"));
         }
     }
-    Ok(Outcome {
-        human,
-        json: doc,
-        raw: None,
-        result_code: u32::from(!d.healthy()),
-    })
+    Ok(out)
+}
+
+/// Runs a runbook line on the state directory's world: `remediate` without `--dry-run` as one
+/// write transaction (every command it ran journaled), the rest read only.
+pub(crate) fn on_state(state: &Path, runbook: &Runbook) -> Result<Outcome> {
+    let mut dir = StateDir::open(state)?;
+    let o = dir
+        .with_host(runbook.mutates(), |host| remedy::run_runbook(host, runbook))?
+        .context(runbook.verb())?;
+    Ok(printed(o))
 }
 
 /// `adsync-sim diagnose`: read only; result code 1 when something is wrong.
@@ -78,14 +88,13 @@ pub fn diagnose(state: &Path, args: &DiagnoseArgs) -> Result<Outcome> {
         let bundle = crate::evidence_cmd::read_bundle(dir)?;
         let mut host = EvidenceHost::from_bundle(&bundle)
             .with_context(|| format!("reading the evidence bundle {}", dir.display()))?;
-        for (a, p) in &given {
-            host.give_password(a, p.clone());
+        for c in &given {
+            host.give_password(&c.account, c.password.clone());
         }
         if let Some(upn) = &args.global_admin {
             host.set_global_administrator(upn);
         }
-        let d = remedy::diagnose(&mut host).context("diagnose")?;
-        let plan = remedy::plan(&d, &host);
+        let (d, plan) = remedy::diagnose_and_plan(&mut host).context("diagnose")?;
         let mut notes = host.notes().to_vec();
         if !plan.steps.is_empty() {
             notes.push(
@@ -97,16 +106,7 @@ pub fn diagnose(state: &Path, args: &DiagnoseArgs) -> Result<Outcome> {
     if args.host == Some(HostChoice::Local) {
         return crate::windows_cmd::diagnose_local(&given, args.global_admin.as_deref());
     }
-    let mut dir = StateDir::open(state)?;
-    let (d, plan) = dir
-        .with_host(false, |host| {
-            give(host, &given);
-            let d = remedy::diagnose(host)?;
-            let plan = remedy::plan(&d, host);
-            Ok::<_, remedy::RemedyError>((d, plan))
-        })?
-        .context("diagnose")?;
-    report(&d, &plan, &[], &[])
+    on_state(state, &Runbook::Diagnose { credentials: given })
 }
 
 /// `adsync-sim remediate [--dry-run]`: result code 0 only when the server ends healthy.
@@ -124,22 +124,11 @@ pub fn remediate(state: &Path, args: &RemediateArgs) -> Result<Outcome> {
             args.dry_run,
         );
     }
-    let mut dir = StateDir::open(state)?;
-    let r = dir
-        .with_host(!args.dry_run, |host| {
-            give(host, &given);
-            remedy::remediate(host, args.dry_run)
-        })?
-        .context("remediate")?;
-    remediation(&r)
-}
-
-/// The report of a remediation.
-pub(crate) fn remediation(r: &remedy::Remediation) -> Result<Outcome> {
-    Ok(Outcome {
-        human: r.render(),
-        json: serde_json::to_value(r)?,
-        raw: None,
-        result_code: u32::from(!r.healthy),
-    })
+    on_state(
+        state,
+        &Runbook::Remediate {
+            dry_run: args.dry_run,
+            credentials: given,
+        },
+    )
 }

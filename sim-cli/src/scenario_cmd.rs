@@ -1,6 +1,9 @@
-//! `scenario run PATH... [--format human|json|junit] [--out FILE] [--seed N]` (docs/design.md §4, §6):
-//! scenario files and folders (recursive, `*.toml`), each in a fresh in-memory world, in
-//! parallel across cores, reported in a stable order.
+//! `scenario run PATH... [--format human|json|junit] [--out FILE] [--seed N] [--host sim|windows]`
+//! (docs/design.md §4, §6): scenario files and folders (recursive, `*.toml`), each in a fresh
+//! in-memory world, in parallel across cores, reported in a stable order; or, with `--host
+//! windows`, one after the other on this machine through the Windows backend, after a pre-flight
+//! that refuses, by step, what a machine without ADSync cannot do
+//! (`sim_core::scenario::preflight`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,9 +12,10 @@ use anyhow::{Context, Result, bail};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{Value, json};
 use sim_core::limits::MAX_TOML_BYTES;
-use sim_core::scenario::{Scenario, ScenarioReport, run_scenario};
+use sim_core::scenario::preflight::refusals;
+use sim_core::scenario::{Scenario, ScenarioReport, run_scenario, run_scenario_on};
 
-use crate::cli::{Format, ScenarioRunArgs};
+use crate::cli::{Format, ScenarioHost, ScenarioRunArgs};
 use crate::output::Outcome;
 
 /// Every `*.toml` under the paths, sorted within each folder, each file once
@@ -120,11 +124,21 @@ fn run_all(files: &[PathBuf], seed: Option<u64>) -> Vec<Result<ScenarioReport>> 
         .collect()
 }
 
-fn replay(r: &ScenarioReport) -> String {
-    format!("adsync-sim scenario run '{}' --seed {}", r.file, r.seed)
+fn replay(r: &ScenarioReport, host: ScenarioHost) -> String {
+    match host {
+        ScenarioHost::Sim => format!("adsync-sim scenario run '{}' --seed {}", r.file, r.seed),
+        ScenarioHost::Windows => format!(
+            "adsync-sim scenario run '{}' --host windows --yes-really-on-this-host",
+            r.file
+        ),
+    }
 }
 
-fn human(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> (String, usize) {
+fn human(
+    files: &[PathBuf],
+    results: &[Result<ScenarioReport>],
+    host: ScenarioHost,
+) -> (String, usize) {
     let mut out = String::new();
     let mut failed = 0;
     for (f, r) in files.iter().zip(results) {
@@ -154,7 +168,7 @@ fn human(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> (String, usiz
                         out.push_str(&format!("        event {e}\n"));
                     }
                 }
-                out.push_str(&format!("      replay: {}\n", replay(r)));
+                out.push_str(&format!("      replay: {}\n", replay(r, host)));
             }
             Err(e) => {
                 failed += 1;
@@ -186,7 +200,7 @@ fn step_json(s: &sim_core::scenario::StepReport) -> Value {
     json!({"run": s.run, "result_code": s.code, "output": s.output, "events": s.events, "failure": s.failure})
 }
 
-fn json_report(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Value {
+fn json_report(files: &[PathBuf], results: &[Result<ScenarioReport>], host: ScenarioHost) -> Value {
     let rows: Vec<Value> = files
         .iter()
         .zip(results)
@@ -200,7 +214,7 @@ fn json_report(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Value {
                 "journal_hash": r.journal_hash,
                 "error": r.error,
                 "failed_step": r.failed_step().map(|(n, _)| n),
-                "replay": replay(r),
+                "replay": replay(r, host),
                 "steps": r.steps.iter().map(step_json).collect::<Vec<_>>(),
             }),
             Err(e) => {
@@ -212,7 +226,11 @@ fn json_report(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Value {
     json!({"scenarios": rows, "passed": passed, "failed": rows.len() - passed})
 }
 
-fn junit(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Result<String> {
+fn junit(
+    files: &[PathBuf],
+    results: &[Result<ScenarioReport>],
+    host: ScenarioHost,
+) -> Result<String> {
     let mut report = Report::new("adsync-sim");
     let mut suite = TestSuite::new("scenarios");
     for (f, r) in files.iter().zip(results) {
@@ -233,7 +251,7 @@ fn junit(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Result<String
                         (None, None) => "failed".into(),
                     };
                     st.set_message(msg).set_type("expectation");
-                    st.set_description(format!("replay: {}", replay(r)));
+                    st.set_description(format!("replay: {}", replay(r, host)));
                     st
                 };
                 let mut case = TestCase::new(r.name.clone(), status);
@@ -268,6 +286,62 @@ fn junit(files: &[PathBuf], results: &[Result<ScenarioReport>]) -> Result<String
     Ok(report.to_string()?)
 }
 
+/// `scenario run --host windows`: every file is read and checked before anything runs (a lab,
+/// or a step this machine cannot do, refuses the whole run, naming each step), then the
+/// scenarios run one after the other on this machine.
+fn run_on_this_machine(
+    files: &[PathBuf],
+    a: &ScenarioRunArgs,
+) -> Result<Vec<Result<ScenarioReport>>> {
+    let mut host = crate::windows_cmd::this_machine("scenario run --host windows")?;
+    if a.seed.is_some() {
+        bail!(
+            "--seed chooses the simulated world's randomness; --host windows runs on this machine, which has none to choose"
+        );
+    }
+    let mut scenarios = Vec::new();
+    let mut refused = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = crate::input::read_text_bounded(
+            path,
+            MAX_TOML_BYTES,
+            "MAX_TOML_BYTES",
+            "scenario file",
+        )?;
+        if is_lab(&text) {
+            refused.push(format!(
+                "{name}: a lab runs in the simulated world only (its break steps and objectives need copies of the world)"
+            ));
+            continue;
+        }
+        let scenario = Scenario::parse(&name, &text)?;
+        refused.extend(
+            refusals(&name, &scenario, &[])
+                .iter()
+                .map(ToString::to_string),
+        );
+        scenarios.push((name, scenario));
+    }
+    if !refused.is_empty() {
+        bail!(
+            "nothing ran: {} without ADSync cannot run these steps:\n  {}",
+            host.describe(),
+            refused.join("\n  ")
+        );
+    }
+    if !a.yes_really_on_this_host {
+        bail!(
+            "scenario run --host windows changes this machine ({}): account passwords, the services' logon accounts, starts and stops; read the steps, then run again with --yes-really-on-this-host",
+            host.describe()
+        );
+    }
+    Ok(scenarios
+        .iter()
+        .map(|(name, s)| Ok(run_scenario_on(host.as_mut(), name, s, &[])))
+        .collect())
+}
+
 /// Runs `scenario run`.
 pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
     let files = collect(&a.paths)?;
@@ -277,7 +351,10 @@ pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
             files.len()
         );
     }
-    let results = run_all(&files, a.seed);
+    let results = match a.host {
+        ScenarioHost::Sim => run_all(&files, a.seed),
+        ScenarioHost::Windows => run_on_this_machine(&files, &a)?,
+    };
     if let (Some(path), Some(Ok(r))) = (&a.record, results.first()) {
         let mut text = format!(
             "# Recorded by `adsync-sim scenario run --record` from {}.\n",
@@ -286,12 +363,12 @@ pub fn run(format: Format, a: ScenarioRunArgs) -> Result<Outcome> {
         text.push_str(&r.recorded.to_toml());
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    let (text, failed) = human(&files, &results);
-    let doc = json_report(&files, &results);
+    let (text, failed) = human(&files, &results, a.host);
+    let doc = json_report(&files, &results, a.host);
     let rendered = match format {
         Format::Human => text.clone(),
         Format::Json | Format::Html => format!("{doc}\n"),
-        Format::Junit => junit(&files, &results)?,
+        Format::Junit => junit(&files, &results, a.host)?,
     };
     let mut outcome = Outcome {
         human: text.clone(),

@@ -17,7 +17,7 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Context, Editor, Helper, Highlighter, Hinter, Validator};
-use sim_core::command::{self, Secret};
+use sim_core::command::{self, Line, Secret};
 use sim_store::StateDir;
 
 use crate::cli::{Format, LabArgs, LabCommand};
@@ -62,12 +62,14 @@ const COMMANDS: &[&str] = &[
     "clock",
     "connector",
     "dc",
+    "diagnose",
     "events",
     "exit",
     "help",
     "lab",
     "miiskmu.exe",
     "net",
+    "remediate",
     "sc.exe",
     "status",
     "sync",
@@ -132,6 +134,7 @@ The shell understands what an admin types on AADCONNECT01 (each line is one comm
   Credentials  $cred = Get-Credential   (asks for the user and, without echo, the password)
   Simulator    status, account list|reset|change, connector list|set-password, sync run|cycle,
                events, clock advance 1h, dc connect|disconnect
+  Runbook      diagnose, remediate [--dry-run] [--credential ACCOUNT=PASSWORD]
   Lab          lab brief, lab hint, lab check
   Shell        help, cls, exit";
 
@@ -440,7 +443,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                         .map_or(w.clone(), |c| format!("{}:{}", c.user, c.password.expose()))
                 })
                 .collect();
-            command::parse_words(&words)
+            Line::parse_words(&words)
         });
         match parsed {
             Err(command::ParseError::UnknownCommand(word)) => {
@@ -456,19 +459,27 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                 );
             }
             Err(e) => error(&e.to_string(), color),
-            Ok(c) => match StateDir::open(state).and_then(|mut dir| dir.exec(&c)) {
-                Ok(o) => {
-                    let t = o.text.trim_end();
-                    if !t.is_empty() {
-                        println!("{t}");
-                    }
-                }
+            Ok(Line::Command(c)) => match StateDir::open(state).and_then(|mut dir| dir.exec(&c)) {
+                Ok(o) => print_text(&o.text),
                 Err(e) => error(&e.to_string(), color),
+            },
+            // The runbook verbs, as `adsync-sim diagnose` and `remediate` run them.
+            Ok(Line::Runbook(r)) => match crate::remedy_cmd::on_state(state, &r) {
+                Ok(o) => print_text(&o.human),
+                Err(e) => error(&format!("{e:#}"), color),
             },
         }
         creds.remove(PROMPTED);
     }
     Ok(Outcome::default())
+}
+
+/// What a line printed, without trailing blank lines.
+fn print_text(text: &str) {
+    let t = text.trim_end();
+    if !t.is_empty() {
+        println!("{t}");
+    }
 }
 
 /// An error as PowerShell shows it: red on a terminal.

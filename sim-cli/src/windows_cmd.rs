@@ -37,7 +37,7 @@ pub fn parity() -> Result<Outcome> {
 /// `diagnose --host local`.
 #[cfg(not(all(windows, feature = "windows")))]
 pub fn diagnose_local(
-    _given: &[(String, sim_core::command::Secret)],
+    _given: &[sim_core::command::Credential],
     _global_admin: Option<&str>,
 ) -> Result<Outcome> {
     unavailable("diagnose --host local")
@@ -46,11 +46,33 @@ pub fn diagnose_local(
 /// `remediate --host local`.
 #[cfg(not(all(windows, feature = "windows")))]
 pub fn remediate_local(
-    _given: &[(String, sim_core::command::Secret)],
+    _given: &[sim_core::command::Credential],
     _global_admin: Option<&str>,
     _dry_run: bool,
 ) -> Result<Outcome> {
     unavailable("remediate --host local")
+}
+
+/// This machine as a host (`verb` is what asked, for the error).
+#[cfg(not(feature = "windows"))]
+pub fn this_machine(verb: &str) -> Result<Box<dyn sim_core::backend::Host>> {
+    anyhow::bail!(
+        "`adsync-sim {verb}` runs on this machine through the Windows backend, and this adsync-sim was built without the `windows` feature: build it with `cargo build -p sim-cli --features windows` (on Windows, or for x86_64-pc-windows-gnu), or leave out --host to run in the simulated world"
+    )
+}
+
+/// This machine as a host (`verb` is what asked, for the error).
+#[cfg(all(feature = "windows", not(windows)))]
+pub fn this_machine(verb: &str) -> Result<Box<dyn sim_core::backend::Host>> {
+    anyhow::bail!(
+        "`adsync-sim {verb}` needs Windows: this adsync-sim was built with the `windows` feature for another system, where the Windows backend is empty"
+    )
+}
+
+/// This machine as a host: `WindowsHost`, the real APIs.
+#[cfg(all(windows, feature = "windows"))]
+pub fn this_machine(_verb: &str) -> anyhow::Result<Box<dyn sim_core::backend::Host>> {
+    Ok(Box::new(sim_windows::WindowsHost::new()))
 }
 
 /// `collect --out DIR`.
@@ -66,7 +88,7 @@ mod real {
     use anyhow::{Context, Result};
     use serde_json::json;
     use sim_core::backend::{HostError, ServiceSpec};
-    use sim_core::command::Secret;
+    use sim_core::command::{Credential, Runbook};
     use sim_windows::probe;
 
     use crate::cli::ProbeServiceCommand;
@@ -122,39 +144,36 @@ mod real {
     }
 
     /// `diagnose --host local`: collect natively (read-only) and diagnose the bundle.
-    pub fn diagnose_local(
-        given: &[(String, Secret)],
-        global_admin: Option<&str>,
-    ) -> Result<Outcome> {
+    pub fn diagnose_local(given: &[Credential], global_admin: Option<&str>) -> Result<Outcome> {
         let bundle = sim_windows::collect::collect().map_err(host_error)?;
         let mut host = sim_core::evidence::EvidenceHost::from_bundle(&bundle)
             .context("reading what this server shows")?;
-        for (a, p) in given {
-            host.give_password(a, p.clone());
+        for c in given {
+            host.give_password(&c.account, c.password.clone());
         }
         if let Some(upn) = global_admin {
             host.set_global_administrator(upn);
         }
-        let d = sim_core::remedy::diagnose(&mut host).context("diagnose")?;
-        let plan = sim_core::remedy::plan(&d, &host);
+        let (d, plan) = sim_core::remedy::diagnose_and_plan(&mut host).context("diagnose")?;
         crate::remedy_cmd::report(&d, &plan, host.unknown(), host.notes())
     }
 
     /// `remediate --host local`: the live host, each command printed before it runs.
     pub fn remediate_local(
-        given: &[(String, Secret)],
+        given: &[Credential],
         global_admin: Option<&str>,
         dry_run: bool,
     ) -> Result<Outcome> {
         let mut host = sim_windows::live::LiveHost::new(|line| eprintln!("> {line}"));
-        for (a, p) in given {
-            host.give_password(a, p.clone());
-        }
         if let Some(upn) = global_admin {
             host.set_global_administrator(upn);
         }
-        let r = sim_core::remedy::remediate(&mut host, dry_run).context("remediate")?;
-        crate::remedy_cmd::remediation(&r)
+        let runbook = Runbook::Remediate {
+            dry_run,
+            credentials: given.to_vec(),
+        };
+        let o = sim_core::remedy::run_runbook(&mut host, &runbook).context("remediate")?;
+        Ok(crate::remedy_cmd::printed(o))
     }
 
     /// `collect --out DIR`: the bundle, collected natively and read-only.

@@ -1,6 +1,8 @@
 //! The world commands: `init`, `status`, `account`, `sc`, `events`, `clock`, `exec`, `export`.
 //! Every one but `init` and `export` is parsed by the shared command language
-//! (`sim_core::command`) and runs as one transaction on the state directory.
+//! (`sim_core::command::Line`) and runs as one transaction on the state directory; `exec` also
+//! takes the runbook verbs (`diagnose`, `remediate`), which run as `adsync-sim diagnose` and
+//! `remediate` do.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -9,53 +11,38 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sim_core::adsync::build::{Build, DEFAULT_BUILD};
-use sim_core::command::{self, Command as WorldCommand};
+use sim_core::command::{Command as WorldCommand, Line};
 use sim_core::world::{Outcome as WorldOutcome, ServiceAccountKind, World, WorldOptions};
 use sim_store::StateDir;
 use sim_store::private_fs;
 
-use crate::cli::{Command, ExportArgs, InitArgs};
+use crate::cli::{ExportArgs, InitArgs};
 use crate::output::Outcome;
 
-/// Runs a world command against the state directory.
-pub fn run(state: &Path, cmd: Command) -> Result<Outcome> {
-    let (verb, args) = match cmd {
-        Command::Init(a) => return init(state, a),
-        Command::Export(a) => return export(state, a),
-        Command::Status => ("status", vec![]),
-        Command::Account(a) => ("account", a.args),
-        Command::Dc(a) => ("dc", a.args),
-        Command::Sc(a) => ("sc", a.args),
-        Command::Events(a) => ("events", a.args),
-        Command::Clock(a) => ("clock", a.args),
-        Command::Miiskmu(a) => ("miiskmu", a.args),
-        Command::Connector(a) => ("connector", a.args),
-        Command::Sync(a) => ("sync", a.args),
-        Command::Exec { line } => {
-            let parsed = command::parse_line(&line)?;
-            return exec(state, &parsed);
-        }
-        Command::Dpapi(_)
-        | Command::Scenario(_)
-        | Command::Diagnose(_)
-        | Command::Collect(_)
-        | Command::Remediate(_)
-        | Command::Lab(_)
-        | Command::Shell
-        | Command::Timeline(_)
-        | Command::ProbeService(_)
-        | Command::Parity
-        | Command::Completions(_)
-        | Command::Man(_) => unreachable!("dispatched in main"),
-    };
+/// `status`, `account …`, `sc …` and the other verbs clap collects as words: the words parse
+/// through the command language as one line.
+pub fn words(state: &Path, verb: &str, args: Vec<String>) -> Result<Outcome> {
     let mut words = vec![verb.to_owned()];
     words.extend(args);
     let words = crate::input::world_words(words)?;
-    let parsed = command::parse_words(&words)?;
-    exec(state, &parsed)
+    run_line(state, &Line::parse_words(&words)?)
 }
 
-fn exec(state: &Path, command: &WorldCommand) -> Result<Outcome> {
+/// `exec LINE`: any line of the command language, the runbook verbs included.
+pub fn exec(state: &Path, line: &str) -> Result<Outcome> {
+    run_line(state, &Line::parse(line)?)
+}
+
+/// Runs a parsed line on the state directory: a command as one transaction, a runbook verb
+/// through the runbook pipeline ([`crate::remedy_cmd::on_state`]).
+pub fn run_line(state: &Path, line: &Line) -> Result<Outcome> {
+    match line {
+        Line::Command(c) => exec_command(state, c),
+        Line::Runbook(r) => crate::remedy_cmd::on_state(state, r),
+    }
+}
+
+fn exec_command(state: &Path, command: &WorldCommand) -> Result<Outcome> {
     let mut dir = StateDir::open(state)?;
     // A long `clock advance` commits in chunks; on a terminal a bar shows how far it has got.
     let bar = ProgressBar::with_draw_target(
@@ -91,7 +78,8 @@ fn finish(o: WorldOutcome) -> Result<Outcome> {
     })
 }
 
-fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
+/// `init`.
+pub fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
     let seed = match a.seed {
         Some(s) => s,
         None => {
@@ -185,7 +173,8 @@ fn init(state: &Path, a: InitArgs) -> Result<Outcome> {
     })
 }
 
-fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
+/// `export DIR`.
+pub fn export(state: &Path, a: ExportArgs) -> Result<Outcome> {
     let world = StateDir::open(state)?.load()?;
     if a.dir.exists()
         && a.dir

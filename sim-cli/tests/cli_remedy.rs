@@ -215,3 +215,39 @@ fn bad_options_and_a_missing_world_are_named() {
     let o = sim.run(&["diagnose", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn exec_and_the_shell_run_the_runbook_verbs_as_the_verbs_themselves_do() {
+    let mut sim = Sim::new();
+    broken_old_build(&mut sim);
+    let verb = sim.run(&["diagnose"]);
+    let line = sim.run(&["exec", "diagnose"]);
+    assert_eq!(verb.status.code(), Some(1), "{}", text(&verb));
+    assert_eq!(line.status.code(), verb.status.code());
+    assert_eq!(line.stdout, verb.stdout);
+    assert_eq!(
+        sim.json(&["exec", "remediate --dry-run"]),
+        sim.json(&["remediate", "--dry-run"])
+    );
+    let o = sim.run(&["exec", "remediate --credential nobody"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: remediate: --credential needs ACCOUNT=PASSWORD\nusage: diagnose | remediate [--dry-run] [--credential ACCOUNT=PASSWORD]...\n"
+    );
+    let mut child = std::process::Command::new(crate::support::adsync_sim_bin())
+        .args(["--state", sim.state.to_str().unwrap(), "shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"diagnose\nexit\n").unwrap();
+    let shell = child.wait_with_output().unwrap();
+    assert!(shell.status.success(), "{}", text(&shell));
+    assert_eq!(shell.stdout, verb.stdout, "{}", text(&shell));
+    // A remediation through exec heals and is journaled like `remediate`.
+    let o = sim.run(&["exec", "remediate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sim.run(&["diagnose"]).status.code(), Some(0));
+}

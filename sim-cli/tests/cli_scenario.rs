@@ -206,3 +206,63 @@ fn record_writes_a_scenario_that_replays_identically() {
     ]);
     assert_ne!(o.status.code(), Some(0));
 }
+
+#[test]
+fn scenario_run_help_shows_where_the_steps_run() {
+    let o = run(["scenario", "run", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--host <HOST>"), "{help}");
+    assert!(help.contains("- sim:"), "{help}");
+    assert!(help.contains("- windows:"), "{help}");
+    assert!(help.contains("[default: sim]"), "{help}");
+    assert!(help.contains("--yes-really-on-this-host"), "{help}");
+}
+
+/// The message a binary built without the `windows` feature gives for `--host windows`.
+const NO_WINDOWS_FEATURE: &str = "`adsync-sim scenario run --host windows` runs on this machine through the Windows backend, and this adsync-sim was built without the `windows` feature: build it with `cargo build -p sim-cli --features windows` (on Windows, or for x86_64-pc-windows-gnu), or leave out --host to run in the simulated world";
+
+#[test]
+fn host_windows_without_the_windows_feature_refuses_before_anything_runs() {
+    let file = catalogue().join("failures/01-local-reset-logon-failure.toml");
+    let file = file.to_str().unwrap();
+    let o = run(["scenario", "run", file, "--host", "windows"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("error: {NO_WINDOWS_FEATURE}\n")
+    );
+    let (code, doc) = json_run(&[file, "--host", "windows", "--yes-really-on-this-host"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(doc["error"], NO_WINDOWS_FEATURE);
+    assert_eq!(doc["result_code"], 1);
+    // The simulated host is the default and stays available.
+    let (code, doc) = json_run(&[file, "--host", "sim"]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(doc["passed"], 1);
+}
+
+#[test]
+fn a_scenario_takes_exactly_the_lines_exec_takes() {
+    // The runbook verbs parse through the command language in both: the same usage error.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"bad\"\nsummary = \"s\"\nsource = \"x\"\n[[step]]\nrun = \"diagnose --dry-run\"\nexpect = { exit = 0 }\n",
+    )
+    .unwrap();
+    let (code, doc) = json_run(&[path.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{doc:#}");
+    let step = &doc["scenarios"][0]["steps"][0];
+    assert_eq!(step["result_code"], 2);
+    let mut sim = crate::support::Sim::new();
+    sim.init(&["--seed", "5", "--kdf-rounds", "1"]);
+    let o = sim.run(&["exec", "diagnose --dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("error: {}\n", step["output"].as_str().unwrap())
+    );
+}

@@ -5,9 +5,11 @@ use std::time::Duration;
 use serde_json::json;
 use sim_core::adsync::build::Build;
 use sim_core::backend::{
-    ConnectorStatus, DomainStatus, Host, HostError, Principal, ServiceSpec, ServiceStatus,
+    ConnectorStatus, DomainStatus, EventMark, Host, HostError, Principal, ServiceSpec,
+    ServiceStatus,
 };
 use sim_core::command::{Command, PsServiceVerb, Secret};
+use sim_core::filetime::FileTime;
 use sim_core::win::eventlog::EventRecord;
 use sim_core::win::scm::{Service, StartType, sc_failed};
 use sim_core::win::text::{self, win32};
@@ -321,6 +323,8 @@ impl Host for WindowsHost {
                     .join("\n");
                 Ok(outcome(0, text, json!({"count": records.len()})))
             }
+            // What is not mapped above is refused before a scenario starts
+            // (`sim_core::scenario::preflight`); keep the two in step.
             other => self.adsync_tool(other),
         }
     }
@@ -364,6 +368,37 @@ impl Host for WindowsHost {
 
     fn global_administrator(&self) -> Option<String> {
         None
+    }
+
+    fn clock(&mut self) -> Result<FileTime, HostError> {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| HostError::Damaged(format!("the system clock is before 1970: {e}")))?;
+        let secs = i64::try_from(since_epoch.as_secs())
+            .map_err(|_| HostError::Damaged("the system clock is out of range".into()))?;
+        Ok(FileTime::from_unix_secs(secs))
+    }
+
+    fn tenant(&mut self) -> Result<Option<String>, HostError> {
+        if scm::query(ADSYNC_SERVICE).is_err() {
+            return Ok(None);
+        }
+        Err(self.unsupported("name the Entra tenant ADSync synchronises to"))
+    }
+
+    fn event_mark(&mut self) -> Result<EventMark, HostError> {
+        let c = events::now()?;
+        Ok(EventMark {
+            system: c.system,
+            application: c.application,
+        })
+    }
+
+    fn events_since(&mut self, mark: EventMark) -> Result<Vec<EventRecord>, HostError> {
+        events::read_after(Cursor {
+            system: mark.system,
+            application: mark.application,
+        })
     }
 
     fn known_password(&self, account: &str) -> Result<Option<Secret>, HostError> {

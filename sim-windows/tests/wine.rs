@@ -278,3 +278,22 @@ fn account_operations_refuse_cleanly_under_wine() {
     let r = host.account_reset("nobody", &Secret::new("Pass-2026!"));
     assert!(matches!(r, Err(HostError::Unsupported { .. })), "{r:?}");
 }
+
+/// A scenario's host-level steps run through `WindowsHost` as `scenario run --host windows` runs
+/// them: the pre-flight passes a step the SCM answers, and the step's result code and output are
+/// the SCM's (1060 for a service that is not installed).
+#[test]
+fn a_host_level_scenario_runs_through_the_windows_host() {
+    let text = "name = \"absent\"\nsummary = \"s\"\nsource = \"x\"\n[[step]]\nrun = \"sc query AdsyncSimNoSuchService\"\nexpect = { exit = 1060, output = [\"1060\"] }\n[[step]]\nrun = \"sync cycle\"\n";
+    let s = sim_core::scenario::Scenario::parse("absent.toml", text).unwrap();
+    let refused = sim_core::scenario::preflight::refusals("absent.toml", &s, &[]);
+    assert_eq!(refused.iter().map(|r| r.step).collect::<Vec<_>>(), [2]);
+    let one = sim_core::scenario::Scenario {
+        steps: s.steps[..1].to_vec(),
+        ..s
+    };
+    let mut host = WindowsHost::new();
+    let r = sim_core::scenario::run_scenario_on(&mut host, "absent.toml", &one, &[]);
+    assert!(r.passed(), "{r:#?}");
+    assert_eq!(r.steps[0].code, 1060);
+}

@@ -7,11 +7,13 @@
 //! behind the `windows` feature. Outcomes use the same [`Outcome`] type on both, so a plan run
 //! against either can be compared step by step.
 
+mod given;
 pub mod parity;
 mod sim;
 
 pub use crate::win::scm::ServiceSpec;
-pub use sim::{Ran, SimHost};
+pub use given::Given;
+pub use sim::{Ran, SimHost, fingerprint_of, service_status_of};
 
 use serde::Serialize;
 use thiserror::Error;
@@ -20,10 +22,11 @@ use zeroize::Zeroizing;
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
 use crate::command::{Command, Secret};
+use crate::filetime::FileTime;
 use crate::win::eventlog::{EventRecord, LogName};
 use crate::win::scm::ServiceState;
 use crate::win::text::win32;
-use crate::world::Outcome;
+use crate::world::{Outcome, World};
 
 /// A service's status, as `sc query` and `sc qc` show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -67,6 +70,69 @@ pub struct ConnectorStatus {
     pub account: String,
     /// The status of its last run (`success`, `no-start-credentials`, …), if it ran.
     pub last_run: Option<String>,
+}
+
+impl ConnectorStatus {
+    /// Whether `name` names it by its name, or, for the Entra connector, by `aad`, `entra` or
+    /// `azuread` (what a host that knows no more than the Connectors tab can match).
+    pub fn is_named(&self, name: &str) -> bool {
+        let n = name.trim();
+        n.eq_ignore_ascii_case(&self.name)
+            || (self.kind == ConnectorType::Entra
+                && ["aad", "entra", "azuread"].contains(&n.to_ascii_lowercase().as_str()))
+    }
+}
+
+/// Where the event logs stood at one moment: the newest record number of each log. Record
+/// numbers keep counting when a full log overwrites its oldest records, so the records after a
+/// mark are exactly those written since.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventMark {
+    /// The System log's newest record number.
+    pub system: u64,
+    /// The Application log's newest record number.
+    pub application: u64,
+}
+
+impl EventMark {
+    /// The mark after `records`.
+    pub fn after(records: &[EventRecord]) -> Self {
+        let mut m = Self::default();
+        for r in records {
+            let n = match r.log {
+                LogName::System => &mut m.system,
+                LogName::Application => &mut m.application,
+            };
+            *n = (*n).max(r.record_id);
+        }
+        m
+    }
+
+    /// Whether `r` was written after the mark.
+    pub fn precedes(&self, r: &EventRecord) -> bool {
+        r.record_id
+            > match r.log {
+                LogName::System => self.system,
+                LogName::Application => self.application,
+            }
+    }
+}
+
+/// What only a simulated host can do: show its whole state (a scenario's journal hashes it), and
+/// return to an earlier state when a runbook line fails part way (a real host cannot undo what
+/// ran). A real host has none of this: [`Host::simulated`] is `None` there.
+pub trait Simulated {
+    /// The world.
+    fn world(&self) -> &World;
+    /// The world's whole state as bytes (its persisted JSON): equal bytes, equal worlds.
+    fn fingerprint(&self) -> Vec<u8>;
+    /// Opens a savepoint of the world to return to (the world's own transaction,
+    /// [`World::savepoint`]); a newer checkpoint keeps what the older one covered.
+    fn checkpoint(&mut self);
+    /// Returns to the last checkpoint (and forgets it); nothing when there is none.
+    fn rollback(&mut self);
+    /// Forgets the last checkpoint.
+    fn commit(&mut self);
 }
 
 /// The server's domain as `nltest /dsgetdc:DOMAIN` shows it.
@@ -179,6 +245,45 @@ pub trait Host {
 
     /// The tenant's Global Administrator the administrator signs in with, if known.
     fn global_administrator(&self) -> Option<String>;
+
+    /// The time on the host now (the simulated clock on [`SimHost`]).
+    fn clock(&mut self) -> Result<FileTime, HostError> {
+        Err(self.unsupported("tell the time"))
+    }
+
+    /// The Entra tenant the server synchronises to (its initial domain name), if known.
+    fn tenant(&mut self) -> Result<Option<String>, HostError> {
+        Err(self.unsupported("name the Entra tenant"))
+    }
+
+    /// Where the event logs stand now.
+    fn event_mark(&mut self) -> Result<EventMark, HostError> {
+        Ok(EventMark::after(&self.events()?))
+    }
+
+    /// The records written after `mark`, in the order they were written.
+    fn events_since(&mut self, mark: EventMark) -> Result<Vec<EventRecord>, HostError> {
+        Ok(self
+            .events()?
+            .into_iter()
+            .filter(|e| mark.precedes(e))
+            .collect())
+    }
+
+    /// The connectors `name` names (as `sync run`, `connector set-password` and
+    /// `Add-ADSyncADDSConnectorAccount -Name` take a connector), with their last runs.
+    fn connectors_named(&mut self, name: &str) -> Result<Vec<ConnectorStatus>, HostError> {
+        Ok(self
+            .connectors()?
+            .into_iter()
+            .filter(|c| c.is_named(name))
+            .collect())
+    }
+
+    /// The simulated world behind this host; `None` on a real host.
+    fn simulated(&mut self) -> Option<&mut dyn Simulated> {
+        None
+    }
 
     /// The password the administrator knows for `account` (from the install hand-over, from
     /// what they set since, or given on the command line); `None` when nobody knows it.

@@ -5,15 +5,40 @@
 use zeroize::Zeroizing;
 
 use super::{
-    ConnectorStatus, DomainStatus, Host, HostError, Principal, ServiceSpec, ServiceStatus,
+    ConnectorStatus, DomainStatus, EventMark, Host, HostError, Principal, ServiceSpec,
+    ServiceStatus, Simulated,
 };
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
 use crate::command::{Command, Secret};
+use crate::filetime::FileTime;
 use crate::timeline::Band;
 use crate::win::eventlog::EventRecord;
 use crate::win::text::win32;
-use crate::world::{GLOBAL_ADMIN_NAME, Outcome, World, WorldError};
+use crate::world::{GLOBAL_ADMIN_NAME, Outcome, Savepoint, World, WorldError};
+
+/// A service of `world` as `sc query` and `sc qc` show it; `None` when none is named `name`.
+pub fn service_status_of(world: &World, name: &str) -> Option<ServiceStatus> {
+    world
+        .state()
+        .services
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+        .map(|s| ServiceStatus {
+            name: s.name.clone(),
+            display_name: s.display_name.clone(),
+            state: s.state,
+            win32_exit_code: s.win32_exit_code,
+            service_exit_code: s.service_exit_code,
+            account: s.account.clone(),
+        })
+}
+
+/// The world's whole state as bytes: what a scenario's journal hashes and what a lab's
+/// determinism check compares.
+pub fn fingerprint_of(world: &World) -> Vec<u8> {
+    serde_json::to_vec(world.state()).unwrap_or_default()
+}
 
 /// A command [`SimHost`] ran, as the state's journal records it.
 #[derive(Clone, Debug)]
@@ -39,6 +64,8 @@ pub struct SimHost<'w> {
     given: Vec<(String, Secret)>,
     /// The commands run so far, for the journal.
     ran: Vec<Ran>,
+    /// The world's savepoint to return to ([`Simulated::checkpoint`]).
+    saved: Option<Savepoint>,
 }
 
 impl<'w> SimHost<'w> {
@@ -48,6 +75,7 @@ impl<'w> SimHost<'w> {
             world,
             given: Vec::new(),
             ran: Vec::new(),
+            saved: None,
         }
     }
 
@@ -134,20 +162,7 @@ impl Host for SimHost<'_> {
     }
 
     fn service_status(&mut self, name: &str) -> Result<Option<ServiceStatus>, HostError> {
-        Ok(self
-            .world
-            .state()
-            .services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-            .map(|s| ServiceStatus {
-                name: s.name.clone(),
-                display_name: s.display_name.clone(),
-                state: s.state,
-                win32_exit_code: s.win32_exit_code,
-                service_exit_code: s.service_exit_code,
-                account: s.account.clone(),
-            }))
+        Ok(service_status_of(self.world, name))
     }
 
     fn events(&mut self) -> Result<Vec<EventRecord>, HostError> {
@@ -200,6 +215,52 @@ impl Host for SimHost<'_> {
 
     fn global_administrator(&self) -> Option<String> {
         Some(self.world.state().tenant.upn(GLOBAL_ADMIN_NAME))
+    }
+
+    fn clock(&mut self) -> Result<FileTime, HostError> {
+        Ok(self.world.now())
+    }
+
+    fn tenant(&mut self) -> Result<Option<String>, HostError> {
+        Ok(Some(self.world.state().tenant.name.clone()))
+    }
+
+    fn event_mark(&mut self) -> Result<EventMark, HostError> {
+        Ok(EventMark::after(self.world.state().events.all()))
+    }
+
+    fn events_since(&mut self, mark: EventMark) -> Result<Vec<EventRecord>, HostError> {
+        Ok(self
+            .world
+            .state()
+            .events
+            .all()
+            .iter()
+            .filter(|e| mark.precedes(e))
+            .cloned()
+            .collect())
+    }
+
+    fn connectors_named(&mut self, name: &str) -> Result<Vec<ConnectorStatus>, HostError> {
+        // The engine knows a connector by its name, identifier and forest too.
+        let names: Vec<String> = match self.world.engine() {
+            Ok(e) => e
+                .agents
+                .iter()
+                .filter(|a| a.is_named(name))
+                .map(|a| a.ma_name.clone())
+                .collect(),
+            Err(_) => return Ok(Vec::new()),
+        };
+        Ok(self
+            .connectors()?
+            .into_iter()
+            .filter(|c| names.contains(&c.name))
+            .collect())
+    }
+
+    fn simulated(&mut self) -> Option<&mut dyn Simulated> {
+        Some(self)
     }
 
     fn known_password(&self, account: &str) -> Result<Option<Secret>, HostError> {
@@ -270,5 +331,34 @@ impl Host for SimHost<'_> {
         self.dpapi_as("CryptUnprotectData", principal, |w, n, p| {
             w.unprotect_as(n, p, blob, entropy)
         })
+    }
+}
+
+impl Simulated for SimHost<'_> {
+    fn world(&self) -> &World {
+        self.world
+    }
+
+    fn fingerprint(&self) -> Vec<u8> {
+        fingerprint_of(self.world)
+    }
+
+    fn checkpoint(&mut self) {
+        if let Some(older) = self.saved.take() {
+            self.world.release(older);
+        }
+        self.saved = Some(self.world.savepoint());
+    }
+
+    fn rollback(&mut self) {
+        if let Some(savepoint) = self.saved.take() {
+            self.world.rollback_to(savepoint);
+        }
+    }
+
+    fn commit(&mut self) {
+        if let Some(savepoint) = self.saved.take() {
+            self.world.release(savepoint);
+        }
     }
 }

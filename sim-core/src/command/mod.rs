@@ -22,9 +22,11 @@ use thiserror::Error;
 pub mod ad;
 pub mod adsync;
 mod host;
+pub mod line;
 pub mod redact;
 
 pub use adsync::PsCredential;
+pub use line::{Credential, Line, RUNBOOK_USAGE, Runbook, parse_credential};
 pub use redact::{REDACTED, redact_line, redact_words, secret_parts};
 
 use crate::adsync::run::{PolicyType, RunProfile};
@@ -318,6 +320,12 @@ pub enum ParseError {
     /// A cmdlet's parameters do not bind: PowerShell's own error text.
     #[error("{0}")]
     PowerShell(String),
+    /// A runbook verb (`diagnose`, `remediate`) where only a single command can run: it reads
+    /// and changes a whole host ([`Line`]), so it is not one command a world executes.
+    #[error(
+        "{0}: a runbook verb runs over the whole host, not as one command here (the command line, `exec`, the shell and scenario steps take it)"
+    )]
+    Runbook(String),
 }
 
 /// Splits a line into words: whitespace separates, single and double quotes group.
@@ -355,7 +363,8 @@ pub fn split_words(line: &str) -> Result<Vec<String>, ParseError> {
     Ok(words)
 }
 
-/// Parses one line of the command language.
+/// Parses one line of the command language that must be a single [`Command`] (a plan step, a
+/// world's own operation); [`Line::parse`] also takes the runbook verbs.
 pub fn parse_line(line: &str) -> Result<Command, ParseError> {
     parse_words(&split_words(line)?)
 }
@@ -394,6 +403,7 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let verb = first.to_ascii_lowercase();
     match verb.as_str() {
+        v if line::is_runbook(v) => Err(ParseError::Runbook(first.clone())),
         "status" if rest.is_empty() => Ok(Command::Status),
         "status" => Err(usage("status", "status", "takes no arguments")),
         "account" => host::parse_account(&rest),

@@ -307,7 +307,7 @@ pub(crate) fn redact_error(words: &[String], error: ParseError) -> ParseError {
         return error;
     }
     let shown = redact_words(words);
-    if let Err(e) = super::parse_words_raw(&shown)
+    if let Err(e) = super::line::parse_line_raw(&shown)
         && std::mem::discriminant(&e) == std::mem::discriminant(&error)
     {
         return e;

@@ -5,9 +5,10 @@
 //! admin repaired with the commands of the real server.
 //!
 //! Faults and fixes follow the seed articles listed in `docs/sources.md` (each lab cites its own).
-//! The lab only produces and checks commands (docs/design.md §2): it drives the world through
-//! [`crate::world::World::exec`] and reads it through public state; an objective that needs a
-//! command that changes the world runs on a copy.
+//! The lab only produces and checks commands (docs/design.md §2): it drives the world through a
+//! [`crate::backend::SimHost`], running each line as the scenario runner does and reading only
+//! what [`crate::backend::Host`] shows; an objective that needs a command that changes the world
+//! runs on a copy.
 //!
 //! - [`format`]: the file format, refusing unknown keys and placeholders.
 //! - [`run`]: start, check, score, progress, verify.

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::format::{LabError, LabFile};
+use crate::backend::{Host, SimHost, fingerprint_of};
 use crate::command::split_words;
 use crate::scenario::runner::{
-    check as check_expect, exec_line, fill, memory_sealer, placeholders, redact_with, secret_values,
+    check as check_expect, fill, memory_sealer, placeholders, redact_with, run_line, secret_values,
 };
 use crate::seal::{Sealed, Sealer, UnsealError};
 use crate::world::World;
@@ -121,11 +122,17 @@ pub fn start(lab: &Lab, sealer: Sealer) -> Result<Started, LabError> {
     let options = lab.def.world.options(&lab.file, None)?;
     let (mut world, init) = World::new(&options, sealer)
         .map_err(|e| failed(format!("the world could not be made: {e}")))?;
-    let values = Values(placeholders(&init, &world.state().tenant.name));
+    let mut host = SimHost::new(&mut world);
+    let tenant = host
+        .tenant()
+        .map_err(|e| failed(e.to_string()))?
+        .unwrap_or_default();
+    let values = Values(placeholders(&init, &tenant));
     for (i, step) in lab.def.lab.break_steps.iter().enumerate() {
         let line = values.fill(&step.run).map_err(|e| failed(e.to_string()))?;
-        let (command, outcome) = exec_line(&mut world, &line);
-        if let Some(why) = check_expect(&world, command.as_ref(), step.expect.as_ref(), &outcome) {
+        let (parsed, outcome) = run_line(&mut host, &line);
+        if let Some(why) = check_expect(&mut host, parsed.as_ref(), step.expect.as_ref(), &outcome)
+        {
             return Err(failed(format!(
                 "break step {} `{}` did not do what the file expects: {}; it printed: {}",
                 i + 1,
@@ -190,9 +197,10 @@ pub fn check(lab: &Lab, world: &World, values: &Values) -> CheckReport {
         .map(|o| {
             let why = (|| {
                 let mut copy = world.clone();
+                let mut host = SimHost::new(&mut copy);
                 for (i, b) in o.before.iter().enumerate() {
                     let line = values.fill(b)?;
-                    let (_, out) = exec_line(&mut copy, &line);
+                    let (_, out) = run_line(&mut host, &line);
                     if out.code != 0 {
                         return Err(format!(
                             "`{}` (step {} before the check) returned {}: {}",
@@ -204,8 +212,8 @@ pub fn check(lab: &Lab, world: &World, values: &Values) -> CheckReport {
                     }
                 }
                 let line = values.fill(&o.run)?;
-                let (command, out) = exec_line(&mut copy, &line);
-                match check_expect(&copy, command.as_ref(), Some(&o.expect), &out) {
+                let (parsed, out) = run_line(&mut host, &line);
+                match check_expect(&mut host, parsed.as_ref(), Some(&o.expect), &out) {
                     None => Ok(()),
                     Some(why) => Err(format!("`{}`: {why}", values.redact_line(&o.run))),
                 }
@@ -382,7 +390,7 @@ pub fn verify(lab: &Lab) -> VerifyReport {
         }
     };
     match start(lab, memory_sealer(seed)) {
-        Ok(again) if again.world.state() == started.world.state() => {}
+        Ok(again) if fingerprint_of(&again.world) == fingerprint_of(&started.world) => {}
         Ok(_) => report
             .problems
             .push("the same seed gave a different broken world".into()),
@@ -413,7 +421,7 @@ pub fn verify(lab: &Lab) -> VerifyReport {
                 return report;
             }
         };
-        let (_, out) = exec_line(&mut world, &line);
+        let (_, out) = run_line(&mut SimHost::new(&mut world), &line);
         report.solution.push(SolutionStep {
             run: values.redact_line(l),
             code: out.code,

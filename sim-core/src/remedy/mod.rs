@@ -12,11 +12,16 @@
 mod diagnose;
 mod plan;
 mod report;
+mod runbook;
 
 use std::collections::BTreeMap;
 
 pub use diagnose::{Cause, Diagnosis, Finding, diagnose};
 pub use plan::{Missing, Plan, PlanStep, StepError, plan};
+pub use runbook::{diagnose_and_plan, diagnosis_outcome, remediation_outcome, run_runbook};
+
+/// `--credential ACCOUNT=PASSWORD`'s parser, which the command language owns.
+pub use crate::command::parse_credential;
 
 use serde::Serialize;
 
@@ -94,15 +99,9 @@ pub enum RemedyError {
     /// A step could not be made into a command.
     #[error(transparent)]
     Step(#[from] StepError),
-}
-
-/// Parses `--credential ACCOUNT=PASSWORD` (the account may not be empty; the password may hold
-/// `=`).
-pub fn parse_credential(arg: &str) -> Option<(String, Secret)> {
-    match arg.split_once('=') {
-        Some((a, p)) if !a.is_empty() => Some((a.to_owned(), Secret::new(p))),
-        _ => None,
-    }
+    /// A report could not be made into JSON.
+    #[error("the report could not be written as JSON: {0}")]
+    Json(String),
 }
 
 /// Runs one line of a plan.

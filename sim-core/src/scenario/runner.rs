@@ -1,15 +1,20 @@
-//! Runs a scenario in a fresh in-memory world: each step's placeholders are filled from what the
-//! install generated, the line runs through the one command language, and its expectations are
-//! checked against the outcome (docs/design.md §6). A step that fails stops the scenario and says what was
-//! expected, what happened, and how to replay it.
+//! Runs a scenario: each step's placeholders are filled, the line parses through the one command
+//! language ([`Line`]) and runs on a [`Host`], and its expectations are checked against the
+//! outcome and what the host shows (docs/design.md §6). A step that fails stops the scenario and
+//! says what was expected, what happened, and how to replay it.
+//!
+//! [`run_scenario`] makes a fresh in-memory world behind a [`SimHost`], with the placeholders
+//! filled from what its install generated; [`run_scenario_on`] runs a scenario that passed the
+//! real-host pre-flight ([`super::preflight`]) on any host. The runner reads the host only
+//! through [`Host`]: the service's status, the connectors' last runs, the event logs, the clock.
 
 use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
 use super::format::{EventExpect, Expect, Scenario, ScenarioError};
-use crate::backend::SimHost;
-use crate::command::{Command, parse_line};
+use crate::backend::{Host, HostError, SimHost};
+use crate::command::{Command, Line};
 use crate::seal::Sealer;
 use crate::win::eventlog::EventRecord;
 use crate::world::{ADSYNC_SERVICE, InitReport, Outcome, World};
@@ -197,10 +202,27 @@ fn named_service(c: &Command) -> Option<&str> {
     }
 }
 
-/// Checks a step's expectations; `None` when they hold.
+/// The last run status of each connector `named` names (every connector when `None`), `-` for
+/// one that never ran.
+fn run_statuses(
+    host: &mut dyn Host,
+    named: Option<&str>,
+) -> Result<Vec<(String, String)>, HostError> {
+    let connectors = match named {
+        Some(n) => host.connectors_named(n)?,
+        None => host.connectors()?,
+    };
+    Ok(connectors
+        .into_iter()
+        .map(|c| (c.name, c.last_run.unwrap_or_else(|| "-".to_owned())))
+        .collect())
+}
+
+/// Checks a step's expectations against its outcome and what `host` shows after it; `None`
+/// when they hold.
 pub(crate) fn check(
-    world: &World,
-    command: Option<&Command>,
+    host: &mut dyn Host,
+    line: Option<&Line>,
     expect: Option<&Expect>,
     o: &Outcome,
 ) -> Option<String> {
@@ -211,6 +233,10 @@ pub(crate) fn check(
                 o.code
             )
         });
+    };
+    let command = match line {
+        Some(Line::Command(c)) => Some(c),
+        _ => None,
     };
     let mut problems = Vec::new();
     if let Some(x) = e.exit
@@ -244,66 +270,62 @@ pub(crate) fn check(
     }
     if let Some(st) = &e.service {
         let name = command.and_then(named_service).unwrap_or(ADSYNC_SERVICE);
-        let actual = world
-            .state()
-            .services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-            .map(|s| s.state.as_str());
-        match actual {
-            Some(a)
-                if crate::win::scm::ServiceState::parse(st).is_some_and(|w| w.as_str() == a) => {}
-            a => problems.push(format!(
-                "expected service {name} to be {st}, it is {}",
-                a.unwrap_or("not installed")
+        match host.service_status(name) {
+            Ok(actual) => {
+                let actual = actual.map(|s| s.state);
+                match actual {
+                    Some(a)
+                        if crate::win::scm::ServiceState::parse(st)
+                            .is_some_and(|w| w.as_str() == a.as_str()) => {}
+                    a => problems.push(format!(
+                        "expected service {name} to be {st}, it is {}",
+                        a.map_or("not installed", |a| a.as_str())
+                    )),
+                }
+            }
+            Err(err) => problems.push(format!(
+                "expected service {name} to be {st}; the host could not show it: {err}"
             )),
         }
     }
     if let Some(status) = &e.connector {
-        let agents = world.engine().map(|e| e.agents.clone()).unwrap_or_default();
-        let named = command.and_then(named_connector);
-        let statuses: Vec<(String, String)> = agents
-            .iter()
-            .filter(|a| named.is_none_or(|n| a.is_named(n)))
-            .map(|a| {
-                (
-                    a.ma_name.clone(),
-                    a.last_run
-                        .as_ref()
-                        .map_or("-", |r| r.status.as_str())
-                        .to_owned(),
-                )
-            })
-            .collect();
-        if !statuses.iter().any(|(_, s)| s.eq_ignore_ascii_case(status)) {
-            problems.push(format!(
+        match run_statuses(host, command.and_then(named_connector)) {
+            Ok(statuses) if statuses.iter().any(|(_, s)| s.eq_ignore_ascii_case(status)) => {}
+            Ok(statuses) => problems.push(format!(
                 "expected a last run status {status}, got {}",
                 statuses
                     .iter()
                     .map(|(n, s)| format!("{n}: {s}"))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )),
+            Err(err) => problems.push(format!(
+                "expected a last run status {status}; the host could not show the connectors: {err}"
+            )),
         }
     }
     if let Some(status) = &e.all_connectors {
-        let agents = world.engine().map(|e| e.agents.clone()).unwrap_or_default();
-        let wrong: Vec<String> = agents
-            .iter()
-            .filter_map(|a| {
-                let s = a.last_run.as_ref().map_or("-", |r| r.status.as_str());
-                (!s.eq_ignore_ascii_case(status)).then(|| format!("{}: {s}", a.ma_name))
-            })
-            .collect();
-        if agents.is_empty() || !wrong.is_empty() {
-            problems.push(format!(
-                "expected every connector's last run status to be {status}, got {}",
-                if agents.is_empty() {
-                    "no connectors".to_owned()
-                } else {
-                    wrong.join(", ")
+        match run_statuses(host, None) {
+            Ok(statuses) => {
+                let wrong: Vec<String> = statuses
+                    .iter()
+                    .filter(|(_, s)| !s.eq_ignore_ascii_case(status))
+                    .map(|(n, s)| format!("{n}: {s}"))
+                    .collect();
+                if statuses.is_empty() || !wrong.is_empty() {
+                    problems.push(format!(
+                        "expected every connector's last run status to be {status}, got {}",
+                        if statuses.is_empty() {
+                            "no connectors".to_owned()
+                        } else {
+                            wrong.join(", ")
+                        }
+                    ));
                 }
-            ));
+            }
+            Err(err) => problems.push(format!(
+                "expected every connector's last run status to be {status}; the host could not show the connectors: {err}"
+            )),
         }
     }
     (!problems.is_empty()).then(|| problems.join("; "))
@@ -326,92 +348,57 @@ fn describe_event(e: &EventExpect) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// `diagnose` and `remediate [--dry-run] [--credential ACCOUNT=PASSWORD]...` as scenario steps:
-/// the runbook's own check and fix, run through [`SimHost`] (result code 0 when the server is,
-/// or ends, healthy; 1 otherwise; 2 for bad options). `None` for any other line.
-fn remedy_step(world: &mut World, line: &str) -> Option<Outcome> {
-    let words = crate::command::split_words(line).ok()?;
-    let (verb, rest) = words.split_first()?;
-    let verb = verb.to_ascii_lowercase();
-    if verb != "diagnose" && verb != "remediate" {
-        return None;
-    }
-    let usage = |msg: String| Outcome {
-        code: USAGE_CODE,
-        text: format!(
-            "{verb}: {msg}\nusage: diagnose | remediate [--dry-run] [--credential ACCOUNT=PASSWORD]..."
-        ),
+fn refused(text: String) -> Outcome {
+    Outcome {
+        code: REFUSED_CODE,
+        text,
         ..Outcome::default()
-    };
-    let mut dry_run = false;
-    let mut given = Vec::new();
-    // A stray word is echoed as the grammar redacts it: it may be a password.
-    let shown = crate::command::redact_words(&words);
-    let mut it = rest.iter().zip(&shown[1..]);
-    while let Some((w, seen)) = it.next() {
-        match w.as_str() {
-            "--dry-run" if verb == "remediate" => dry_run = true,
-            "--credential" => match it
-                .next()
-                .and_then(|(v, _)| crate::remedy::parse_credential(v))
-            {
-                Some(c) => given.push(c),
-                None => return Some(usage("--credential needs ACCOUNT=PASSWORD".into())),
-            },
-            _ => return Some(usage(format!("unexpected argument '{seen}'"))),
-        }
     }
-    let before = world.clone();
-    let first_new = world.state().events.all().len();
-    let mut host = SimHost::new(world);
-    for (a, p) in given {
-        host.give_password(&a, p);
-    }
-    let result = if verb == "diagnose" {
-        crate::remedy::diagnose(&mut host)
-            .map(|d| {
-                let plan = crate::remedy::plan(&d, &host);
-                (!d.healthy(), d.render(&plan))
-            })
-            .map_err(crate::remedy::RemedyError::from)
-    } else {
-        crate::remedy::remediate(&mut host, dry_run).map(|r| (!r.healthy, r.render()))
-    };
-    Some(match result {
-        Ok((unhealthy, text)) => Outcome {
-            code: u32::from(unhealthy),
-            text,
-            events: world.state().events.all()[first_new.min(world.state().events.all().len())..]
-                .to_vec(),
-            ..Outcome::default()
-        },
-        Err(e) => {
-            *world = before;
-            Outcome {
-                code: REFUSED_CODE,
-                text: e.to_string(),
-                ..Outcome::default()
-            }
-        }
-    })
 }
 
-/// Runs one filled line in `world`: a line that does not parse gets [`USAGE_CODE`], a command
-/// the world refuses gets [`REFUSED_CODE`] and changes nothing (docs/design.md §4: it applies fully or
-/// not at all).
-pub(crate) fn exec_line(world: &mut World, line: &str) -> (Option<Command>, Outcome) {
-    match parse_line(line) {
-        Ok(c) => match world.exec(&c) {
-            Ok(o) => (Some(c), o),
-            Err(e) => (
-                Some(c),
-                Outcome {
-                    code: REFUSED_CODE,
-                    text: e.to_string(),
-                    ..Outcome::default()
+/// Runs a runbook line (`diagnose`, `remediate`): its outcome with the events written while it
+/// ran. When it fails part way, a simulated world returns to where it was (a real host cannot
+/// undo what ran).
+fn run_runbook_line(host: &mut dyn Host, runbook: &crate::command::Runbook) -> Outcome {
+    let mark = host.event_mark().ok();
+    if let Some(s) = host.simulated() {
+        s.checkpoint();
+    }
+    match crate::remedy::run_runbook(host, runbook) {
+        Ok(mut o) => {
+            if let Some(s) = host.simulated() {
+                s.commit();
+            }
+            if let Some(m) = mark {
+                o.events = host.events_since(m).unwrap_or_default();
+            }
+            o
+        }
+        Err(e) => {
+            if let Some(s) = host.simulated() {
+                s.rollback();
+            }
+            refused(e.to_string())
+        }
+    }
+}
+
+/// Runs one filled line on `host`: a line that does not parse gets [`USAGE_CODE`], a command
+/// the host refuses gets [`REFUSED_CODE`] and changes nothing (docs/design.md §4: it applies
+/// fully or not at all).
+pub(crate) fn run_line(host: &mut dyn Host, line: &str) -> (Option<Line>, Outcome) {
+    match Line::parse(line) {
+        Ok(l) => {
+            let outcome = match &l {
+                Line::Command(c) => match host.run(c) {
+                    Ok(o) => o,
+                    Err(HostError::Refused { reason, .. }) => refused(reason),
+                    Err(e) => refused(e.to_string()),
                 },
-            ),
-        },
+                Line::Runbook(r) => run_runbook_line(host, r),
+            };
+            (Some(l), outcome)
+        }
         Err(e) => (
             None,
             Outcome {
@@ -449,13 +436,32 @@ pub(crate) fn redact_with(secrets: &[String], s: &str) -> String {
     s
 }
 
-/// Runs a scenario from `file`'s text. `seed` overrides the file's.
+/// Runs a scenario from `file`'s text in a fresh in-memory world. `seed` overrides the file's.
 pub fn run_scenario(
     file: &str,
     scenario: &Scenario,
     seed: Option<u64>,
 ) -> Result<ScenarioReport, ScenarioError> {
     run_scenario_observed(file, scenario, seed, &mut |_, _| {})
+}
+
+fn empty_report(file: &str, scenario: &Scenario, seed: u64) -> ScenarioReport {
+    let mut report = ScenarioReport {
+        file: file.to_owned(),
+        name: scenario.name.clone(),
+        evidence: scenario.evidence,
+        seed,
+        steps: vec![],
+        error: None,
+        journal_hash: String::new(),
+        recorded: Scenario {
+            steps: vec![],
+            ..scenario.clone()
+        },
+        journal: vec![],
+    };
+    report.recorded.world.seed = Some(seed);
+    report
 }
 
 /// [`run_scenario`], calling `observe` with each step's 0-based index and the world after it
@@ -467,22 +473,7 @@ pub fn run_scenario_observed(
     observe: &mut dyn FnMut(usize, &World),
 ) -> Result<ScenarioReport, ScenarioError> {
     let options = scenario.options(file, seed)?;
-    let mut report = ScenarioReport {
-        file: file.to_owned(),
-        name: scenario.name.clone(),
-        evidence: scenario.evidence,
-        seed: options.seed,
-        steps: vec![],
-        error: None,
-        journal_hash: String::new(),
-        recorded: Scenario {
-            steps: vec![],
-            ..scenario.clone()
-        },
-        journal: vec![],
-    };
-    report.recorded.world.seed = Some(options.seed);
-    let mut journal = Sha256::new();
+    let mut report = empty_report(file, scenario, options.seed);
     let (mut world, init) = match World::new(&options, memory_sealer(options.seed)) {
         Ok(w) => w,
         Err(e) => {
@@ -490,11 +481,48 @@ pub fn run_scenario_observed(
             return Ok(report);
         }
     };
-    let values = placeholders(&init, &world.state().tenant.name);
-    let secrets = secret_values(&values);
+    let mut host = SimHost::new(&mut world);
+    let tenant = host.tenant().ok().flatten().unwrap_or_default();
+    let values = placeholders(&init, &tenant);
+    let mut journal = run_steps(&mut host, scenario, &values, &mut report, &mut |i, h| {
+        if let Some(s) = h.simulated() {
+            observe(i, s.world());
+        }
+    });
+    // The final state, so two runs that print the same but leave different worlds differ.
+    journal.update(crate::backend::Simulated::fingerprint(&host));
+    report.journal_hash = hex::encode(journal.finalize());
+    Ok(report)
+}
+
+/// Runs a scenario on `host` as it is: no world is made, so the file's `[world]` is not used and
+/// only `values` fill placeholders. The journal hash covers the steps (a real host has no state
+/// to hash). Run [`super::preflight::refusals`] first: a step the host cannot do fails here.
+pub fn run_scenario_on(
+    host: &mut dyn Host,
+    file: &str,
+    scenario: &Scenario,
+    values: &[(String, String)],
+) -> ScenarioReport {
+    let mut report = empty_report(file, scenario, scenario.world.seed.unwrap_or(0));
+    let journal = run_steps(host, scenario, values, &mut report, &mut |_, _| {});
+    report.journal_hash = hex::encode(journal.finalize());
+    report
+}
+
+/// Runs the steps on `host` into `report`, calling `observe` after each; the journal so far.
+fn run_steps(
+    host: &mut dyn Host,
+    scenario: &Scenario,
+    values: &[(String, String)],
+    report: &mut ScenarioReport,
+    observe: &mut dyn FnMut(usize, &mut dyn Host),
+) -> Sha256 {
+    let mut journal = Sha256::new();
+    let secrets = secret_values(values);
     let redact = |s: &str| redact_with(&secrets, s);
     for step in &scenario.steps {
-        let line = match fill(&step.run, &values) {
+        let line = match fill(&step.run, values) {
             Ok(l) => l,
             Err(why) => {
                 report.steps.push(StepReport {
@@ -507,17 +535,14 @@ pub fn run_scenario_observed(
                 break;
             }
         };
-        let (command, outcome) = match remedy_step(&mut world, &line) {
-            Some(o) => (None, o),
-            None => exec_line(&mut world, &line),
-        };
-        let failure = check(&world, command.as_ref(), step.expect.as_ref(), &outcome);
+        let (parsed, outcome) = run_line(host, &line);
+        let failure = check(host, parsed.as_ref(), step.expect.as_ref(), &outcome);
         // A line that did not parse is shown as the grammar redacts it, so a literal password
         // in it never reaches a report.
-        let run = command.as_ref().map_or_else(
-            || redact(&crate::command::redact_line(&line)),
-            Command::redacted,
-        );
+        let run = match &parsed {
+            Some(Line::Command(c)) => c.redacted(),
+            _ => redact(&crate::command::redact_line(&line)),
+        };
         let s = StepReport {
             run,
             code: outcome.code,
@@ -543,12 +568,17 @@ pub fn run_scenario_observed(
             }),
             source: step.source.clone(),
         });
+        let service = host
+            .service_status(ADSYNC_SERVICE)
+            .map_or(crate::timeline::Band::Unknown, |s| {
+                crate::timeline::Band::of_status(s.as_ref())
+            });
         report.journal.push(crate::timeline::Entry {
             seq: report.journal.len() as u64 + 1,
-            clock: world.now().to_string(),
+            clock: host.clock().map(|c| c.to_string()).unwrap_or_default(),
             command: s.run.clone(),
             code: s.code,
-            service: crate::timeline::Band::of(&world),
+            service,
             events: outcome
                 .events
                 .iter()
@@ -563,14 +593,12 @@ pub fn run_scenario_observed(
             let _ = writeln!(entry, "{e}");
         }
         journal.update(entry.as_bytes());
-        observe(report.steps.len(), &world);
+        observe(report.steps.len(), host);
         let stop = s.failure.is_some();
         report.steps.push(s);
         if stop {
             break;
         }
     }
-    journal.update(serde_json::to_vec(world.state()).unwrap_or_default());
-    report.journal_hash = hex::encode(journal.finalize());
-    Ok(report)
+    journal
 }

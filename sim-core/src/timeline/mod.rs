@@ -12,6 +12,7 @@ mod render;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{ServiceStatus, service_status_of};
 use crate::win::eventlog::EventRecord;
 use crate::win::scm::ServiceState;
 use crate::world::{ADSYNC_SERVICE, World};
@@ -35,14 +36,14 @@ pub enum Band {
 }
 
 impl Band {
-    /// The ADSync service's band in `world`.
+    /// The ADSync service's band in `world` (as [`crate::backend::SimHost`] shows it).
     pub fn of(world: &World) -> Self {
-        match world
-            .state()
-            .services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(ADSYNC_SERVICE))
-        {
+        Self::of_status(service_status_of(world, ADSYNC_SERVICE).as_ref())
+    }
+
+    /// The band of a service's status as a host shows it (`None`: not installed).
+    pub fn of_status(status: Option<&ServiceStatus>) -> Self {
+        match status {
             None => Self::Unknown,
             Some(s) => match s.state {
                 ServiceState::Running => Self::Running,

@@ -71,6 +71,8 @@ mod services;
 mod sync;
 mod transaction;
 
+pub use transaction::Savepoint;
+
 pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
 
 /// How the ADSync service account is provisioned at install (`docs/adsync.md` §2.1).

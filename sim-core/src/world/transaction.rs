@@ -4,11 +4,24 @@
 //! A transaction keeps a savepoint of the state apart from the event logs, and the logs keep an
 //! undo journal of their own writes ([`EventLogs::begin`]): the logs are the one part of the state
 //! that grows with use, so they are never copied. Transactions nest: an inner failure undoes only
-//! the inner work.
+//! the inner work. [`World::atomically`] is the usual form; [`World::savepoint`] is for work
+//! that spans several calls (a runbook line run through a `Host`).
 //!
 //! [`EventLogs::begin`]: crate::win::eventlog::EventLogs::begin
 
-use super::{World, WorldError};
+use super::{World, WorldError, WorldState};
+use crate::win::eventlog::EventMark;
+
+/// Where a world can return to ([`World::savepoint`]); ended by [`World::rollback_to`] or
+/// [`World::release`].
+#[derive(Debug)]
+#[must_use = "a savepoint is ended with rollback_to or release"]
+pub struct Savepoint {
+    /// The state without its event logs.
+    state: WorldState,
+    /// Where the event logs' undo journal was.
+    events: EventMark,
+}
 
 impl World {
     /// Runs `work` as one transaction: when it returns an error, the world is exactly as it was
@@ -17,22 +30,41 @@ impl World {
         &mut self,
         work: impl FnOnce(&mut Self) -> Result<T, WorldError>,
     ) -> Result<T, WorldError> {
-        let events = std::mem::take(&mut self.state.events);
-        let saved = self.state.clone();
-        self.state.events = events;
-        let mark = self.state.events.begin();
+        let savepoint = self.savepoint();
         match work(self) {
             Ok(v) => {
-                self.state.events.commit(mark);
+                self.release(savepoint);
                 Ok(v)
             }
             Err(e) => {
-                let mut events = std::mem::take(&mut self.state.events);
-                events.rollback(mark);
-                self.state = saved;
-                self.state.events = events;
+                self.rollback_to(savepoint);
                 Err(e)
             }
         }
+    }
+
+    /// Opens a transaction that spans several calls. Savepoints nest; end each one, innermost
+    /// first.
+    pub fn savepoint(&mut self) -> Savepoint {
+        let events = std::mem::take(&mut self.state.events);
+        let state = self.state.clone();
+        self.state.events = events;
+        Savepoint {
+            state,
+            events: self.state.events.begin(),
+        }
+    }
+
+    /// Returns the world to `savepoint`: everything since is undone.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        let mut events = std::mem::take(&mut self.state.events);
+        events.rollback(savepoint.events);
+        self.state = savepoint.state;
+        self.state.events = events;
+    }
+
+    /// Keeps everything since `savepoint`.
+    pub fn release(&mut self, savepoint: Savepoint) {
+        self.state.events.commit(savepoint.events);
     }
 }
