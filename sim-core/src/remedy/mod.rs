@@ -132,8 +132,9 @@ pub fn verify(host: &mut dyn Host) -> Result<Verification, RemedyError> {
         cycle_code = Some(out.code);
     }
     let connectors = host.connectors()?;
+    // A cycle already running is refused (`CYCLE_BUSY_CODE`); its runs are the verification.
     let healthy = service == Some(ServiceState::Running)
-        && cycle_code == Some(0)
+        && matches!(cycle_code, Some(0 | crate::world::CYCLE_BUSY_CODE))
         && connectors
             .iter()
             .all(|c| c.last_run.as_deref() == Some("success"));
