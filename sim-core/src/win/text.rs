@@ -101,7 +101,9 @@ pub mod win32 {
             ACCOUNT_DISABLED => {
                 "This user can't sign in because this account is currently disabled."
             }
-            // Microsoft Learn, "System Error Codes (1300-1699)" (ERROR_PASSWORD_EXPIRED).
+            // Microsoft Learn, "System Error Codes (1300-1699)" (ERROR_PASSWORD_EXPIRED); the
+            // same text at https://winerrorcodes.com/error/error-password-expired (older Windows
+            // said "Logon failure: the specified account password has expired.").
             PASSWORD_EXPIRED => "The password for this account has expired.",
             ACCOUNT_LOCKED_OUT => {
                 "The referenced account is currently locked out and may not be logged on to."
