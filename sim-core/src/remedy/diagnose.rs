@@ -527,7 +527,9 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
 /// What a connector's failed last run means.
 fn connector_finding(c: &ConnectorStatus, events: &[EventRecord]) -> Option<Finding> {
     let status = c.last_run.as_deref()?;
-    if status == "success" {
+    // An AD DS run ends stopped-server-down only when the service stopped during it
+    // (`world::sync::run_time`): the next cycle runs it again once the service runs.
+    if status == "success" || (c.kind == ConnectorType::Ad && status == "stopped-server-down") {
         return None;
     }
     let mut evidence = vec![format!(
