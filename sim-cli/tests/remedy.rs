@@ -43,6 +43,20 @@ fn heal(label: &str, world: &World) -> remedy::Remediation {
             .iter()
             .any(|f| matches!(f.cause, Cause::EncryptionKeyUnreadableNewerBuild { .. }))
     });
+    // Dead ends by design: causes diagnose names without a plan (a switched account's database
+    // login, a missing "Log on as a service" right, an expired password: the operator's steps),
+    // and an account locked out, which no documented procedure unlocks.
+    let named_without_plan = r.rounds.iter().any(|round| {
+        round
+            .diagnosis
+            .findings
+            .iter()
+            .any(|f| matches!(f.cause, Cause::ServiceStartFailed { .. }))
+    });
+    let locked_out = w.state().accounts.iter().any(|a| a.locked);
+    if !r.healthy && (named_without_plan || locked_out) {
+        return r;
+    }
     if no_documented_fix {
         assert!(!r.healthy, "{label}");
         for round in &r.rounds {

@@ -39,7 +39,7 @@ fn no_forgotten_test_files() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let runner = std::fs::read_to_string(dir.join("runner.rs")).expect("runner.rs");
     let mut forgotten = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/tests") {
+    for entry in std::fs::read_dir(&dir).expect("sim-cli/tests") {
         let path = entry.expect("directory entry").path();
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;

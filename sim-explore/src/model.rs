@@ -152,12 +152,18 @@ pub struct Model {
     pub ad: Cred,
     /// The Entra connector.
     pub entra: Cred,
+    /// Whether a scheduled sync cycle is in progress: a `clock advance` of whole hours while
+    /// the service runs ends on a scheduled cycle's start, and commands take no time.
+    #[serde(default)]
+    pub busy: bool,
 }
 
 /// `ERROR_SERVICE_ALREADY_RUNNING` (sc.exe on a running service).
 pub const ALREADY_RUNNING: u32 = win32::SERVICE_ALREADY_RUNNING;
 /// `ERROR_SERVICE_NOT_ACTIVE` (a stop, or a console or cmdlet, with the service stopped).
 pub const NOT_ACTIVE: u32 = win32::SERVICE_NOT_ACTIVE;
+/// `Start-ADSyncSyncCycle` while a cycle runs.
+pub const CYCLE_BUSY: u32 = crate::world::CYCLE_BUSY_CODE;
 /// `ERROR_SERVICE_LOGON_FAILED` (2023 article, "Error 1069").
 pub const LOGON_FAILED: u32 = win32::SERVICE_LOGON_FAILED;
 /// `ERROR_SERVICE_SPECIFIC_ERROR`, with event 6028 (2023 article).
@@ -187,6 +193,7 @@ impl Model {
             abandoned: false,
             ad: cred.clone(),
             entra: cred,
+            busy: false,
         }
     }
 
@@ -277,6 +284,7 @@ impl Model {
 
     fn stop(&mut self) {
         self.running = false;
+        self.busy = false;
         self.ad.cache = None;
         self.entra.cache = None;
     }
@@ -323,6 +331,14 @@ impl Model {
             Action::ScStart => self.start(),
             Action::ScStop => {
                 if self.running {
+                    if self.busy {
+                        // The cycle's runs had not ended: the stop ends them.
+                        for c in [&mut self.ad, &mut self.entra] {
+                            if c.last.is_some() {
+                                c.last = Some("stopped-server-down");
+                            }
+                        }
+                    }
                     self.stop();
                     0
                 } else {
@@ -365,6 +381,10 @@ impl Model {
                 if !self.running {
                     return NOT_ACTIVE;
                 }
+                if self.busy {
+                    return CYCLE_BUSY;
+                }
+                // A typed cycle has ended before the next command (`world::sync::run_time`).
                 self.cycle();
                 0
             }
@@ -372,6 +392,7 @@ impl Model {
                 self.preferred_age += u64::from(*hours);
                 if self.running {
                     self.cycle();
+                    self.busy = *hours > 0;
                 }
                 0
             }

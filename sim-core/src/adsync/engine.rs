@@ -135,6 +135,11 @@ pub struct Engine {
     /// backup key (MS-BKRP) on every build.
     #[serde(default)]
     pub keyset_follows_dpapi: bool,
+    /// The SID of the account whose Windows login owns the engine's database: the account the
+    /// service was installed with (`super::database`). `None` in a world saved before the login
+    /// was modelled (no check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_owner: Option<String>,
 }
 
 /// The line `status` adds when a world departs from the seed articles.
@@ -332,6 +337,15 @@ impl ServiceProgram for Engine {
         };
         match loaded {
             Ok(keyset) => {
+                // The keyset read, the engine opens its database with the account's login: an
+                // account switched after the install has none (`docs/adsync.md` §4 F10).
+                if self
+                    .database_owner
+                    .as_ref()
+                    .is_some_and(|owner| *owner != host.account_sid())
+                {
+                    return Err(super::database::login_failed());
+                }
                 host.retain(MEMORY_KEYSET, &keyset.to_bytes());
                 Ok(())
             }

@@ -145,6 +145,25 @@ pub struct Scheduler {
     pub next_cycle: FileTime,
     /// `NextSyncCyclePolicyType`.
     pub next_policy: PolicyType,
+    /// The cycle that is running, if one is (`SyncCycleInProgress`; `world::sync::run_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<CycleInProgress>,
+}
+
+/// A sync cycle that takes simulated time: when each connector's part of it ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleInProgress {
+    /// When the cycle started.
+    pub started: FileTime,
+    /// Each connector's name and when its runs end, in the cycle's order.
+    pub ends: Vec<(String, FileTime)>,
+}
+
+impl CycleInProgress {
+    /// When the whole cycle ends.
+    pub fn end(&self) -> FileTime {
+        self.ends.last().map_or(self.started, |(_, t)| *t)
+    }
 }
 
 impl Scheduler {
@@ -154,6 +173,7 @@ impl Scheduler {
             sync_cycle_enabled: true,
             next_cycle: now,
             next_policy: PolicyType::Delta,
+            in_progress: None,
         };
         s.reschedule(now);
         s

@@ -65,6 +65,36 @@ pub(super) fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
                 net_user: false,
             })
         }
+        ["right", verb @ ("grant" | "revoke"), name, right] => {
+            if !right.eq_ignore_ascii_case(crate::world::SERVICE_LOGON_RIGHT) {
+                return Err(usage(
+                    "account right",
+                    ACCOUNT_USAGE,
+                    format!(
+                        "'{right}' is not a right the simulator models; it models {}",
+                        crate::world::SERVICE_LOGON_RIGHT
+                    ),
+                ));
+            }
+            Ok(Command::AccountPolicy {
+                name: account_name("account right", ACCOUNT_USAGE, name)?,
+                change: if *verb == "grant" {
+                    PolicyChange::GrantServiceLogon
+                } else {
+                    PolicyChange::RevokeServiceLogon
+                },
+            })
+        }
+        [verb @ ("password-expires" | "password-never-expires"), name] => {
+            Ok(Command::AccountPolicy {
+                name: account_name("account", ACCOUNT_USAGE, name)?,
+                change: if *verb == "password-expires" {
+                    PolicyChange::PasswordExpires
+                } else {
+                    PolicyChange::PasswordNeverExpires
+                },
+            })
+        }
         [verb @ ("enable" | "disable" | "lock" | "unlock"), name] => {
             let state = match *verb {
                 "enable" => AccountState::Enable,
@@ -197,11 +227,7 @@ pub(super) fn parse_count<T: std::str::FromStr>(
         .map_err(|_| usage(command, use_, format!("{flag} '{v}' is not a number")))
 }
 
-pub(super) fn parse_log(
-    command: &'static str,
-    use_: &'static str,
-    v: &str,
-) -> Result<LogName, ParseError> {
+pub(super) fn parse_log(command: &'static str, use_: &'static str, v: &str) -> Result<LogName, ParseError> {
     LogName::parse(v).ok_or_else(|| {
         usage(
             command,
@@ -305,6 +331,21 @@ pub(super) fn parse_clock(args: &[&str]) -> Result<Command, ParseError> {
 
 pub(super) fn parse_net(args: &[&str]) -> Result<Command, ParseError> {
     match args {
+        [accounts, flag, rest @ ..]
+            if accounts.eq_ignore_ascii_case("accounts")
+                && flag.to_ascii_lowercase().starts_with("/lockoutthreshold:")
+                && rest.iter().all(|r| r.eq_ignore_ascii_case("/domain")) =>
+        {
+            let value = &flag["/lockoutthreshold:".len()..];
+            let lockout_threshold = value.parse().map_err(|_| {
+                usage(
+                    "net accounts",
+                    NET_USAGE,
+                    format!("'{value}' is not a number of invalid logon attempts (0 to 999)"),
+                )
+            })?;
+            Ok(Command::NetAccounts { lockout_threshold })
+        }
         [user, name, flag]
             if user.eq_ignore_ascii_case("user")
                 && flag.to_ascii_lowercase().starts_with("/active:") =>

@@ -103,9 +103,36 @@ impl AccountState {
     }
 }
 
+/// What `account right|password-expires|password-never-expires` changes (`world::rights`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyChange {
+    /// `account right grant NAME SeServiceLogonRight`.
+    GrantServiceLogon,
+    /// `account right revoke NAME SeServiceLogonRight`.
+    RevokeServiceLogon,
+    /// `account password-expires NAME`: clears "Password never expires".
+    PasswordExpires,
+    /// `account password-never-expires NAME`.
+    PasswordNeverExpires,
+}
+
 /// A typed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// `account right grant|revoke NAME SeServiceLogonRight`, `account password-expires NAME`,
+    /// `account password-never-expires NAME` (simulator verbs for `secpol.msc`'s "Log on as a
+    /// service" and the account's "Password never expires" box).
+    AccountPolicy {
+        /// The account.
+        name: String,
+        /// What to change.
+        change: PolicyChange,
+    },
+    /// `net accounts /lockoutthreshold:N [/domain]`: the account lockout threshold.
+    NetAccounts {
+        /// Invalid logons that lock an account (0: never).
+        lockout_threshold: u32,
+    },
     /// `account enable|disable|lock|unlock NAME`, or `net user NAME /active:yes|no`.
     AccountState {
         /// The account.
@@ -369,12 +396,12 @@ pub fn parse_line(line: &str) -> Result<Command, ParseError> {
     parse_words(&split_words(line)?)
 }
 
-const ACCOUNT_USAGE: &str = "account list | account reset NAME --password P | account change NAME --old P --new Q | account enable|disable|lock|unlock NAME";
+const ACCOUNT_USAGE: &str = "account list | account reset NAME --password P | account change NAME --old P --new Q | account enable|disable|lock|unlock NAME | account right grant|revoke NAME SeServiceLogonRight | account password-expires|password-never-expires NAME";
 const DC_USAGE: &str = "dc connect | dc disconnect";
 const SC_USAGE: &str = "sc query|queryex|qc|start|stop NAME | sc config NAME [obj= ACCOUNT] [password= P] [start= auto|demand|disabled]";
 const EVENTS_USAGE: &str = "events [--log System|Application] [--id N] [--last N]";
 const CLOCK_USAGE: &str = "clock advance DURATION   (e.g. 30s, 15m, 2h, 91d, 1w)";
-const NET_USAGE: &str = "net user NAME PASSWORD [/domain] | net user NAME /active:yes|no";
+const NET_USAGE: &str = "net user NAME PASSWORD [/domain] | net user NAME /active:yes|no | net accounts /lockoutthreshold:N [/domain]";
 const WINEVENT_USAGE: &str = "Get-WinEvent -LogName System|Application [-MaxEvents N]";
 const EVENTLOG_USAGE: &str = "Get-EventLog [-LogName] System|Application [-Newest N]";
 const SERVICE_USAGE: &str = "Get-Service [[-Name] NAME]";
@@ -498,6 +525,21 @@ impl Command {
                 )
             }
             Self::AccountState { name, state, .. } => format!("account {} {name}", state.word()),
+            Self::AccountPolicy { name, change } => match change {
+                PolicyChange::GrantServiceLogon => {
+                    format!("account right grant {name} SeServiceLogonRight")
+                }
+                PolicyChange::RevokeServiceLogon => {
+                    format!("account right revoke {name} SeServiceLogonRight")
+                }
+                PolicyChange::PasswordExpires => format!("account password-expires {name}"),
+                PolicyChange::PasswordNeverExpires => {
+                    format!("account password-never-expires {name}")
+                }
+            },
+            Self::NetAccounts { lockout_threshold } => {
+                format!("net accounts /lockoutthreshold:{lockout_threshold} /domain")
+            }
             Self::DcReachable(true) => "dc connect".into(),
             Self::DcReachable(false) => "dc disconnect".into(),
             Self::Status => "status".into(),

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::adsync::build::KeysetEra;
 use crate::adsync::connector::ConnectorType;
+use crate::adsync::database::DATABASE_LOGIN_EXIT_CODE;
 use crate::adsync::text as adsync_text;
 use crate::backend::{ConnectorStatus, DomainStatus, Host, HostError, ServiceStatus};
 use crate::probe::EVENT_6028_ID;
@@ -33,6 +34,8 @@ use crate::world::ADSYNC_SERVICE;
 pub const EVENT_LOGON_FAILED: u32 = 7038;
 /// System event 7000: the service failed to start (`docs/adsync.md` §4 F1, INF).
 pub const EVENT_START_FAILED: u32 = 7000;
+/// System event 7041: the logon account lacks "Log on as a service" (`win::text::event_7041`).
+pub const EVENT_LOGON_TYPE_NOT_GRANTED: u32 = 7041;
 /// System event 7024: the service stopped with a service-specific error (§4 F2, INF).
 pub const EVENT_SERVICE_SPECIFIC: u32 = 7024;
 /// System event 7036: a service entered a state.
@@ -335,10 +338,10 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
     let scm = |e: &&EventRecord, id: u32| {
         e.log == LogName::System && e.source == SCM_SOURCE && e.id == id
     };
-    let logon = recent
-        .iter()
-        .rev()
-        .find(|e| scm(e, EVENT_LOGON_FAILED) && e.message.starts_with(&logon_prefix));
+    let logon = recent.iter().rev().find(|e| {
+        (scm(e, EVENT_LOGON_FAILED) || scm(e, EVENT_LOGON_TYPE_NOT_GRANTED))
+            && e.message.starts_with(&logon_prefix)
+    });
     let keyset = recent.iter().rev().find(|e| {
         e.log == LogName::Application
             && e.source == adsync_text::ENGINE_SOURCE
@@ -379,6 +382,24 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
         };
     };
     let mut evidence = vec![state, cite(e)];
+    if s.win32_exit_code == win32::SERVICE_SPECIFIC_ERROR
+        && s.service_exit_code == DATABASE_LOGIN_EXIT_CODE
+        && e.id != EVENT_6028_ID
+    {
+        return Finding {
+            cause: Cause::ServiceStartFailed {
+                reason: e.message.clone(),
+            },
+            summary: format!(
+                "The service logs on as {} and reads its keyset, then stops: that account has no login to the sync engine's database, which belongs to the account Microsoft Entra Connect was installed with. The 2023 article: \"you cannot change the account used\"; no synchronization occurs until the original credentials are restored (sc config ADSync obj= ORIGINAL-ACCOUNT password= ITS-PASSWORD, then start the service), otherwise the documented answer is reinstalling Microsoft Entra Connect.",
+                s.account
+            ),
+            evidence,
+            source: format!(
+                "{ARTICLE_2023}, introduction (the IMPORTANT note); Microsoft Learn, 'ADSync service account', https://learn.microsoft.com/entra/identity/hybrid/connect/concept-adsync-service-account; docs/adsync.md §4 F10"
+            ),
+        };
+    }
     if s.win32_exit_code == win32::SERVICE_SPECIFIC_ERROR {
         if e.id != EVENT_6028_ID {
             return Finding {
@@ -411,10 +432,17 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
     let reason = e
         .message
         .split_once("due to the following error: ")
-        // The reason is the first line; 7038 goes on with the SCM's closing sentence.
-        .map(|(_, r)| r.lines().next().unwrap_or_default().trim().to_owned())
+        // The reason is the first line (7041 starts it on the next); 7038 goes on with the
+        // SCM's closing sentence.
+        .map(|(_, r)| {
+            r.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        })
         .unwrap_or_default();
-    let account = if e.id == EVENT_LOGON_FAILED {
+    let account = if e.id == EVENT_LOGON_FAILED || e.id == EVENT_LOGON_TYPE_NOT_GRANTED {
         e.message
             .strip_prefix(&logon_prefix)
             .and_then(|r| r.split_once(" with the currently configured password"))
@@ -451,6 +479,26 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
             format!("The service's logon account {account} is locked out."),
             "docs/adsync.md §4 F8 and F11 (the account must be able to log on)".to_owned(),
         )
+    } else if reason == win32::message(win32::LOGON_TYPE_NOT_GRANTED) {
+        (
+            Cause::ServiceStartFailed {
+                reason: reason.clone(),
+            },
+            format!(
+                "The service's logon account {account} lacks the \"Log on as a service\" right (SeServiceLogonRight, event 7041): grant it under Local Security Policy (secpol.msc), Local Policies, User Rights Assignment, or find the Group Policy that removed it. An account other than the one Microsoft Entra Connect was installed with stays unsupported (2023 article: \"you cannot change the account used\")."
+            ),
+            "docs/adsync.md §4 F11 (\"no group policy removed its right to log on as a service\"); event 7041, the SCM's EVENT_SERVICE_LOGON_TYPE_NOT_GRANTED".to_owned(),
+        )
+    } else if reason == win32::message(win32::PASSWORD_EXPIRED) {
+        (
+            Cause::ServiceStartFailed {
+                reason: reason.clone(),
+            },
+            format!(
+                "The password of the service's logon account {account} has expired: change it (a change keeps DPAPI's master keys; on builds up to 1.1.443.0 a reset destroys the encryption keys), set \"Password never expires\" as the documentation recommends, and give the SCM the new password."
+            ),
+            "docs/adsync.md §4 F8 and F11 (\"its password has not expired ('password never expires')\")".to_owned(),
+        )
     } else if reason == win32::message(win32::USER_NOT_FOUND) {
         (
             Cause::ServiceAccountMissing {
@@ -479,7 +527,9 @@ fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
 /// What a connector's failed last run means.
 fn connector_finding(c: &ConnectorStatus, events: &[EventRecord]) -> Option<Finding> {
     let status = c.last_run.as_deref()?;
-    if status == "success" {
+    // An AD DS run ends stopped-server-down only when the service stopped during it
+    // (`world::sync::run_time`): the next cycle runs it again once the service runs.
+    if status == "success" || (c.kind == ConnectorType::Ad && status == "stopped-server-down") {
         return None;
     }
     let mut evidence = vec![format!(

@@ -47,6 +47,10 @@ pub mod win32 {
     pub const LOGON_TYPE_NOT_GRANTED: u32 = 1385;
     /// `ERROR_ACCOUNT_DISABLED`.
     pub const ACCOUNT_DISABLED: u32 = 1331;
+    /// `ERROR_PASSWORD_EXPIRED` (a password older than the maximum password age; Microsoft
+    /// Learn, "System Error Codes (1300-1699)",
+    /// https://learn.microsoft.com/windows/win32/debug/system-error-codes--1300-1699-).
+    pub const PASSWORD_EXPIRED: u32 = 1330;
     /// `ERROR_ACCOUNT_LOCKED_OUT`.
     pub const ACCOUNT_LOCKED_OUT: u32 = 1909;
     /// `NERR_UserNotFound`.
@@ -97,6 +101,10 @@ pub mod win32 {
             ACCOUNT_DISABLED => {
                 "This user can't sign in because this account is currently disabled."
             }
+            // Microsoft Learn, "System Error Codes (1300-1699)" (ERROR_PASSWORD_EXPIRED); the
+            // same text at https://winerrorcodes.com/error/error-password-expired (older Windows
+            // said "Logon failure: the specified account password has expired.").
+            PASSWORD_EXPIRED => "The password for this account has expired.",
             ACCOUNT_LOCKED_OUT => {
                 "The referenced account is currently locked out and may not be logged on to."
             }
@@ -243,6 +251,19 @@ pub fn event_7038(service: &str, account: &str, reason: &str) -> String {
 
 /// The closing sentence of event 7038 (the SCM's message table).
 pub const EVENT_7038_CLOSING: &str = "To ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC).";
+
+/// System event 7041, what the SCM writes instead of 7038 when the logon fails with
+/// `ERROR_LOGON_TYPE_NOT_GRANTED` (1385): the account lacks "Log on as a service"
+/// (SeServiceLogonRight). The text is the message table's `EVENT_SERVICE_LOGON_TYPE_NOT_GRANTED`
+/// (0xC0001B81, `netevent.h` of the Windows Driver Kit for Windows Vista, as
+/// https://errorcode.pro/EVENT_SERVICE_LOGON_TYPE_NOT_GRANTED/-1073734783/wdk-win-vista
+/// reproduces it; KB 871236, https://mskb.pkisolutions.com/kb/871236, introduced event 7041 for
+/// this case). Each `%n` is a line break; the spaces after them are kept as the message has them.
+pub fn event_7041(service: &str, account: &str) -> String {
+    format!(
+        "The {service} service was unable to log on as {account} with the currently configured password due to the following error: \nLogon failure: the user has not been granted the requested logon type at this computer.\n \nService: {service} \nDomain and account: {account}\n \nThis service account does not have the necessary user right \"Log on as a service.\"\n \nUser Action\n \nAssign \"Log on as a service\" to the service account on this computer. You can use Local Security Settings (Secpol.msc) to do this. If this computer is a node in a cluster, check that this user right is assigned to the Cluster service account on all nodes in the cluster.\n \nIf you have already assigned this user right to the service account, and the user right appears to be removed, a Group Policy object associated with this node might be removing the right. Check with your domain administrator to find out if this is happening."
+    )
+}
 
 /// System event 7000, the companion of 7038 (docs/adsync.md §4 F1, tagged INF: the SCM's standard
 /// "failed to start" text).

@@ -168,7 +168,12 @@ impl World {
             let dns = self.state.domain.as_ref().map(|d| d.dns.as_str());
             let plain = spec.account.strip_prefix(".\\").unwrap_or(&spec.account);
             match self.state.accounts.iter().find(|a| a.is_named(plain, dns)) {
-                Some(a) => a.qualified_name(),
+                Some(a) => {
+                    // An installer grants the account it configures "Log on as a service".
+                    let (q, sid) = (a.qualified_name(), a.sid.clone());
+                    self.grant_service_logon(&sid);
+                    q
+                }
                 None => {
                     let code = win32::INVALID_SERVICE_ACCOUNT;
                     return Ok(failed(

@@ -6,8 +6,9 @@
 //! creates, by build).
 
 use super::{
-    ADSYNC_BINARY, ADSYNC_SERVICE, Domain, InitReport, STATE_FORMAT, ServiceAccountKind, Stream,
-    World, WorldError, WorldOptions, WorldState, generate_password, sync,
+    ADSYNC_BINARY, ADSYNC_SERVICE, AccountPolicy, Domain, InitReport, STATE_FORMAT,
+    ServiceAccountKind, Stream, World, WorldError, WorldOptions, WorldState, generate_password,
+    sync,
 };
 use std::collections::BTreeMap;
 
@@ -138,6 +139,7 @@ impl World {
                 memory: BTreeMap::new(),
                 admin_knows: BTreeMap::new(),
                 location: None,
+                policy: AccountPolicy::default(),
             },
             sealer,
         };
@@ -197,6 +199,11 @@ impl World {
             ),
         };
         world.state.service_account = account.clone();
+        // The wizard grants the account it configures "Log on as a service" (`rights`).
+        let sid = world.state.accounts[world.account_index(&account)?]
+            .sid
+            .clone();
+        world.grant_service_logon(&sid);
         world.state.services.push(Service {
             name: ADSYNC_SERVICE.into(),
             display_name: build.display_name().into(),

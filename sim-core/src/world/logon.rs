@@ -214,14 +214,28 @@ impl World {
             s.win32_exit_code = code;
             s.service_exit_code = 0;
             let account = svc.account.clone();
+            if reason == win32::LOGON_FAILURE {
+                // A wrong password counts toward the lockout threshold (`rights`).
+                self.bad_logon(ai);
+            }
+            // A missing "Log on as a service" right is 7041, the SCM's own event for 1385
+            // (`text::event_7041`); every other reason is 7038 with the reason's text.
+            let (id, message) = if reason == win32::LOGON_TYPE_NOT_GRANTED {
+                (7041, text::event_7041(&svc.name, &account))
+            } else {
+                (
+                    7038,
+                    text::event_7038(&svc.name, &account, win32::message(reason)),
+                )
+            };
             self.write_event(
                 &mut out,
                 NewEvent {
                     log: LogName::System,
                     source: SCM_SOURCE,
-                    id: 7038,
+                    id,
                     level: Level::Error,
-                    message: text::event_7038(&svc.name, &account, win32::message(reason)),
+                    message,
                 },
             );
             self.write_event(
@@ -242,6 +256,7 @@ impl World {
                 json!({"service": svc.name, "state": "STOPPED", "error": win32::message(code)});
             return Ok(out);
         }
+        self.good_logon(ai);
         let cred = self.service_credential(&svc, ai)?;
         if let Some(mut program) = self.state.programs.get(&svc.name).cloned() {
             let mut host = StartHost {
@@ -328,12 +343,15 @@ impl World {
             return Ok(Some(win32::ACCOUNT_LOCKED_OUT));
         }
         if !a.kind.has_settable_password() {
-            return Ok(None);
+            return Ok(super::rights::after_password(self, ai));
         }
         let stored = self
             .secret(&service_secret_name(&svc.name))?
             .unwrap_or_default();
         let stored = Zeroizing::new(String::from_utf8_lossy(&stored).into_owned());
-        Ok((!a.password_is(&stored)).then_some(win32::LOGON_FAILURE))
+        if !a.password_is(&stored) {
+            return Ok(Some(win32::LOGON_FAILURE));
+        }
+        Ok(super::rights::after_password(self, ai))
     }
 }

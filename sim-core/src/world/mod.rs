@@ -67,13 +67,19 @@ mod logon;
 mod passwords;
 mod protect;
 mod render;
+mod rights;
 mod services;
 mod sync;
 mod transaction;
 
 pub use transaction::Savepoint;
 
-pub use sync::{ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport};
+pub use rights::{
+    AccountPolicy, MAX_LOCKOUT_THRESHOLD, MAX_PASSWORD_AGE_DAYS, SERVICE_LOGON_RIGHT,
+};
+pub use sync::{
+    CYCLE_BUSY_CODE, ENTERPRISE_ADMIN_NAME, GLOBAL_ADMIN_NAME, InstallReport, RUN_PROFILE_SECONDS,
+};
 
 /// How the ADSync service account is provisioned at install (`docs/adsync.md` §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +273,9 @@ pub struct WorldState {
     /// [`location::START`].
     #[serde(default)]
     pub location: Option<String>,
+    /// Account policy: the "Log on as a service" right, password expiry, lockout (`rights`).
+    #[serde(default)]
+    pub policy: AccountPolicy,
 }
 
 /// The result of a command: its result code, what it prints, and the events it wrote.
@@ -476,6 +485,10 @@ impl World {
                 net_user,
             } => self.account_state(name, *state, *net_user),
             Command::DcReachable(reachable) => self.dc_reachable(*reachable),
+            Command::AccountPolicy { name, change } => self.account_policy(name, *change),
+            Command::NetAccounts { lockout_threshold } => {
+                self.set_lockout_threshold(*lockout_threshold)
+            }
             Command::Miiskmu => self.miiskmu_abandon(),
             Command::ConnectorList => self.connector_list(None, false),
             Command::GetConnector { name } => self.connector_list(name.as_deref(), true),
@@ -506,5 +519,7 @@ impl World {
     }
 }
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;

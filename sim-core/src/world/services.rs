@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::{Outcome, Stream, World, WorldError};
+use super::{ADSYNC_SERVICE, Outcome, Stream, World, WorldError};
 use crate::command::{PsServiceVerb, Secret};
 use crate::win::account::Account;
 use crate::win::eventlog::{Level, LogName, NewEvent};
@@ -61,6 +61,14 @@ impl World {
             };
         }
         let mut out = Outcome::default();
+        if self.state.services[si]
+            .name
+            .eq_ignore_ascii_case(ADSYNC_SERVICE)
+        {
+            // A cycle in progress ends with the service (`sync::run_time`); a world without
+            // the engine has none.
+            let _ended = self.stop_during_cycle();
+        }
         let s = &mut self.state.services[si];
         let pending = s.clone();
         s.state = ServiceState::Stopped;

@@ -1,6 +1,6 @@
 //! The ADSync model inside the world. This module installs ADSync (the accounts, the keyset and
 //! the connectors an install creates); its children own the engine's memory (`memory`), connector
-//! runs and sync cycles (`runs`), the scheduler (`scheduler`), the administrator's tools
+//! runs and sync cycles (`runs`), the time a cycle takes (`run_time`), the scheduler (`scheduler`), the administrator's tools
 //! (`cmdlets`) and what `status` and `export` show of ADSync (`report`).
 //!
 //! Follows `docs/adsync.md` §2 (the accounts an install creates), §3.5 (the engine decrypts
@@ -20,6 +20,8 @@ use crate::cloud::{ROLE_DIRECTORY_SYNC, ROLE_GLOBAL_ADMIN};
 mod cmdlets;
 mod memory;
 mod report;
+mod run_time;
+pub use run_time::{CYCLE_BUSY_CODE, RUN_PROFILE_SECONDS};
 mod runs;
 mod scheduler;
 
@@ -58,6 +60,9 @@ impl World {
         rng: &mut Stream,
     ) -> Result<InstallReport, WorldError> {
         let now = self.state.clock;
+        // The install creates the database's login for the service account (`database`).
+        let owner = self.account_index(&self.state.service_account)?;
+        let database_owner = Some(self.state.accounts[owner].sid.clone());
         let engine = Engine {
             build,
             server: ServerConfiguration {
@@ -69,6 +74,7 @@ impl World {
             agents: vec![],
             scheduler: Scheduler::new(now),
             keyset_follows_dpapi,
+            database_owner,
         };
         self.state.programs.insert(
             ADSYNC_SERVICE.into(),

@@ -89,12 +89,23 @@ impl World {
             let password = self.run_password(idx)?;
             match agent.kind {
                 ConnectorType::Ad => {
-                    let ok = password.as_ref().is_some_and(|pw| {
-                        self.ad_login_account(&agent).is_some_and(|ai| {
+                    // The connector binds as its account: a wrong password counts toward the
+                    // lockout threshold, an expired one fails like a wrong one (`rights`).
+                    let ok = match (password.as_ref(), self.ad_login_account(&agent)) {
+                        (Some(pw), Some(ai)) => {
                             let a = &self.state.accounts[ai];
-                            a.enabled && !a.locked && a.password_is(pw)
-                        })
-                    });
+                            let (usable, right) = (a.enabled && !a.locked, a.password_is(pw));
+                            if usable && !right {
+                                self.bad_logon(ai);
+                            }
+                            let ok = usable && right && !self.password_expired(ai);
+                            if ok {
+                                self.good_logon(ai);
+                            }
+                            ok
+                        }
+                        _ => false,
+                    };
                     if ok {
                         RunStatus::Success
                     } else {
@@ -196,9 +207,12 @@ impl World {
     ) -> Result<Vec<Value>, WorldError> {
         let mut rows = Vec::new();
         let mut entra_error = None;
+        let mut ran = Vec::new();
         for idx in 0..self.engine()?.agents.len() {
             let mut last = RunStatus::Success;
+            let mut profiles = 0u64;
             for profile in policy.profiles() {
+                profiles += 1;
                 last = self.run_connector(idx, profile, out, &mut entra_error)?;
                 if last != RunStatus::Success {
                     break;
@@ -206,7 +220,9 @@ impl World {
             }
             let a = &self.engine()?.agents[idx];
             rows.push(json!({"connector": a.ma_name, "status": last.as_str()}));
+            ran.push((a.ma_name.clone(), profiles));
         }
+        self.cycle_started(&ran)?;
         if let Some(aadsts) = entra_error {
             self.write_event(
                 out,
@@ -230,10 +246,19 @@ impl World {
         if !self.adsync_running() {
             return Ok(self.not_running(text::cmdlet_not_running("Start-ADSyncSyncCycle")));
         }
+        if let Some(busy) = self.cycle_busy() {
+            let typed = format!("Start-ADSyncSyncCycle -PolicyType {}", policy.as_str());
+            return Ok(self.cycle_refused(&busy, &typed));
+        }
         let mut out = Outcome::default();
         let rows = self.cycle(policy, &mut out)?;
         let now = self.state.clock;
-        self.engine_mut()?.scheduler.reschedule(now);
+        let engine = self.engine_mut()?;
+        engine.scheduler.reschedule(now);
+        // Named choice (INF, `run_time`): commands take no simulated time, so a typed cycle has
+        // ended before the next line; only the scheduler's cycles, which start inside a
+        // `clock advance`, can still be running when a command comes.
+        engine.scheduler.in_progress = None;
         out.text = text::SYNC_CYCLE_STARTED.to_owned();
         out.json = json!({"result": "Success", "policy": policy.as_str(), "runs": rows});
         Ok(out)

@@ -17,7 +17,12 @@ impl World {
     /// stopped; a cycle due in the past runs once, now.
     pub(in crate::world) fn next_cycle_due(&self, until: FileTime) -> Option<FileTime> {
         let e = self.engine().ok()?;
-        let due = e.scheduler.next_cycle.max(self.state.clock);
+        // A cycle due while another runs waits for it to end (`run_time`).
+        let due = e
+            .scheduler
+            .next_cycle
+            .max(self.state.clock)
+            .max(self.cycle_end().unwrap_or(self.state.clock));
         (self.adsync_running() && e.scheduler.sync_cycle_enabled && due <= until).then_some(due)
     }
 
@@ -71,7 +76,7 @@ impl World {
             ("MaintenanceEnabled", ps_bool(true)),
             ("StagingModeEnabled", ps_bool(false)),
             ("SchedulerSuspended", ps_bool(false)),
-            ("SyncCycleInProgress", ps_bool(false)),
+            ("SyncCycleInProgress", ps_bool(self.cycle_in_progress())),
         ];
         let text = rows
             .iter()
