@@ -287,17 +287,6 @@ impl World {
         }
         let credential = credential_for(a.kind, &a.sid(), &utf16le(password.expose()));
         let result = self.with_dpapi_host(idx, String::new(), credential, f)?;
-        Ok(result.map_err(|e| dpapi_code(&e)))
-    }
-}
-
-/// The last error CryptProtectData / CryptUnprotectData set for a DPAPI failure: the Win32 code
-/// of a `0x8007xxxx` HRESULT, otherwise the HRESULT itself (NTE_BAD_KEY_STATE).
-pub fn dpapi_code(e: &DpapiError) -> u32 {
-    let h = e.hresult();
-    if h & 0xFFFF_0000 == 0x8007_0000 {
-        h & 0xFFFF
-    } else {
-        h
+        Ok(result.map_err(|e| e.win32()))
     }
 }
