@@ -17,6 +17,7 @@
 //! - [`cloud`]: the Microsoft Entra tenant and its AADSTS errors.
 //! - [`probe`]: the keyset probe, the smallest program that fails the way ADSync fails.
 //! - [`seal`]: the simulator's own secrets sealed at rest.
+//! - [`secret`]: a typed password, redacted in `Debug` and zeroized on drop.
 //! - [`command`]: the one command language of the CLI, the shell, scenarios and plans.
 //! - [`world`]: the composed world, changed only through `World::exec`.
 //! - [`store`]: a world persisted in a state directory (SQLite).
@@ -47,6 +48,7 @@ pub mod probe;
 pub mod remedy;
 pub mod scenario;
 pub mod seal;
+pub mod secret;
 pub mod sources;
 pub mod store;
 pub mod timeline;

@@ -10,8 +10,6 @@
 //! Sync\bin\"` and then `./miiskmu.exe /a` relative to it). `sc config` keeps sc.exe's `key= value` rule: the `=` belongs to the key and
 //! the value is the next word.
 
-use std::fmt;
-
 use thiserror::Error;
 
 pub mod ad;
@@ -21,45 +19,12 @@ pub mod redact;
 pub use adsync::PsCredential;
 pub use redact::{REDACTED, redact_line, redact_words, secret_parts};
 
+pub use crate::secret::Secret;
+
 use crate::adsync::run::{PolicyType, RunProfile};
 use crate::win::clock::parse_duration;
 use crate::win::eventlog::LogName;
 use crate::win::scm::StartType;
-
-/// A password as typed. It has no `Display`, its `Debug` prints a redaction, and its bytes are
-/// zeroized when it is dropped.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a typed password.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The password.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Self(s)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("********")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
 
 /// Which PowerShell service cmdlet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use super::eventlog::NewEvent;
 use super::text::win32;
 use crate::dpapi::api::{DpapiError, ProtectFlags};
 use crate::filetime::FileTime;
+use crate::secret::Secret;
 
 /// What a program sees of the host while the SCM starts it: DPAPI as the service's logon
 /// account and as the machine, randomness, the clock, its own process memory, and the event log.
@@ -284,5 +285,5 @@ pub struct ServiceSpec {
     /// The logon account (`LocalSystem`, `.\NAME`, `DOMAIN\NAME`).
     pub account: String,
     /// The password the SCM stores for it (user accounts).
-    pub password: Option<crate::command::Secret>,
+    pub password: Option<Secret>,
 }
