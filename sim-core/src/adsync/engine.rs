@@ -24,11 +24,12 @@ use crate::dpapi::credential::{
     CRED_PERSIST_LOCAL_MACHINE, Credential as StoredCredential, LOCAL_BLOB_DESCRIPTION,
 };
 use crate::dpapi::credfile::CredentialFile;
+use crate::win::eventlog::{Level, LogName, NewEvent};
 use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
 
-pub use crate::probe::{
-    EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_ERROR_TEXT, KEYSET_SERVICE_EXIT_CODE,
-    keyset_unreadable,
+use super::text::{
+    ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_ERROR_TEXT,
+    KEYSET_SERVICE_EXIT_CODE,
 };
 
 /// Where ≤1.1.443 builds keep their user-scope keyset blob. Named choice: the location is not
@@ -337,5 +338,21 @@ impl ServiceProgram for Engine {
             }
             Err(_) => Err(keyset_unreadable(host)),
         }
+    }
+}
+
+/// What ADSync does when it cannot read its keyset: Application event 6028, then a stop with the
+/// documented service-specific error.
+pub fn keyset_unreadable(host: &mut dyn ServiceHost) -> ServiceFailure {
+    host.write_event(NewEvent {
+        log: LogName::Application,
+        source: ADSYNC_SOURCE,
+        id: EVENT_6028_ID,
+        level: Level::Error,
+        message: EVENT_6028_TEXT.into(),
+    });
+    ServiceFailure {
+        code: KEYSET_SERVICE_EXIT_CODE,
+        code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
     }
 }

@@ -119,7 +119,7 @@ fn local_reset_gives_1069_then_6028_and_change_gives_neither() {
     assert!(
         o.events
             .iter()
-            .any(|e| e.id == 6028 && e.message == crate::probe::EVENT_6028_TEXT)
+            .any(|e| e.id == 6028 && e.message == crate::adsync::text::EVENT_6028_TEXT)
     );
 
     // The same account changed by its owner: DPAPI follows, the service starts.
