@@ -98,6 +98,18 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
     out.flush()
 }
 
+/// What to do instead, when the world's error carries one answer apart from its message.
+fn hint_of(err: &anyhow::Error) -> Option<&str> {
+    err.chain().find_map(|e| {
+        e.downcast_ref::<sim_core::world::WorldError>()
+            .and_then(sim_core::world::WorldError::hint)
+            .or_else(|| {
+                e.downcast_ref::<sim_core::store::StoreError>()
+                    .and_then(sim_core::store::StoreError::hint)
+            })
+    })
+}
+
 fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
     let code = err.downcast_ref::<Failure>().map_or(1, |f| f.result_code);
     let message = err
@@ -105,15 +117,22 @@ fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ");
+    let hint = hint_of(err);
     match format {
         Format::Human => {
             let mut e = std::io::stderr().lock();
             writeln!(e, "error: {message}")?;
+            if let Some(hint) = hint {
+                writeln!(e, "hint: {hint}")?;
+            }
             e.flush()
         }
         Format::Json | Format::Junit | Format::Html => {
             let mut out = std::io::stdout().lock();
             let mut doc = json!({ "result_code": code, "error": message });
+            if let Some(hint) = hint {
+                doc["hint"] = json!(hint);
+            }
             if code > 0xFFFF {
                 // HRESULTs read better in hex, as Windows prints them.
                 doc["result_code_hex"] = json!(format!("0x{code:08X}"));

@@ -463,7 +463,10 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                         println!("{t}");
                     }
                 }
-                Err(e) => error(&e.to_string(), color),
+                Err(e) => match e.hint() {
+                    Some(hint) => error(&format!("{e}\nhint: {hint}"), color),
+                    None => error(&e.to_string(), color),
+                },
             },
         }
         creds.remove(PROMPTED);

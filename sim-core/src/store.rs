@@ -162,6 +162,14 @@ pub enum StoreError {
         /// The error.
         source: rusqlite::Error,
     },
+    /// A value could not be encoded as JSON for the database.
+    #[error("{what} could not be encoded as JSON: {reason}")]
+    Encode {
+        /// What was being written (`the world`, `the events`, `the lab`, `the key check`).
+        what: &'static str,
+        /// The encoder's reason.
+        reason: String,
+    },
     /// The world refused the command or is damaged.
     #[error(transparent)]
     World(#[from] WorldError),
@@ -174,6 +182,17 @@ pub enum StoreError {
     /// No randomness for a new key or the sealing nonces.
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
+}
+
+impl StoreError {
+    /// What to do instead, apart from the message, when the world's error has one answer
+    /// ([`WorldError::hint`]).
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::World(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// The first line of a database error (SQLite's errors may quote a whole statement).
@@ -524,8 +543,10 @@ const SCHEMA_3_TABLES: &str =
 
 /// The key check value as stored in `meta.key_check`.
 fn check_text(sealer: &Sealer) -> Result<String, StoreError> {
-    serde_json::to_string(&sealer.check_value())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))
+    serde_json::to_string(&sealer.check_value()).map_err(|e| StoreError::Encode {
+        what: "the key check",
+        reason: e.to_string(),
+    })
 }
 
 /// Refuses a key that does not open the stored key check value.
@@ -626,8 +647,10 @@ fn journal_insert(
     code: u32,
     events: &[crate::win::eventlog::EventRecord],
 ) -> Result<(), StoreError> {
-    let events = serde_json::to_string(events)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let events = serde_json::to_string(events).map_err(|e| StoreError::Encode {
+        what: "the events",
+        reason: e.to_string(),
+    })?;
     conn.execute(
         "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -675,8 +698,10 @@ fn write_new_database(db: &Path, sealer: &Sealer, created: &Created) -> Result<(
     tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
     tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(db))?;
     write_adsync_tables(&tx, db, world)?;
-    let state = serde_json::to_string(world.state())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let state = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+        what: "the world",
+        reason: e.to_string(),
+    })?;
     tx.execute(
         "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2), ('key_check', ?3)",
         params![PRODUCT, SCHEMA_VERSION.to_string(), check_text(sealer)?],
@@ -881,8 +906,10 @@ impl StateDir {
             .map_err(sql(&db))?;
         let mut world = read_world(&tx, &db, &self.sealer)?;
         let outcome = world.exec(command)?;
-        let new = serde_json::to_string(world.state())
-            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        let new = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+            what: "the world",
+            reason: e.to_string(),
+        })?;
         tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
             .map_err(sql(&db))?;
         write_adsync_tables(&tx, &db, &world)?;
@@ -989,14 +1016,18 @@ impl StateDir {
         if result.is_err() || !write {
             return Ok(result);
         }
-        let new = serde_json::to_string(world.state())
-            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        let new = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+            what: "the world",
+            reason: e.to_string(),
+        })?;
         tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
             .map_err(sql(&db))?;
         write_adsync_tables(&tx, &db, &world)?;
         for r in ran {
-            let events = serde_json::to_string(&r.events)
-                .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+            let events = serde_json::to_string(&r.events).map_err(|e| StoreError::Encode {
+                what: "the events",
+                reason: e.to_string(),
+            })?;
             tx.execute(
                 "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![r.clock, r.command, i64::from(r.code), r.service, events],
@@ -1102,8 +1133,10 @@ fn read_lab(conn: &Connection, db: &Path) -> Result<Option<LabState>, StoreError
 }
 
 fn write_lab(conn: &Connection, db: &Path, lab: &LabState) -> Result<(), StoreError> {
-    let text = serde_json::to_string(lab)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let text = serde_json::to_string(lab).map_err(|e| StoreError::Encode {
+        what: "the lab",
+        reason: e.to_string(),
+    })?;
     conn.execute(
         "INSERT INTO lab (id, state) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET state = ?1",
         params![text],

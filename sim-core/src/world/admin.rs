@@ -50,9 +50,11 @@ impl World {
     pub fn create_account(&mut self, name: &str, password: &Secret) -> Result<Outcome, WorldError> {
         let name = name.strip_prefix(".\\").unwrap_or(name);
         if name.is_empty() || name.contains(['\\', '/', '@', '"', ':', '[', ']']) {
-            return Err(WorldError::Options(format!(
-                "'{name}' is not a user name net user accepts"
-            )));
+            return Err(WorldError::bad_option(
+                "user name",
+                name,
+                format!("'{name}' is not a user name net user accepts"),
+            ));
         }
         if self.account_index(name).is_ok() {
             let code = win32::USER_EXISTS;
@@ -108,10 +110,10 @@ impl World {
             .iter()
             .find(|s| a.is_named(&s.account, dns.as_deref()))
         {
-            return Err(WorldError::Options(format!(
-                "the service {} logs on as {q}; delete the service first",
-                s.name
-            )));
+            return Err(WorldError::AccountInUse {
+                account: q,
+                service: s.name.clone(),
+            });
         }
         self.state.accounts.remove(idx);
         self.forget(&q);

@@ -42,9 +42,9 @@ impl World {
         tool: DomainResetTool,
     ) -> Result<Outcome, WorldError> {
         let Some(own) = self.state.domain.as_ref().map(|d| d.dns.clone()) else {
-            return Err(WorldError::Options(format!(
-                "{identity}: the server is not in a domain, so there is no domain account to reset"
-            )));
+            return Err(WorldError::NotInDomain {
+                subject: identity.to_owned(),
+            });
         };
         let dns = server.map_or(own, str::to_owned);
         let qualified = if identity.contains('\\') {

@@ -300,3 +300,57 @@ fn same_seed_same_state() {
         serde_json::to_string(b.state()).unwrap()
     );
 }
+
+/// A restored world refuses a damaged stream position instead of replaying the seed's stream
+/// from its start, and a keyset id that no keyset can carry instead of panicking later.
+#[test]
+fn damaged_state_fields_are_exact_errors() {
+    let (w, _) = world(ServiceAccountKind::Virtual);
+    let sealer = Sealer::in_memory([1; 32]);
+    let mut state = w.state().clone();
+    state.rng_pos = "12x".into();
+    assert_eq!(
+        World::from_state(state, sealer.clone()).unwrap_err(),
+        WorldError::BadValue {
+            field: "rng_pos".into(),
+            value: "12x".into(),
+            expected: "a decimal stream position".into(),
+        }
+    );
+    for id in [0, 256] {
+        let mut state = w.state().clone();
+        if let Some(Program::Engine(e)) = state.programs.get_mut(ADSYNC_SERVICE) {
+            e.server.keyset_id = id;
+        }
+        let err = World::from_state(state, sealer.clone()).unwrap_err();
+        assert_eq!(
+            err,
+            WorldError::BadValue {
+                field: "mms_server_configuration.keyset_id".into(),
+                value: id.to_string(),
+                expected: "a keyset id from 1 to 255".into(),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the world state is damaged: mms_server_configuration.keyset_id is '{id}', which is not a keyset id from 1 to 255"
+            )
+        );
+    }
+    let mut state = w.state().clone();
+    state.format = STATE_FORMAT + 1;
+    let err = World::from_state(state, sealer.clone()).unwrap_err();
+    assert_eq!(
+        err,
+        WorldError::StateFormat {
+            found: STATE_FORMAT + 1,
+            supported: STATE_FORMAT
+        }
+    );
+    assert!(err.hint().is_some());
+    // The stream continues where it was: a restored world draws what the original draws.
+    let mut a = World::from_state(w.state().clone(), sealer).unwrap();
+    let mut b = w.clone();
+    assert_eq!(a.generate_admin_password(), b.generate_admin_password());
+}
