@@ -11,24 +11,49 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adsync::engine::keyset_unreadable;
-use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
+use crate::win::scm::{HostFailure, ServiceHost, ServiceProgram, StartFailure};
 
-/// The keyset blob and its entropy, hex.
+/// The keyset blob and its entropy, stored as hex: a state whose hex is damaged does not load
+/// (an error naming the state), rather than starting the probe with no blob.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysetProbe {
-    /// The DPAPI blob of the keyset, hex.
-    pub blob: String,
-    /// Its entropy (the database entropy GUID bytes), hex.
-    pub entropy: String,
+    /// The DPAPI blob of the keyset.
+    #[serde(with = "hex::serde")]
+    pub blob: Vec<u8>,
+    /// Its entropy (the database entropy GUID bytes).
+    #[serde(with = "hex::serde")]
+    pub entropy: Vec<u8>,
 }
 
-impl ServiceProgram for KeysetProbe {
-    fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure> {
-        let blob = hex::decode(&self.blob).unwrap_or_default();
-        let entropy = hex::decode(&self.entropy).unwrap_or_default();
-        if host.unprotect(&blob, &entropy).is_ok() {
-            return Ok(());
+impl<E> ServiceProgram<E> for KeysetProbe {
+    fn start(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<(), StartFailure<E>> {
+        match host.unprotect(&self.blob, &self.entropy) {
+            Ok(_) => Ok(()),
+            Err(HostFailure::Host(e)) => Err(StartFailure::Host(e)),
+            Err(HostFailure::Dpapi(_)) => Err(StartFailure::Service(keyset_unreadable(host))),
         }
-        Err(keyset_unreadable(host))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state keeps the blob as lowercase hex, as before; damaged hex does not load.
+    #[test]
+    fn the_stored_blob_is_hex_and_damaged_hex_does_not_load() {
+        let p = KeysetProbe {
+            blob: vec![0x01, 0xAB],
+            entropy: vec![0xFF],
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(text, r#"{"blob":"01ab","entropy":"ff"}"#);
+        assert_eq!(serde_json::from_str::<KeysetProbe>(&text).unwrap(), p);
+        for bad in [
+            r#"{"blob":"zz","entropy":"ff"}"#,
+            r#"{"blob":"01ab","entropy":"f"}"#,
+        ] {
+            assert!(serde_json::from_str::<KeysetProbe>(bad).is_err(), "{bad}");
+        }
     }
 }

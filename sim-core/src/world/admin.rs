@@ -13,12 +13,14 @@ use zeroize::Zeroizing;
 use super::logon::StartHost;
 use super::{Outcome, Program, World, WorldError};
 use crate::command::Secret;
-use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, DpapiError, ProtectFlags};
+use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, ProtectFlags};
 use crate::dpapi::crypto::utf16le;
 use crate::probe::KeysetProbe;
 use crate::win::account::{Account, AccountKind, credential_for};
 use crate::win::lsa::service_secret_name;
-use crate::win::scm::{Service, ServiceHost, ServiceSpec, ServiceState, StartType, sc_failed};
+use crate::win::scm::{
+    HostFailure, Service, ServiceHost, ServiceSpec, ServiceState, StartType, sc_failed,
+};
 use crate::win::text::{self, win32};
 
 /// The keyset size the probe protects (ADSync's keyset is larger; the size does not change
@@ -237,8 +239,8 @@ impl World {
             }
         };
         let probe = KeysetProbe {
-            blob: hex::encode(blob),
-            entropy: hex::encode(entropy),
+            blob,
+            entropy: entropy.to_vec(),
         };
         self.create_service_with(spec, Some(Program::Probe(probe)))
     }
@@ -274,7 +276,7 @@ impl World {
         &mut self,
         account: &str,
         password: &Secret,
-        f: impl FnOnce(&mut StartHost<'_>) -> Result<T, DpapiError>,
+        f: impl FnOnce(&mut StartHost<'_>) -> Result<T, HostFailure<WorldError>>,
     ) -> Result<Result<T, u32>, WorldError> {
         let idx = self.account_index(account)?;
         let a = self.state.accounts[idx].clone();

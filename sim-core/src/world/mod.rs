@@ -202,7 +202,7 @@ pub enum Program {
 }
 
 impl Program {
-    fn as_program(&mut self) -> &mut dyn ServiceProgram {
+    fn as_program(&mut self) -> &mut dyn ServiceProgram<WorldError> {
         match self {
             Self::Engine(e) => e.as_mut(),
             Self::Probe(p) => p,

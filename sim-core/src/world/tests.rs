@@ -354,3 +354,27 @@ fn damaged_state_fields_are_exact_errors() {
     let mut b = w.clone();
     assert_eq!(a.generate_admin_password(), b.generate_admin_password());
 }
+
+/// A start the world cannot serve (the service account's Protect folder no longer parses) is
+/// the world's error, carried to the caller through the host, not DPAPI's refusal: no event
+/// 6028, no 1066.
+#[test]
+fn a_damaged_protect_folder_fails_the_start_with_the_worlds_error() {
+    let (mut w, report) = world(ServiceAccountKind::Virtual);
+    run(&mut w, "sc stop ADSync");
+    let ai = w.account_index(&report.service_account).unwrap();
+    let qualified = w.state.accounts[ai].qualified_name();
+    for (_, bytes) in &mut w.state.accounts[ai].protect.files {
+        *bytes = "not hex".into();
+    }
+    let events = w.state().events.clone();
+    let err = w.exec(&parse_line("sc start ADSync").unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        WorldError::BadFormat {
+            what: format!("the Protect folder of {qualified}"),
+            reason: None,
+        }
+    );
+    assert_eq!(w.state().events, events, "no event was written");
+}
