@@ -28,6 +28,7 @@
 //! - [`lab`]: break/fix training labs.
 //! - [`timeline`]: the journal of a world and its picture.
 //! - [`sources`]: the public articles the simulator cites.
+//! - [`exit`]: the process exit statuses of `adsync-sim`.
 #![forbid(unsafe_code)]
 #![deny(unused_must_use)]
 #![warn(missing_docs)]
@@ -40,6 +41,7 @@ pub mod backend;
 pub mod cloud;
 pub mod command;
 pub mod evidence;
+pub mod exit;
 pub mod explore;
 pub mod lab;
 pub mod limits;

@@ -5,6 +5,16 @@
 //! (F1, F2), and, for the Win32 messages the seeds do not quote, the system message table
 //! (`winerror.h` / `lmerr.h` texts as `FormatMessage` returns them).
 
+/// PowerShell's result codes.
+pub mod powershell {
+    /// A cmdlet's terminating error. PowerShell gives it no number of its own (`$?` becomes
+    /// `$False`); `powershell.exe -Command` then exits 1 ("about_PowerShell_exe", Microsoft
+    /// Learn, '-Command': the exit code is 0 when `$?` is `$True` and 1 when it is `$False`,
+    /// https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_powershell_exe),
+    /// so the simulator's result code for it is 1.
+    pub const CMDLET_FAILED: u32 = 1;
+}
+
 /// Win32 error codes the host returns, with their system message texts.
 pub mod win32 {
     /// `ERROR_SUCCESS`.

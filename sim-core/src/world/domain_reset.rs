@@ -59,7 +59,7 @@ impl World {
         if found.is_none() {
             if tool == DomainResetTool::SetAdAccountPassword {
                 return Ok(Outcome {
-                    code: 1,
+                    code: crate::win::text::powershell::CMDLET_FAILED,
                     text: ad_identity_not_found(identity, &dns),
                     json: json!({"account": identity, "operation": "reset", "found": false}),
                     events: vec![],

@@ -127,7 +127,7 @@ impl World {
         let agent = self.engine()?.agents[idx].clone();
         if agent.kind == ConnectorType::Entra {
             return Ok(Outcome {
-                code: 1,
+                code: crate::win::text::powershell::CMDLET_FAILED,
                 text: text::ENTRA_PASSWORD_REFUSED.to_owned(),
                 json: json!({"connector": agent.ma_name, "error": text::ENTRA_PASSWORD_REFUSED}),
                 events: vec![],
@@ -171,7 +171,7 @@ impl World {
         c: &PsCredential,
     ) -> Result<(), Outcome> {
         let fail = |msg: String| Outcome {
-            code: 1,
+            code: crate::win::text::powershell::CMDLET_FAILED,
             text: format!("{cmdlet} : {msg}"),
             json: json!({"error": msg}),
             events: vec![],
@@ -273,7 +273,7 @@ impl World {
         if !ea_ok {
             let msg = win32::message(win32::LOGON_FAILURE);
             return Ok(Outcome {
-                code: 1,
+                code: crate::win::text::powershell::CMDLET_FAILED,
                 text: format!("{cmdlet} : {msg}"),
                 json: json!({"error": msg}),
                 events: vec![],
