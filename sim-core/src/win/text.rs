@@ -65,7 +65,7 @@ pub mod win32 {
     pub const USER_EXISTS: u32 = 2224;
     /// `NTE_BAD_KEY_STATE`, the last error CryptUnprotectData sets when the master key cannot be
     /// decrypted with the caller's credentials (after an administrative password reset).
-    pub const NTE_BAD_KEY_STATE: u32 = 0x8009_000B;
+    pub const NTE_BAD_KEY_STATE: u32 = crate::dpapi::api::NTE_BAD_KEY_STATE;
 
     /// The system message text of a code, as `net helpmsg` prints it.
     pub fn message(code: u32) -> &'static str {
