@@ -10,7 +10,7 @@ use sim_core::adsync::keyset::Keyset;
 use uuid::Uuid;
 
 fn credstore(c: &mut Criterion) {
-    let keyset = Keyset::generate(&mut rng(), Uuid::nil(), 1);
+    let keyset = Keyset::generate(&mut rng(), Uuid::nil(), 1).expect("keyset id 1");
     let key = *keyset.key(1).expect("key 1");
     let attributes = EncryptedAttributes::ad("Msol-Benchmark-Password-2026!").expect("valid");
     let b64 = encrypt(&key, [3; 16], &attributes);

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sim_core::command::REDACTED;
+use sim_core::exit;
 
 /// `--version`: the package version and, when built from a git checkout, the revision
 /// (`0.1.0 (git 1ff31cc)`), as `build.rs` records it.
@@ -76,7 +77,7 @@ fn clap_error(e: &clap::Error) -> ExitCode {
     if !e.use_stderr() {
         // --help and --version: nothing typed is repeated.
         let _ = e.print();
-        return ExitCode::SUCCESS;
+        return ExitCode::from(exit::SUCCESS);
     }
     let args: Vec<String> = std::env::args_os()
         .skip(1)
@@ -87,5 +88,5 @@ fn clap_error(e: &clap::Error) -> ExitCode {
         text = text.replace(s.as_str(), REDACTED);
     }
     eprint!("{text}");
-    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE))
 }

@@ -2,13 +2,15 @@
 //!
 //! docs/design.md §4: every command has a result code (0, or the Win32 / HRESULT / tool code the real
 //! command returns). It is printed as the real tool prints it and is `result_code` in JSON. The
-//! process exits 0 on success and 1 on failure (2 for usage errors, which clap handles).
+//! process exits 0 on success and 1 on failure (2 for usage errors, which clap handles): the
+//! statuses of [`sim_core::exit`].
 
 use std::fmt;
 use std::io::Write;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
+use sim_core::exit;
 
 use crate::cli::Format;
 
@@ -26,7 +28,7 @@ pub struct Outcome {
     pub result_code: u32,
 }
 
-/// A command that ran and failed with a result code.
+/// A command that ran and failed with a result code (the process exits [`exit::FAILURE`]).
 #[derive(Debug)]
 pub struct Failure {
     /// The code the real API or tool returns (e.g. 0x8007000D).
@@ -50,17 +52,17 @@ pub fn finish(format: Format, result: anyhow::Result<Outcome>) -> ExitCode {
         Err(err) => print_failure(format, err),
     };
     let status = match &result {
-        Ok(o) if o.result_code == 0 => ExitCode::SUCCESS,
+        Ok(o) if o.result_code == 0 => exit::SUCCESS,
         // A line of the command language that does not parse is a usage error, like clap's.
-        Err(e) if e.downcast_ref::<sim_core::command::ParseError>().is_some() => ExitCode::from(2),
-        _ => ExitCode::FAILURE,
+        Err(e) if e.downcast_ref::<sim_core::command::ParseError>().is_some() => exit::USAGE,
+        _ => exit::FAILURE,
     };
-    match written {
+    ExitCode::from(match written {
         // A closed pipe (`| head`) is not a failure of the command.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(_) => ExitCode::FAILURE,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::SUCCESS,
+        Err(_) => exit::FAILURE,
         Ok(()) => status,
-    }
+    })
 }
 
 fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
@@ -98,6 +100,18 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
     out.flush()
 }
 
+/// What to do instead, when the world's error carries one answer apart from its message.
+fn hint_of(err: &anyhow::Error) -> Option<&str> {
+    err.chain().find_map(|e| {
+        e.downcast_ref::<sim_core::world::WorldError>()
+            .and_then(sim_core::world::WorldError::hint)
+            .or_else(|| {
+                e.downcast_ref::<sim_core::store::StoreError>()
+                    .and_then(sim_core::store::StoreError::hint)
+            })
+    })
+}
+
 fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
     let code = err.downcast_ref::<Failure>().map_or(1, |f| f.result_code);
     let message = err
@@ -105,15 +119,22 @@ fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ");
+    let hint = hint_of(err);
     match format {
         Format::Human => {
             let mut e = std::io::stderr().lock();
             writeln!(e, "error: {message}")?;
+            if let Some(hint) = hint {
+                writeln!(e, "hint: {hint}")?;
+            }
             e.flush()
         }
         Format::Json | Format::Junit | Format::Html => {
             let mut out = std::io::stdout().lock();
             let mut doc = json!({ "result_code": code, "error": message });
+            if let Some(hint) = hint {
+                doc["hint"] = json!(hint);
+            }
             if code > 0xFFFF {
                 // HRESULTs read better in hex, as Windows prints them.
                 doc["result_code_hex"] = json!(format!("0x{code:08X}"));

@@ -461,7 +461,10 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
             Err(e) => error(&e.to_string(), color),
             Ok(Line::Command(c)) => match StateDir::open(state).and_then(|mut dir| dir.exec(&c)) {
                 Ok(o) => print_text(&o.text),
-                Err(e) => error(&e.to_string(), color),
+                Err(e) => match e.hint() {
+                    Some(hint) => error(&format!("{e}\nhint: {hint}"), color),
+                    None => error(&e.to_string(), color),
+                },
             },
             // The runbook verbs, as `adsync-sim diagnose` and `remediate` run them.
             Ok(Line::Runbook(r)) => match crate::remedy_cmd::on_state(state, &r) {

@@ -38,6 +38,7 @@ use uuid::Uuid;
 
 fn keyset(seed: u64, instance: Uuid, keyset_id: u32) -> Keyset {
     Keyset::generate(&mut ChaCha20Rng::seed_from_u64(seed), instance, keyset_id)
+        .expect("a keyset id from 1 to 255")
 }
 
 /// Characters XML carries unchanged (what `EncryptedAttributes::new` accepts).
@@ -341,7 +342,7 @@ fn oracle_recovers_our_passwords_and_users() {
     } else {
         1 + rng.next_u32() % MAX_KEYSET_ID
     };
-    let ks = Keyset::generate(&mut rng, instance, keyset_id);
+    let ks = Keyset::generate(&mut rng, instance, keyset_id).unwrap();
     let key = *ks.key(1).unwrap();
     let keyset_hex = hex::encode(&*ks.to_bytes());
     let target = ks.credential_target();
@@ -438,7 +439,7 @@ fn oracle_artefacts_open_in_sim_core() {
         return;
     };
     let instance = random_guid(&mut rng);
-    let ours = Keyset::generate(&mut rng, instance, 1);
+    let ours = Keyset::generate(&mut rng, instance, 1).unwrap();
     let key = *ours.key(1).unwrap();
     let mut ops = vec![json!({
         "op": "make_keyset",

@@ -595,3 +595,76 @@ fn the_clock_stops_at_its_maximum_with_the_scheduler_on() {
         text(&o)
     );
 }
+
+/// `mms_server_configuration` is the table the state's docs invite an admin to read and edit
+/// with sqlite3: a `keyset_id` no keyset can carry (the id at offset 8 is `keyset_id × 100000`,
+/// 1 to 255) is refused by every command with the column and its value, exit status 1, and
+/// nothing committed; it never panics, even on the path that makes a new keyset.
+#[test]
+fn a_keyset_id_outside_1_to_255_is_refused_naming_the_column() {
+    for id in [0i64, 256, -1] {
+        let mut sim = Sim::new();
+        assert!(init(&sim.state, "1", false).status.success());
+        let c = rusqlite::Connection::open(sim.state.join("state.db")).unwrap();
+        c.execute("UPDATE mms_server_configuration SET keyset_id = ?1", [id])
+            .unwrap();
+        drop(c);
+        let before = world_json(&sim.state);
+        for args in [
+            vec!["status"],
+            vec!["sc", "stop", "ADSync"],
+            vec!["exec", "./miiskmu.exe /a"],
+            vec!["sc", "start", "ADSync"],
+        ] {
+            let o = sim.run(&args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            if id >= 0 {
+                assert_eq!(
+                    err,
+                    format!(
+                        "error: the world state is damaged: mms_server_configuration.keyset_id is '{id}', which is not a keyset id from 1 to 255\n"
+                    ),
+                    "{args:?}"
+                );
+            } else {
+                // SQLite's own refusal to give -1 as an unsigned id, naming the database.
+                assert!(
+                    err.starts_with("error: ") && err.contains("state.db"),
+                    "{err}"
+                );
+            }
+            assert!(!err.contains("panicked"), "{err}");
+        }
+        assert_eq!(world_json(&sim.state), before, "something was committed");
+    }
+}
+
+/// The position in the seed's stream is part of the state: a damaged one is refused, never read
+/// as position 0 (which would hand out the same keys and passwords again).
+#[test]
+fn a_damaged_rng_pos_is_refused_not_rewound() {
+    let mut sim = Sim::new();
+    assert!(init(&sim.state, "1", false).status.success());
+    let db = sim.state.join("state.db");
+    let mut w: serde_json::Value = serde_json::from_str(&world_json(&sim.state)).unwrap();
+    w["rng_pos"] = serde_json::json!("not a number");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("UPDATE world SET state = ?1 WHERE id = 1", [w.to_string()])
+        .unwrap();
+    drop(c);
+    let o = sim.run(&["account", "reset", "NT SERVICE\\ADSync", "--password", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: the world state is damaged: rng_pos is 'not a number', which is not a decimal stream position\n"
+    );
+    let o = sim.run(&["--format", "json", "status"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["result_code"], 1);
+    assert_eq!(
+        doc["error"],
+        "the world state is damaged: rng_pos is 'not a number', which is not a decimal stream position"
+    );
+}

@@ -27,7 +27,8 @@ fn seeds_dir(target: &str) -> PathBuf {
 /// The seeds made by the simulator itself: a keyset and an encrypted_configuration value.
 fn write_generated_seeds() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let keyset = sim_core::adsync::keyset::Keyset::generate(&mut rng, uuid::Uuid::from_u128(7), 1);
+    let keyset =
+        sim_core::adsync::keyset::Keyset::generate(&mut rng, uuid::Uuid::from_u128(7), 1).unwrap();
     std::fs::write(
         seeds_dir("keyset").join("generated.bin"),
         &*keyset.to_bytes(),

@@ -18,6 +18,7 @@
 //! - [`cloud`]: the Microsoft Entra tenant and its AADSTS errors.
 //! - [`probe`]: the keyset probe, the smallest program that fails the way ADSync fails.
 //! - [`seal`]: the simulator's own secrets sealed at rest.
+//! - [`secret`]: a typed password, redacted in `Debug` and zeroized on drop.
 //! - [`command`]: the one command language of the CLI, the shell, scenarios and plans.
 //! - [`world`]: the composed world, changed only through `World::exec`.
 //! - [`backend`]: the `Host` trait that remediation, scenarios and parity drive.
@@ -26,6 +27,7 @@
 //! - [`lab`]: break/fix training labs.
 //! - [`timeline`]: the journal of a world and its picture.
 //! - [`sources`]: the public articles the simulator cites.
+//! - [`exit`]: the process exit statuses of `adsync-sim`.
 #![forbid(unsafe_code)]
 #![deny(unused_must_use)]
 #![warn(missing_docs)]
@@ -38,12 +40,14 @@ pub mod backend;
 pub mod cloud;
 pub mod command;
 pub mod evidence;
+pub mod exit;
 pub mod lab;
 pub mod limits;
 pub mod probe;
 pub mod remedy;
 pub mod scenario;
 pub mod seal;
+pub mod secret;
 pub mod sources;
 pub mod timeline;
 pub mod win;

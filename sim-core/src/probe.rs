@@ -4,59 +4,56 @@
 //! At install it protects a random keyset with the service account's user-scope DPAPI; at every
 //! start it must unprotect it. When it cannot, it writes Application event 6028 and stops with
 //! the service-specific error the seed article documents
-//! ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03; `docs/adsync.md` §3.2). The
-//! simulated ADSync engine ([`crate::adsync::engine`]) uses the same event and error constants.
+//! ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03; `docs/adsync.md` §3.2):
+//! it does what the simulated ADSync engine does ([`crate::adsync::engine::keyset_unreadable`]),
+//! with the event and error texts ADSync owns ([`crate::adsync::text`]).
 
 use serde::{Deserialize, Serialize};
 
-use crate::win::eventlog::{Level, LogName, NewEvent};
-use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
+use crate::adsync::engine::keyset_unreadable;
+use crate::win::scm::{HostFailure, ServiceHost, ServiceProgram, StartFailure};
 
-/// Application event 6028 ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03).
-pub const EVENT_6028_ID: u32 = 6028;
-/// Its text, verbatim.
-pub const EVENT_6028_TEXT: &str = "The server encryption key cannot be accessed.";
-/// Its source. Named choice: `ADSync` (`docs/adsync.md` §9 leaves it open).
-pub const ADSYNC_SOURCE: &str = "ADSync";
-/// The service-specific error the seed article prints, verbatim. It is not a valid 32-bit value;
-/// read as `-2145185792` (one doubled digit removed) it is 0x80231000, in the MIIS facility 0x8023
-/// that `docs/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] records that.
-pub const KEYSET_SERVICE_ERROR_TEXT: &str = "-21451857952";
-/// The `SERVICE_EXIT_CODE` recorded for that failure (named choice, see above).
-pub const KEYSET_SERVICE_EXIT_CODE: u32 = 0x8023_1000;
-
-/// The keyset blob and its entropy, hex.
+/// The keyset blob and its entropy, stored as hex: a state whose hex is damaged does not load
+/// (an error naming the state), rather than starting the probe with no blob.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysetProbe {
-    /// The DPAPI blob of the keyset, hex.
-    pub blob: String,
-    /// Its entropy (the database entropy GUID bytes), hex.
-    pub entropy: String,
+    /// The DPAPI blob of the keyset.
+    #[serde(with = "hex::serde")]
+    pub blob: Vec<u8>,
+    /// Its entropy (the database entropy GUID bytes).
+    #[serde(with = "hex::serde")]
+    pub entropy: Vec<u8>,
 }
 
-impl ServiceProgram for KeysetProbe {
-    fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure> {
-        let blob = hex::decode(&self.blob).unwrap_or_default();
-        let entropy = hex::decode(&self.entropy).unwrap_or_default();
-        if host.unprotect(&blob, &entropy).is_ok() {
-            return Ok(());
+impl<E> ServiceProgram<E> for KeysetProbe {
+    fn start(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<(), StartFailure<E>> {
+        match host.unprotect(&self.blob, &self.entropy) {
+            Ok(_) => Ok(()),
+            Err(HostFailure::Host(e)) => Err(StartFailure::Host(e)),
+            Err(HostFailure::Dpapi(_)) => Err(StartFailure::Service(keyset_unreadable(host))),
         }
-        Err(keyset_unreadable(host))
     }
 }
 
-/// What ADSync does when it cannot read its keyset: Application event 6028, then a stop with the
-/// documented service-specific error.
-pub fn keyset_unreadable(host: &mut dyn ServiceHost) -> ServiceFailure {
-    host.write_event(NewEvent {
-        log: LogName::Application,
-        source: ADSYNC_SOURCE,
-        id: EVENT_6028_ID,
-        level: Level::Error,
-        message: EVENT_6028_TEXT.into(),
-    });
-    ServiceFailure {
-        code: KEYSET_SERVICE_EXIT_CODE,
-        code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state keeps the blob as lowercase hex, as before; damaged hex does not load.
+    #[test]
+    fn the_stored_blob_is_hex_and_damaged_hex_does_not_load() {
+        let p = KeysetProbe {
+            blob: vec![0x01, 0xAB],
+            entropy: vec![0xFF],
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(text, r#"{"blob":"01ab","entropy":"ff"}"#);
+        assert_eq!(serde_json::from_str::<KeysetProbe>(&text).unwrap(), p);
+        for bad in [
+            r#"{"blob":"zz","entropy":"ff"}"#,
+            r#"{"blob":"01ab","entropy":"f"}"#,
+        ] {
+            assert!(serde_json::from_str::<KeysetProbe>(bad).is_err(), "{bad}");
+        }
     }
 }

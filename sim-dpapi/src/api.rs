@@ -19,6 +19,22 @@ pub const CRYPTPROTECT_AUDIT: u32 = 0x10;
 /// `CRYPTPROTECT_SYSTEM`: set on Credential Manager blobs (0x20000000, §2.4).
 pub const CRYPTPROTECT_SYSTEM: u32 = 0x2000_0000;
 
+/// `NTE_BAD_KEY_STATE` (`winerror.h`): the HRESULT, and the last error, of a blob whose master
+/// key cannot be opened.
+pub const NTE_BAD_KEY_STATE: u32 = 0x8009_000B;
+/// `ERROR_INVALID_DATA` (`winerror.h`, Win32 13).
+pub const ERROR_INVALID_DATA: u32 = 13;
+/// `ERROR_INVALID_PARAMETER` (`winerror.h`, Win32 87).
+pub const ERROR_INVALID_PARAMETER: u32 = 87;
+/// `SEC_E_DELEGATION_REQUIRED` (`winerror.h`): the HRESULT, and the last error, when a new
+/// master key of a domain user cannot be backed up (`docs/dpapi.md` §3.1).
+pub const SEC_E_DELEGATION_REQUIRED: u32 = 0x8009_0345;
+
+/// The HRESULT of a Win32 error (`HRESULT_FROM_WIN32`, `winerror.h`: facility 7, severity 1).
+pub const fn hresult_from_win32(code: u32) -> u32 {
+    (code & 0xFFFF) | 0x8007_0000
+}
+
 /// The flags of a protect call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProtectFlags(pub u32);
@@ -43,7 +59,7 @@ pub enum DpapiError {
     /// the caller's credentials.
     #[error(
         "{} ({})",
-        hresult_text(0x8009_000B),
+        hresult_text(NTE_BAD_KEY_STATE),
         "Key not valid for use in specified state."
     )]
     BadKeyState {
@@ -52,16 +68,24 @@ pub enum DpapiError {
     },
     /// `ERROR_INVALID_DATA`: the blob parsed but its padding or sign check failed (wrong or
     /// missing entropy, corrupted data).
-    #[error("{} ({})", hresult_text(0x8007_000D), "The data is invalid.")]
+    #[error(
+        "{} ({})",
+        hresult_text(hresult_from_win32(ERROR_INVALID_DATA)),
+        "The data is invalid."
+    )]
     InvalidData,
     /// `ERROR_INVALID_PARAMETER`: the input is not a blob.
-    #[error("{} ({})", hresult_text(0x8007_0057), "The parameter is incorrect.")]
+    #[error(
+        "{} ({})",
+        hresult_text(hresult_from_win32(ERROR_INVALID_PARAMETER)),
+        "The parameter is incorrect."
+    )]
     InvalidParameter,
     /// `SEC_E_DELEGATION_REQUIRED`: a domain user needs a new master key but no writable domain
     /// controller answers to back it up (`docs/dpapi.md` §3.1, KB 3205778).
     #[error(
         "{} ({})",
-        hresult_text(0x8009_0345),
+        hresult_text(SEC_E_DELEGATION_REQUIRED),
         "The requested operation cannot be completed. The computer must be trusted for delegation and the current user account must be configured to allow delegation."
     )]
     DelegationRequired,
@@ -75,20 +99,20 @@ impl DpapiError {
     /// The HRESULT.
     pub fn hresult(&self) -> u32 {
         match self {
-            Self::BadKeyState { .. } => 0x8009_000B,
-            Self::InvalidData => 0x8007_000D,
-            Self::InvalidParameter => 0x8007_0057,
-            Self::DelegationRequired => 0x8009_0345,
+            Self::BadKeyState { .. } => NTE_BAD_KEY_STATE,
+            Self::InvalidData => hresult_from_win32(ERROR_INVALID_DATA),
+            Self::InvalidParameter => hresult_from_win32(ERROR_INVALID_PARAMETER),
+            Self::DelegationRequired => SEC_E_DELEGATION_REQUIRED,
         }
     }
 
     /// The Win32 error `GetLastError` returns.
     pub fn win32(&self) -> u32 {
         match self {
-            Self::BadKeyState { .. } => 0x8009_000B,
-            Self::InvalidData => 13,
-            Self::InvalidParameter => 87,
-            Self::DelegationRequired => 0x8009_0345,
+            Self::BadKeyState { .. } => NTE_BAD_KEY_STATE,
+            Self::InvalidData => ERROR_INVALID_DATA,
+            Self::InvalidParameter => ERROR_INVALID_PARAMETER,
+            Self::DelegationRequired => SEC_E_DELEGATION_REQUIRED,
         }
     }
 

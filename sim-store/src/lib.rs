@@ -174,6 +174,14 @@ pub enum StoreError {
         /// The error.
         source: rusqlite::Error,
     },
+    /// A value could not be encoded as JSON for the database.
+    #[error("{what} could not be encoded as JSON: {reason}")]
+    Encode {
+        /// What was being written (`the world`, `the events`, `the lab`, `the key check`).
+        what: &'static str,
+        /// The encoder's reason.
+        reason: String,
+    },
     /// The world refused the command or is damaged.
     #[error(transparent)]
     World(#[from] WorldError),
@@ -186,6 +194,17 @@ pub enum StoreError {
     /// No randomness for a new key or the sealing nonces.
     #[error(transparent)]
     NoRandomness(#[from] NoRandomness),
+}
+
+impl StoreError {
+    /// What to do instead, apart from the message, when the world's error has one answer
+    /// ([`WorldError::hint`]).
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::World(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// The first line of a database error (SQLite's errors may quote a whole statement).
@@ -399,8 +418,10 @@ impl StateDir {
             .map_err(sql(&db))?;
         let mut world = read_world(&tx, &db, &self.sealer)?;
         let outcome = world.exec(command)?;
-        let new = serde_json::to_string(world.state())
-            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        let new = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+            what: "the world",
+            reason: e.to_string(),
+        })?;
         tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
             .map_err(sql(&db))?;
         write_adsync_tables(&tx, &db, &world)?;
@@ -507,14 +528,18 @@ impl StateDir {
         if result.is_err() || !write {
             return Ok(result);
         }
-        let new = serde_json::to_string(world.state())
-            .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+        let new = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+            what: "the world",
+            reason: e.to_string(),
+        })?;
         tx.execute("UPDATE world SET state = ?1 WHERE id = 1", params![new])
             .map_err(sql(&db))?;
         write_adsync_tables(&tx, &db, &world)?;
         for r in ran {
-            let events = serde_json::to_string(&r.events)
-                .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+            let events = serde_json::to_string(&r.events).map_err(|e| StoreError::Encode {
+                what: "the events",
+                reason: e.to_string(),
+            })?;
             tx.execute(
                 "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![r.clock, r.command, i64::from(r.code), r.service, events],

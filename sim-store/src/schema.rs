@@ -172,8 +172,10 @@ pub(crate) const SCHEMA_3_TABLES: &str =
 
 /// The key check value as stored in `meta.key_check`.
 pub(crate) fn check_text(sealer: &Sealer) -> Result<String, StoreError> {
-    serde_json::to_string(&sealer.check_value())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))
+    serde_json::to_string(&sealer.check_value()).map_err(|e| StoreError::Encode {
+        what: "the key check",
+        reason: e.to_string(),
+    })
 }
 
 /// Refuses a key that does not open the stored key check value.
@@ -278,8 +280,10 @@ pub(crate) fn journal_insert(
     code: u32,
     events: &[sim_core::win::eventlog::EventRecord],
 ) -> Result<(), StoreError> {
-    let events = serde_json::to_string(events)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let events = serde_json::to_string(events).map_err(|e| StoreError::Encode {
+        what: "the events",
+        reason: e.to_string(),
+    })?;
     conn.execute(
         "INSERT INTO journal (clock, command, result_code, service, events) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -331,8 +335,10 @@ pub(crate) fn write_new_database(
     tx.execute_batch(SCHEMA_3_TABLES).map_err(sql(db))?;
     tx.execute_batch(ADSYNC_SCHEMA).map_err(sql(db))?;
     write_adsync_tables(&tx, db, world)?;
-    let state = serde_json::to_string(world.state())
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let state = serde_json::to_string(world.state()).map_err(|e| StoreError::Encode {
+        what: "the world",
+        reason: e.to_string(),
+    })?;
     tx.execute(
         "INSERT INTO meta VALUES ('product', ?1), ('schema_version', ?2), ('key_check', ?3)",
         params![PRODUCT, SCHEMA_VERSION.to_string(), check_text(sealer)?],
@@ -377,8 +383,10 @@ pub(crate) fn read_lab(conn: &Connection, db: &Path) -> Result<Option<LabState>,
 }
 
 pub(crate) fn write_lab(conn: &Connection, db: &Path, lab: &LabState) -> Result<(), StoreError> {
-    let text = serde_json::to_string(lab)
-        .map_err(|e| StoreError::World(WorldError::Damaged(e.to_string())))?;
+    let text = serde_json::to_string(lab).map_err(|e| StoreError::Encode {
+        what: "the lab",
+        reason: e.to_string(),
+    })?;
     conn.execute(
         "INSERT INTO lab (id, state) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET state = ?1",
         params![text],

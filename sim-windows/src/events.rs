@@ -6,9 +6,9 @@
 //! not rendered (EvtFormatMessage needs each publisher's message file): records carry the
 //! event's insertion strings instead, which is what comparisons by id and source need.
 
+use sim_core::adsync::text::ADSYNC_SOURCE;
 use sim_core::backend::HostError;
 use sim_core::filetime::FileTime;
-use sim_core::probe::ADSYNC_SOURCE;
 use sim_core::win::eventlog::{EventRecord, Level, LogName};
 use sim_core::win::text::SCM_SOURCE;
 use windows_sys::Win32::Foundation::{ERROR_INSUFFICIENT_BUFFER, ERROR_NO_MORE_ITEMS};

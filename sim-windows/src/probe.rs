@@ -14,9 +14,11 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Mutex, OnceLock};
 
+use sim_core::adsync::text::{
+    ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_EXIT_CODE,
+};
 use sim_core::backend::{HostError, Principal, ServiceSpec};
 use sim_core::command::Secret;
-use sim_core::probe::{ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_EXIT_CODE};
 use sim_core::world::admin::{PROBE_ENTROPY_LEN, PROBE_KEYSET_LEN};
 use windows_sys::Win32::Foundation::{
     ERROR_CALL_NOT_IMPLEMENTED, ERROR_SERVICE_SPECIFIC_ERROR, NO_ERROR,
@@ -187,7 +189,7 @@ unsafe extern "system" fn service_main(_argc: u32, _argv: *mut windows_sys::core
     let _ = STOP.set(Mutex::new(Some(tx)));
     set_status(SERVICE_START_PENDING, NO_ERROR, 0);
     if !KEYSET.get().is_some_and(|p| keyset_opens(p)) {
-        // What ADSync does when it cannot read its keyset (sim_core::probe::keyset_unreadable).
+        // What ADSync does when it cannot read its keyset (sim_core::adsync::engine::keyset_unreadable).
         let _ = events::report_error(ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT);
         set_status(
             SERVICE_STOPPED,

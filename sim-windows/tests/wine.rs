@@ -10,9 +10,9 @@
 
 use std::path::PathBuf;
 
+use sim_core::adsync::text::KEYSET_SERVICE_EXIT_CODE;
 use sim_core::backend::{Host, HostError, Principal, ServiceSpec};
 use sim_core::command::{Command, Secret};
-use sim_core::probe::KEYSET_SERVICE_EXIT_CODE;
 use sim_core::win::scm::ServiceState;
 use sim_windows::{WindowsHost, dpapi, error, is_wine, probe, scm};
 

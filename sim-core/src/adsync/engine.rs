@@ -24,11 +24,12 @@ use crate::dpapi::credential::{
     CRED_PERSIST_LOCAL_MACHINE, Credential as StoredCredential, LOCAL_BLOB_DESCRIPTION,
 };
 use crate::dpapi::credfile::CredentialFile;
-use crate::win::scm::{ServiceFailure, ServiceHost, ServiceProgram};
+use crate::win::eventlog::{Level, LogName, NewEvent};
+use crate::win::scm::{HostFailure, ServiceFailure, ServiceHost, ServiceProgram, StartFailure};
 
-pub use crate::probe::{
-    EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_ERROR_TEXT, KEYSET_SERVICE_EXIT_CODE,
-    keyset_unreadable,
+use super::text::{
+    ADSYNC_SOURCE, EVENT_6028_ID, EVENT_6028_TEXT, KEYSET_SERVICE_ERROR_TEXT,
+    KEYSET_SERVICE_EXIT_CODE,
 };
 
 /// Where ≤1.1.443 builds keep their user-scope keyset blob. Named choice: the location is not
@@ -145,11 +146,22 @@ pub struct Engine {
 /// The line `status` adds when a world departs from the seed articles.
 pub const KEYSET_FOLLOWS_DPAPI_STATUS: &str = "Option keyset-follows-dpapi (INF/RE, departs from the 2023 article): the keyset survives or breaks as DPAPI alone decides";
 
-/// Why the keyset could not be loaded (never shown to users beyond event 6028).
+/// Why the keyset could not be loaded: DPAPI refused or the bytes are not a keyset (never
+/// shown to users beyond event 6028), or the host failed under the engine (`E`, its error).
 #[derive(Debug)]
-enum LoadError {
+enum LoadError<E> {
     Dpapi,
     Format,
+    Host(E),
+}
+
+impl<E> From<HostFailure<E>> for LoadError<E> {
+    fn from(f: HostFailure<E>) -> Self {
+        match f {
+            HostFailure::Dpapi(_) => Self::Dpapi,
+            HostFailure::Host(e) => Self::Host(e),
+        }
+    }
 }
 
 impl Engine {
@@ -160,7 +172,10 @@ impl Engine {
 
     /// `KeyManager.LoadKeySet`: the keyset from where the build keeps it, and whether it was
     /// read from the machine-scope copy because the Credential Manager layer no longer opens.
-    fn load(&self, host: &mut dyn ServiceHost) -> Result<Option<(Keyset, bool)>, LoadError> {
+    fn load<E>(
+        &self,
+        host: &mut dyn ServiceHost<Error = E>,
+    ) -> Result<Option<(Keyset, bool)>, LoadError<E>> {
         let entropy = self.server.entropy_bytes();
         let mut from_copy = false;
         let bytes = match &self.keyset {
@@ -171,13 +186,11 @@ impl Engine {
                     host.unprotect(&blob, &entropy)
                 } else {
                     host.unprotect_without_backup_key(&blob, &entropy)
-                }
-                .map_err(|_| LoadError::Dpapi)?
+                }?
             }
             StoredKeyset::Registry { blob } => {
                 let blob = hex::decode(blob).map_err(|_| LoadError::Format)?;
-                host.unprotect_machine(&blob, &entropy)
-                    .map_err(|_| LoadError::Dpapi)?
+                host.unprotect_machine(&blob, &entropy)?
             }
             StoredKeyset::CredentialFile {
                 bytes,
@@ -186,6 +199,7 @@ impl Engine {
                 ..
             } => match Self::read_credential(host, bytes, &entropy) {
                 Ok(plain) => plain,
+                Err(LoadError::Host(e)) => return Err(LoadError::Host(e)),
                 Err(e) => {
                     let same_account = owner.as_deref() == Some(host.account_sid().as_str());
                     let Some(copy) = machine_copy
@@ -196,8 +210,7 @@ impl Engine {
                     };
                     from_copy = true;
                     let blob = hex::decode(copy).map_err(|_| LoadError::Format)?;
-                    host.unprotect_machine(&blob, &entropy)
-                        .map_err(|_| LoadError::Dpapi)?
+                    host.unprotect_machine(&blob, &entropy)?
                 }
             },
         };
@@ -210,30 +223,27 @@ impl Engine {
 
     /// `CredRead` of the keyset credential as the service account (the outer, user-scope
     /// layer), then the machine-scope blob inside it with the database entropy.
-    fn read_credential(
-        host: &mut dyn ServiceHost,
+    fn read_credential<E>(
+        host: &mut dyn ServiceHost<Error = E>,
         bytes: &str,
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, LoadError> {
+    ) -> Result<Zeroizing<Vec<u8>>, LoadError<E>> {
         let file = hex::decode(bytes).map_err(|_| LoadError::Format)?;
         let file = CredentialFile::parse(&file).map_err(|_| LoadError::Format)?;
-        let plain = host
-            .unprotect(&file.blob.to_bytes(), &[])
-            .map_err(|_| LoadError::Dpapi)?;
+        let plain = host.unprotect(&file.blob.to_bytes(), &[])?;
         let cred = StoredCredential::parse(&plain).map_err(|_| LoadError::Format)?;
-        host.unprotect_machine(&cred.secret, entropy)
-            .map_err(|_| LoadError::Dpapi)
+        Ok(host.unprotect_machine(&cred.secret, entropy)?)
     }
 
     /// `CredWrite` of the keyset credential: `inner` (the machine-scope blob) wrapped as the
     /// service account, under the file name `name` (a new random one when `None`, drawn after
     /// the protection, as a new install always drew it).
-    fn write_credential(
+    fn write_credential<E>(
         &self,
-        host: &mut dyn ServiceHost,
+        host: &mut dyn ServiceHost<Error = E>,
         inner: &[u8],
         name: Option<String>,
-    ) -> Result<StoredKeyset, LoadError> {
+    ) -> Result<StoredKeyset, LoadError<E>> {
         let target =
             super::keyset::credential_target(self.server.instance_id, self.server.keyset_id);
         let cred = StoredCredential::generic(
@@ -246,9 +256,7 @@ impl Engine {
         // CredWrite: the credential is protected as the account, with the flags Credential
         // Manager blobs carry (`docs/dpapi.md` §2.4).
         let flags = ProtectFlags(CRYPTPROTECT_SYSTEM | CRYPTPROTECT_UI_FORBIDDEN);
-        let outer = host
-            .protect(&cred.to_bytes(), &[], LOCAL_BLOB_DESCRIPTION, flags)
-            .map_err(|_| LoadError::Dpapi)?;
+        let outer = host.protect(&cred.to_bytes(), &[], LOCAL_BLOB_DESCRIPTION, flags)?;
         let blob = Blob::parse(&outer).map_err(|_| LoadError::Format)?;
         let name = name.unwrap_or_else(|| {
             let mut n = [0u8; 16];
@@ -267,55 +275,56 @@ impl Engine {
     /// reset) and the keyset came from the machine-scope copy: protect the credential again
     /// under the account's current password, as the product "handles it itself". When DPAPI
     /// cannot protect now (a domain account whose new master key needs a DC), the stored
-    /// credential stays and the next start reads the copy again.
-    fn reprotect_credential(&mut self, host: &mut dyn ServiceHost) {
+    /// credential stays and the next start reads the copy again. Only the host's own failure
+    /// is an error.
+    fn reprotect_credential<E>(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<(), E> {
         let StoredKeyset::CredentialFile {
             name,
             machine_copy: Some(copy),
             ..
         } = &self.keyset
         else {
-            return;
+            return Ok(());
         };
         let Ok(inner) = hex::decode(copy) else {
-            return;
+            return Ok(());
         };
-        if let Ok(k) = self.write_credential(host, &inner, Some(name.clone())) {
-            self.keyset = k;
+        match self.write_credential(host, &inner, Some(name.clone())) {
+            Ok(k) => self.keyset = k,
+            Err(LoadError::Host(e)) => return Err(e),
+            Err(LoadError::Dpapi | LoadError::Format) => {}
         }
+        Ok(())
     }
 
     /// Makes a new keyset and stores it where the build keeps it.
-    fn create(&mut self, host: &mut dyn ServiceHost) -> Result<Keyset, LoadError> {
+    fn create<E>(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<Keyset, LoadError<E>> {
         let mut seed = Zeroizing::new([0u8; 32]);
         host.random(&mut *seed);
         let mut rng = ChaCha20Rng::from_seed(*seed);
-        let keyset = Keyset::generate(&mut rng, self.server.instance_id, self.server.keyset_id);
+        // An id no keyset can carry: the engine cannot make its keyset (a restored world refuses
+        // such an id before any start; see `World::from_state`).
+        let keyset = Keyset::generate(&mut rng, self.server.instance_id, self.server.keyset_id)
+            .map_err(|_| LoadError::Format)?;
         let bytes = keyset.to_bytes();
         let entropy = self.server.entropy_bytes();
         let description = self.keyset_description();
         self.keyset = match self.build.keyset_era() {
             KeysetEra::UserDpapi => {
                 let flags = ProtectFlags(CRYPTPROTECT_UI_FORBIDDEN);
-                let blob = host
-                    .protect(&bytes, &entropy, &description, flags)
-                    .map_err(|_| LoadError::Dpapi)?;
+                let blob = host.protect(&bytes, &entropy, &description, flags)?;
                 StoredKeyset::UserBlob {
                     blob: hex::encode(blob),
                 }
             }
             KeysetEra::Registry => {
-                let blob = host
-                    .protect_machine(&bytes, &entropy, &description)
-                    .map_err(|_| LoadError::Dpapi)?;
+                let blob = host.protect_machine(&bytes, &entropy, &description)?;
                 StoredKeyset::Registry {
                     blob: hex::encode(blob),
                 }
             }
             KeysetEra::CredentialManager => {
-                let inner = host
-                    .protect_machine(&bytes, &entropy, &description)
-                    .map_err(|_| LoadError::Dpapi)?;
+                let inner = host.protect_machine(&bytes, &entropy, &description)?;
                 self.write_credential(host, &inner, None)?
             }
         };
@@ -323,12 +332,13 @@ impl Engine {
     }
 }
 
-impl ServiceProgram for Engine {
-    fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure> {
+impl<E> ServiceProgram<E> for Engine {
+    fn start(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<(), StartFailure<E>> {
         let loaded = match self.load(host) {
             Ok(Some((k, from_copy))) => {
                 if from_copy {
-                    self.reprotect_credential(host);
+                    self.reprotect_credential(host)
+                        .map_err(StartFailure::Host)?;
                 }
                 Ok(k)
             }
@@ -349,7 +359,26 @@ impl ServiceProgram for Engine {
                 host.retain(MEMORY_KEYSET, &keyset.to_bytes());
                 Ok(())
             }
-            Err(_) => Err(keyset_unreadable(host)),
+            Err(LoadError::Host(e)) => Err(StartFailure::Host(e)),
+            Err(LoadError::Dpapi | LoadError::Format) => {
+                Err(StartFailure::Service(keyset_unreadable(host)))
+            }
         }
+    }
+}
+
+/// What ADSync does when it cannot read its keyset: Application event 6028, then a stop with the
+/// documented service-specific error.
+pub fn keyset_unreadable<E>(host: &mut dyn ServiceHost<Error = E>) -> ServiceFailure {
+    host.write_event(NewEvent {
+        log: LogName::Application,
+        source: ADSYNC_SOURCE,
+        id: EVENT_6028_ID,
+        level: Level::Error,
+        message: EVENT_6028_TEXT.into(),
+    });
+    ServiceFailure {
+        code: KEYSET_SERVICE_EXIT_CODE,
+        code_text: KEYSET_SERVICE_ERROR_TEXT.into(),
     }
 }

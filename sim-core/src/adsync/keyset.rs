@@ -161,26 +161,32 @@ pub struct Keyset {
     keys: Zeroizing<[[u8; KEY_LEN]; 2]>,
 }
 
+/// A `keyset_id` no keyset can carry: the id at offset 8 is `keyset_id × 100000`, which
+/// [`keyset_number`] defines for 1 to [`MAX_KEYSET_ID`] only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("keyset_id {keyset_id} is outside 1..={MAX_KEYSET_ID}")]
+pub struct KeysetIdError {
+    /// The id asked for.
+    pub keyset_id: u32,
+}
+
 impl Keyset {
     /// A new keyset for `instance_id` with two fresh random AES-256 keys, as the wizard or
     /// `miiskmu` would create it. The id is `keyset_id × 100000` ([`KEYSET_ID_SCALE`]); the
-    /// other header fields take the documented deterministic values.
-    ///
-    /// # Panics
-    ///
-    /// If `keyset_id` is not in `1..=`[`MAX_KEYSET_ID`].
+    /// other header fields take the documented deterministic values. A `keyset_id` outside
+    /// `1..=`[`MAX_KEYSET_ID`] is refused (it comes from `mms_server_configuration`, which an
+    /// admin may edit).
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(
         rng: &mut R,
         instance_id: Uuid,
         keyset_id: u32,
-    ) -> Self {
-        let id = keyset_number(keyset_id)
-            .unwrap_or_else(|| panic!("keyset_id {keyset_id} is outside 1..={MAX_KEYSET_ID}"));
+    ) -> Result<Self, KeysetIdError> {
+        let id = keyset_number(keyset_id).ok_or(KeysetIdError { keyset_id })?;
         let mut keys = Zeroizing::new([[0u8; KEY_LEN]; 2]);
         for k in keys.iter_mut() {
             rng.fill_bytes(k);
         }
-        Self {
+        Ok(Self {
             version: KEYSET_VERSION,
             id,
             instance_id,
@@ -189,7 +195,7 @@ impl Keyset {
             second_key_size: SECOND_KEY_SIZE,
             unknown_b: [0; 5],
             keys,
-        }
+        })
     }
 
     /// Reads a decrypted keyset: exactly [`KEYSET_LEN`] bytes, magic `MMSK`, and two key records
@@ -364,7 +370,7 @@ mod tests {
     const INSTANCE: Uuid = Uuid::from_u128(0x6f529078_33bd_448f_a9af_20d28b1e55dc);
 
     fn sample() -> Keyset {
-        Keyset::generate(&mut ChaCha20Rng::seed_from_u64(7), INSTANCE, 1)
+        Keyset::generate(&mut ChaCha20Rng::seed_from_u64(7), INSTANCE, 1).unwrap()
     }
 
     #[test]
@@ -496,8 +502,15 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "outside 1..=255")]
     fn generate_refuses_a_keyset_id_it_cannot_name() {
-        let _ = Keyset::generate(&mut ChaCha20Rng::seed_from_u64(1), INSTANCE, 256);
+        for keyset_id in [0, MAX_KEYSET_ID + 1, u32::MAX] {
+            let e = Keyset::generate(&mut ChaCha20Rng::seed_from_u64(1), INSTANCE, keyset_id)
+                .unwrap_err();
+            assert_eq!(e, KeysetIdError { keyset_id });
+            assert_eq!(
+                e.to_string(),
+                format!("keyset_id {keyset_id} is outside 1..=255")
+            );
+        }
     }
 }

@@ -1,10 +1,21 @@
 //! Every message the Synchronization Service and its tools print or log, verbatim from its
 //! source. Where no source prints a message, the constant says it is a named choice.
 
-/// The source of the engine's Application events: `ADSync`, the named choice of
-/// [`crate::probe::ADSYNC_SOURCE`] (`docs/adsync.md` §9 leaves the sources of 6000/6028/6900
-/// open and suggests it).
-pub const ENGINE_SOURCE: &str = crate::probe::ADSYNC_SOURCE;
+/// Application event 6028 ("Azure AD Connect sync: Changing the Azure AD Connect Sync service account password", 2017-04-03).
+pub const EVENT_6028_ID: u32 = 6028;
+/// Its text, verbatim.
+pub const EVENT_6028_TEXT: &str = "The server encryption key cannot be accessed.";
+/// Its source. Named choice: `ADSync` (`docs/adsync.md` §9 leaves it open).
+pub const ADSYNC_SOURCE: &str = "ADSync";
+/// The service-specific error the seed article prints, verbatim. It is not a valid 32-bit value;
+/// read as `-2145185792` (one doubled digit removed) it is 0x80231000, in the MIIS facility 0x8023
+/// that `docs/adsync.md` §4 F2 expects, so [`KEYSET_SERVICE_EXIT_CODE`] records that.
+pub const KEYSET_SERVICE_ERROR_TEXT: &str = "-21451857952";
+/// The `SERVICE_EXIT_CODE` recorded for that failure (named choice, see above).
+pub const KEYSET_SERVICE_EXIT_CODE: u32 = 0x8023_1000;
+/// The source of the engine's Application events: [`ADSYNC_SOURCE`] (`docs/adsync.md` §9 leaves
+/// the sources of 6000/6028/6900 open and suggests it).
+pub const ENGINE_SOURCE: &str = ADSYNC_SOURCE;
 /// The source of password hash synchronisation events such as 659. Named choice: "Directory
 /// Synchronization" (`docs/adsync.md` §4 F3 names it for the PHS events, §9 suggests it).
 pub const PHS_SOURCE: &str = "Directory Synchronization";

@@ -14,8 +14,8 @@
 use serde::Serialize;
 
 use super::{Host, HostError, ServiceSpec};
+use crate::adsync::text::ADSYNC_SOURCE;
 use crate::command::{Command, Secret};
-use crate::probe::ADSYNC_SOURCE;
 use crate::win::eventlog::{EventRecord, LogName};
 use crate::win::scm::ServiceState;
 use crate::win::text::SCM_SOURCE;

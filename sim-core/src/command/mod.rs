@@ -15,8 +15,6 @@
 //! directory's reset tools), `adsync` (ADSync's tools and cmdlets); `redact` hides every password
 //! position before a line is echoed.
 
-use std::fmt;
-
 use thiserror::Error;
 
 pub mod ad;
@@ -29,44 +27,11 @@ pub use adsync::PsCredential;
 pub use line::{Credential, Line, RUNBOOK_USAGE, Runbook, parse_credential};
 pub use redact::{REDACTED, redact_line, redact_words, secret_parts};
 
+pub use crate::secret::Secret;
+
 use crate::adsync::run::{PolicyType, RunProfile};
 use crate::win::eventlog::LogName;
 use crate::win::scm::StartType;
-
-/// A password as typed. It has no `Display`, its `Debug` prints a redaction, and its bytes are
-/// zeroized when it is dropped.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a typed password.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The password.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Self(s)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("********")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
 
 /// Which PowerShell service cmdlet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -205,7 +205,7 @@ fn split_by_markers(template: &str, n: usize) -> Option<Vec<&str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::KEYSET_SERVICE_EXIT_CODE;
+    use crate::adsync::text::KEYSET_SERVICE_EXIT_CODE;
 
     #[test]
     fn event_7038_splits_into_service_account_and_the_1326_reference() {

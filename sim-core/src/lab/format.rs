@@ -109,9 +109,14 @@ pub enum LabError {
         /// What happened.
         message: String,
     },
-    /// The state's lab record is damaged.
-    #[error("the active lab's record is damaged: {0}")]
-    Damaged(String),
+    /// The state's lab record is damaged: `what` part of it, and why it does not read.
+    #[error("the active lab's record is damaged: {what}: {reason}")]
+    Damaged {
+        /// The part of the record (the lab file as stored, its handed-over values).
+        what: String,
+        /// Why it does not read.
+        reason: String,
+    },
 }
 
 /// The placeholders docs/design.md §6 names: the plain ones, and those taking a forest.
@@ -158,11 +163,9 @@ impl LabFile {
 
     /// Parses a lab as the state keeps it: without its solution.
     pub fn parse_stored(file: &str, text: &str) -> Result<Self, LabError> {
-        let lab: Self = toml::from_str(text).map_err(|e| {
-            LabError::Damaged(format!(
-                "{file}: {}",
-                crate::scenario::format::toml_error(text, &e)
-            ))
+        let lab: Self = toml::from_str(text).map_err(|e| LabError::Damaged {
+            what: file.to_owned(),
+            reason: crate::scenario::format::toml_error(text, &e),
         })?;
         lab.validate(file, text, false)?;
         Ok(lab)

@@ -303,11 +303,16 @@ impl LabState {
     where
         F: FnOnce(&str, &Sealed) -> Result<Zeroizing<Vec<u8>>, UnsealError>,
     {
-        let bytes =
-            open(VALUES_NAME, &self.values).map_err(|e| LabError::Damaged(e.to_string()))?;
+        let bytes = open(VALUES_NAME, &self.values).map_err(|e| LabError::Damaged {
+            what: VALUES_NAME.into(),
+            reason: e.to_string(),
+        })?;
         serde_json::from_slice(&bytes)
             .map(Values)
-            .map_err(|e| LabError::Damaged(e.to_string()))
+            .map_err(|e| LabError::Damaged {
+                what: VALUES_NAME.into(),
+                reason: e.to_string(),
+            })
     }
 }
 

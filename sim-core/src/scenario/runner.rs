@@ -20,9 +20,9 @@ use crate::win::eventlog::EventRecord;
 use crate::world::{ADSYNC_SERVICE, InitReport, Outcome, World};
 
 /// The result code a line that does not parse gets (the process's usage exit status).
-pub const USAGE_CODE: u32 = 2;
+pub const USAGE_CODE: u32 = crate::exit::USAGE as u32;
 /// The result code a command the world refuses gets (the process's failure exit status).
-pub const REFUSED_CODE: u32 = 1;
+pub const REFUSED_CODE: u32 = crate::exit::FAILURE as u32;
 
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,12 +17,37 @@ use super::eventlog::NewEvent;
 use super::text::win32;
 use crate::dpapi::api::{DpapiError, ProtectFlags};
 use crate::filetime::FileTime;
+use crate::secret::Secret;
+
+/// Why a call a program makes on its host failed.
+///
+/// `E` is the host's own error: the simulated world's when the world is the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostFailure<E> {
+    /// DPAPI refused, as Windows refuses: the program handles it as the real program does.
+    Dpapi(DpapiError),
+    /// The host itself could not answer (its own state is damaged): the start is abandoned
+    /// and the host reports its error.
+    Host(E),
+}
+
+impl<E> From<DpapiError> for HostFailure<E> {
+    fn from(e: DpapiError) -> Self {
+        Self::Dpapi(e)
+    }
+}
 
 /// What a program sees of the host while the SCM starts it: DPAPI as the service's logon
 /// account and as the machine, randomness, the clock, its own process memory, and the event log.
 pub trait ServiceHost {
+    /// The host's own error ([`HostFailure::Host`]).
+    type Error;
     /// `CryptUnprotectData` as the service's account.
-    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    fn unprotect(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
     /// `CryptUnprotectData` as the service's account with its password alone: no recovery
     /// through the domain's backup key. The engine of a ≤1.1.443.0 build reads its keyset
     /// this way in a world that follows the 2023 article ("Windows destroys the encryption
@@ -32,7 +57,7 @@ pub trait ServiceHost {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
     /// `CryptProtectData` as the service's account.
     fn protect(
         &mut self,
@@ -40,20 +65,20 @@ pub trait ServiceHost {
         entropy: &[u8],
         description: &str,
         flags: ProtectFlags,
-    ) -> Result<Vec<u8>, DpapiError>;
+    ) -> Result<Vec<u8>, HostFailure<Self::Error>>;
     /// `CryptUnprotectData` of a `CRYPTPROTECT_LOCAL_MACHINE` blob.
     fn unprotect_machine(
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, DpapiError>;
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
     /// `CryptProtectData(CRYPTPROTECT_LOCAL_MACHINE)`.
     fn protect_machine(
         &mut self,
         data: &[u8],
         entropy: &[u8],
         description: &str,
-    ) -> Result<Vec<u8>, DpapiError>;
+    ) -> Result<Vec<u8>, HostFailure<Self::Error>>;
     /// The SID of the account the service runs as.
     fn account_sid(&self) -> String;
     /// Random bytes (the world's seeded stream).
@@ -75,11 +100,21 @@ pub struct ServiceFailure {
     pub code_text: String,
 }
 
+/// Why a start did not complete: the service stopped with its own error (what the SCM
+/// records), or the host failed under it (`E`, the host's error).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartFailure<E> {
+    /// The service stopped with a service-specific error.
+    Service(ServiceFailure),
+    /// The host could not answer the program.
+    Host(E),
+}
+
 /// The program behind a service, run by the SCM after the logon succeeded (the ADSync model
-/// implements it).
-pub trait ServiceProgram {
+/// implements it) on a host whose own error is `E`.
+pub trait ServiceProgram<E> {
     /// Starts the program.
-    fn start(&mut self, host: &mut dyn ServiceHost) -> Result<(), ServiceFailure>;
+    fn start(&mut self, host: &mut dyn ServiceHost<Error = E>) -> Result<(), StartFailure<E>>;
 }
 
 /// A service's current state (`SERVICE_STATUS.dwCurrentState`).
@@ -284,5 +319,5 @@ pub struct ServiceSpec {
     /// The logon account (`LocalSystem`, `.\NAME`, `DOMAIN\NAME`).
     pub account: String,
     /// The password the SCM stores for it (user accounts).
-    pub password: Option<crate::command::Secret>,
+    pub password: Option<Secret>,
 }

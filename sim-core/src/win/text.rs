@@ -5,6 +5,16 @@
 //! (F1, F2), and, for the Win32 messages the seeds do not quote, the system message table
 //! (`winerror.h` / `lmerr.h` texts as `FormatMessage` returns them).
 
+/// PowerShell's result codes.
+pub mod powershell {
+    /// A cmdlet's terminating error. PowerShell gives it no number of its own (`$?` becomes
+    /// `$False`); `powershell.exe -Command` then exits 1 ("about_PowerShell_exe", Microsoft
+    /// Learn, '-Command': the exit code is 0 when `$?` is `$True` and 1 when it is `$False`,
+    /// https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_powershell_exe),
+    /// so the simulator's result code for it is 1.
+    pub const CMDLET_FAILED: u32 = 1;
+}
+
 /// Win32 error codes the host returns, with their system message texts.
 pub mod win32 {
     /// `ERROR_SUCCESS`.
@@ -59,7 +69,7 @@ pub mod win32 {
     pub const USER_EXISTS: u32 = 2224;
     /// `NTE_BAD_KEY_STATE`, the last error CryptUnprotectData sets when the master key cannot be
     /// decrypted with the caller's credentials (after an administrative password reset).
-    pub const NTE_BAD_KEY_STATE: u32 = 0x8009_000B;
+    pub const NTE_BAD_KEY_STATE: u32 = crate::dpapi::api::NTE_BAD_KEY_STATE;
 
     /// The system message text of a code, as `net helpmsg` prints it.
     pub fn message(code: u32) -> &'static str {

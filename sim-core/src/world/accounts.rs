@@ -136,7 +136,7 @@ impl World {
                     .state
                     .domain
                     .as_mut()
-                    .ok_or_else(|| WorldError::Damaged("no domain".into()))?;
+                    .ok_or_else(|| WorldError::missing("the server's domain"))?;
                 let rid = d.next_rid;
                 d.next_rid += 1;
                 (format!("{}-{rid}", d.sid), d.netbios.clone())
@@ -144,7 +144,7 @@ impl World {
         };
         let sid_v: Sid = sid
             .parse()
-            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
+            .map_err(|e| WorldError::bad_value("a new account's SID", &sid, format!("{e}")))?;
         let store = ProtectStore::new(
             &mut rng.0,
             sid_v,
@@ -198,7 +198,7 @@ impl World {
             .state
             .managed_passwords
             .get(name)
-            .ok_or_else(|| WorldError::Damaged(format!("no managed password for {name}")))?;
+            .ok_or_else(|| WorldError::MissingSecret { name: key.clone() })?;
         Ok(self.sealer.open(&key, sealed)?)
     }
 

@@ -13,12 +13,14 @@ use zeroize::Zeroizing;
 use super::logon::StartHost;
 use super::{Outcome, Program, World, WorldError};
 use crate::command::Secret;
-use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, DpapiError, ProtectFlags};
+use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, ProtectFlags};
 use crate::dpapi::crypto::utf16le;
 use crate::probe::KeysetProbe;
 use crate::win::account::{Account, AccountKind, credential_for};
 use crate::win::lsa::service_secret_name;
-use crate::win::scm::{Service, ServiceHost, ServiceSpec, ServiceState, StartType, sc_failed};
+use crate::win::scm::{
+    HostFailure, Service, ServiceHost, ServiceSpec, ServiceState, StartType, sc_failed,
+};
 use crate::win::text::{self, win32};
 
 /// The keyset size the probe protects (ADSync's keyset is larger; the size does not change
@@ -59,9 +61,11 @@ impl World {
     ) -> Result<Outcome, WorldError> {
         let name = name.strip_prefix(".\\").unwrap_or(name);
         if name.is_empty() || name.contains(['\\', '/', '@', '"', ':', '[', ']']) {
-            return Err(WorldError::Options(format!(
-                "'{name}' is not a user name net user accepts"
-            )));
+            return Err(WorldError::bad_option(
+                "user name",
+                name,
+                format!("'{name}' is not a user name net user accepts"),
+            ));
         }
         if self.account_index(name).is_ok() {
             let code = win32::USER_EXISTS;
@@ -122,10 +126,10 @@ impl World {
             .iter()
             .find(|s| a.is_named(&s.account, dns.as_deref()))
         {
-            return Err(WorldError::Options(format!(
-                "the service {} logs on as {q}; delete the service first",
-                s.name
-            )));
+            return Err(WorldError::AccountInUse {
+                account: q,
+                service: s.name.clone(),
+            });
         }
         self.state.accounts.remove(idx);
         self.forget(&q);
@@ -269,8 +273,8 @@ impl World {
             }
         };
         let probe = KeysetProbe {
-            blob: hex::encode(blob),
-            entropy: hex::encode(entropy),
+            blob,
+            entropy: entropy.to_vec(),
         };
         self.create_service_with(spec, Some(Program::Probe(probe)))
     }
@@ -328,7 +332,7 @@ impl World {
         &mut self,
         account: &str,
         password: &Secret,
-        f: impl FnOnce(&mut StartHost<'_>) -> Result<T, DpapiError>,
+        f: impl FnOnce(&mut StartHost<'_>) -> Result<T, HostFailure<WorldError>>,
     ) -> Result<Result<T, u32>, WorldError> {
         let idx = self.account_index(account)?;
         let a = self.state.accounts[idx].clone();
@@ -343,17 +347,6 @@ impl World {
         }
         let credential = credential_for(a.kind, &a.sid(), &utf16le(password.expose()));
         let result = self.with_dpapi_host(idx, String::new(), credential, f)?;
-        Ok(result.map_err(|e| dpapi_code(&e)))
-    }
-}
-
-/// The last error CryptProtectData / CryptUnprotectData set for a DPAPI failure: the Win32 code
-/// of a `0x8007xxxx` HRESULT, otherwise the HRESULT itself (NTE_BAD_KEY_STATE).
-pub fn dpapi_code(e: &DpapiError) -> u32 {
-    let h = e.hresult();
-    if h & 0xFFFF_0000 == 0x8007_0000 {
-        h & 0xFFFF
-    } else {
-        h
+        Ok(result.map_err(|e| e.win32()))
     }
 }

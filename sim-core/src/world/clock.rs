@@ -23,9 +23,9 @@ impl World {
         loop {
             if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
                 // `check_advance` counted them: only a damaged scheduler gets here.
-                return Err(WorldError::Damaged(format!(
-                    "the scheduler ran more than {MAX_SYNC_CYCLES_PER_ADVANCE} cycles in one advance"
-                )));
+                return Err(WorldError::SchedulerRunaway {
+                    max: MAX_SYNC_CYCLES_PER_ADVANCE,
+                });
             }
             let gmsa = self
                 .state

@@ -27,11 +27,12 @@ impl World {
         let guid = rng.guid();
         let mut seed = [0u8; 32];
         rng.0.fill_bytes(&mut seed);
-        let pair = BackupKeyPair::generate(guid, seed)
-            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))?;
-        let der = pair
-            .to_pkcs8()
-            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))?;
+        let key_error = |e: &dyn std::fmt::Display| WorldError::KeyGeneration {
+            what: "the domain's DPAPI backup key".into(),
+            reason: e.to_string(),
+        };
+        let pair = BackupKeyPair::generate(guid, seed).map_err(|e| key_error(&e))?;
+        let der = pair.to_pkcs8().map_err(|e| key_error(&e))?;
         let name = format!("BCKUPKEY_{guid}");
         let sealed = self.sealer.seal(&name, &der);
         if let Some(d) = self.state.domain.as_mut() {
@@ -57,10 +58,13 @@ impl World {
         let guid = k
             .guid
             .parse()
-            .map_err(|_| WorldError::Damaged("backup key GUID".into()))?;
+            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &k.guid, "a GUID"))?;
         BackupKeyPair::from_pkcs8(guid, &der)
             .map(Some)
-            .map_err(|e| WorldError::Damaged(format!("backup key: {e}")))
+            .map_err(|e| WorldError::BadFormat {
+                what: format!("the backup key BCKUPKEY_{guid}"),
+                reason: Some(e.to_string()),
+            })
     }
 
     pub(in crate::world) fn dc_reachable(
@@ -71,7 +75,9 @@ impl World {
             .state
             .domain
             .as_mut()
-            .ok_or_else(|| WorldError::Options("the server has no domain".into()))?;
+            .ok_or_else(|| WorldError::NotInDomain {
+                subject: "dc".into(),
+            })?;
         d.dc_reachable = reachable;
         let text = format!(
             "A writable domain controller of {} is {}.",

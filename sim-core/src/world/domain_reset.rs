@@ -42,9 +42,9 @@ impl World {
         tool: DomainResetTool,
     ) -> Result<Outcome, WorldError> {
         let Some(own) = self.state.domain.as_ref().map(|d| d.dns.clone()) else {
-            return Err(WorldError::Options(format!(
-                "{identity}: the server is not in a domain, so there is no domain account to reset"
-            )));
+            return Err(WorldError::NotInDomain {
+                subject: identity.to_owned(),
+            });
         };
         let dns = server.map_or(own, str::to_owned);
         let qualified = if identity.contains('\\') {
@@ -59,7 +59,7 @@ impl World {
         if found.is_none() {
             if tool == DomainResetTool::SetAdAccountPassword {
                 return Ok(Outcome {
-                    code: 1,
+                    code: crate::win::text::powershell::CMDLET_FAILED,
                     text: ad_identity_not_found(identity, &dns),
                     json: json!({"account": identity, "operation": "reset", "found": false}),
                     events: vec![],

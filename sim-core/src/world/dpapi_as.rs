@@ -9,19 +9,20 @@ use super::logon::StartHost;
 use super::{Outcome, World, WorldError};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
 use crate::dpapi::prekey::Credential;
-use crate::win::scm::ServiceHost;
+use crate::win::scm::{HostFailure, ServiceHost};
 
 impl World {
     /// Runs `f` with DPAPI as account `account` holding `credential`, the way a process of
     /// `service` (empty for none) sees it: domain recovery through a reachable DC, and the
-    /// world's randomness, which advances.
+    /// world's randomness, which advances. DPAPI's refusal is the inner error; the world's own
+    /// failure under the call is the outer one (and the stream does not advance).
     pub(super) fn with_dpapi_host<T>(
         &mut self,
         account: usize,
         service: String,
         credential: Credential,
-        f: impl FnOnce(&mut StartHost<'_>) -> T,
-    ) -> Result<T, WorldError> {
+        f: impl FnOnce(&mut StartHost<'_>) -> Result<T, HostFailure<WorldError>>,
+    ) -> Result<Result<T, DpapiError>, WorldError> {
         let mut rng = self.rng();
         let mut out = Outcome::default();
         let mut host = StartHost {
@@ -31,12 +32,12 @@ impl World {
             credential,
             rng: &mut rng,
             out: &mut out,
-            error: None,
         };
-        let r = f(&mut host);
-        if let Some(e) = host.error.take() {
-            return Err(e);
-        }
+        let r = match f(&mut host) {
+            Ok(v) => Ok(v),
+            Err(HostFailure::Dpapi(e)) => Err(e),
+            Err(HostFailure::Host(e)) => return Err(e),
+        };
         self.save_rng(&rng);
         Ok(r)
     }
@@ -51,8 +52,8 @@ impl World {
     fn as_service<T>(
         &mut self,
         service: &str,
-        f: impl FnOnce(&mut dyn ServiceHost) -> T,
-    ) -> Result<Option<T>, WorldError> {
+        f: impl FnOnce(&mut dyn ServiceHost<Error = WorldError>) -> Result<T, HostFailure<WorldError>>,
+    ) -> Result<Option<Result<T, DpapiError>>, WorldError> {
         let Some(si) = self.service_index(service) else {
             return Ok(None);
         };

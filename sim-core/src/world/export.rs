@@ -14,22 +14,31 @@ impl World {
         for a in &self.state.accounts {
             let base = format!("{}/AppData/Roaming/Microsoft/Protect", a.profile);
             for (path, hexbytes) in &a.protect.files {
-                let bytes = hex::decode(hexbytes)
-                    .map_err(|_| WorldError::Damaged("protect file".into()))?;
-                out.push((format!("{base}/{path}"), bytes));
+                let path = format!("{base}/{path}");
+                let bytes = hex::decode(hexbytes).map_err(|_| WorldError::BadHex {
+                    what: format!("a DPAPI file of {}", a.qualified_name()),
+                    path: path.clone(),
+                })?;
+                out.push((path, bytes));
             }
         }
         for (path, hexbytes) in &self.state.machine_store.files {
-            let bytes =
-                hex::decode(hexbytes).map_err(|_| WorldError::Damaged("machine store".into()))?;
-            out.push((format!("Windows/System32/Microsoft/Protect/{path}"), bytes));
+            let path = format!("Windows/System32/Microsoft/Protect/{path}");
+            let bytes = hex::decode(hexbytes).map_err(|_| WorldError::BadHex {
+                what: "a file of the machine's DPAPI store".into(),
+                path: path.clone(),
+            })?;
+            out.push((path, bytes));
         }
         // LocalSystem's user-scope keys live in the `User` subfolder of the S-1-5-18 folder.
         for (path, hexbytes) in &self.state.system_user_store.files {
-            let bytes = hex::decode(hexbytes)
-                .map_err(|_| WorldError::Damaged("system user store".into()))?;
             let rel = path.replacen("S-1-5-18/", "S-1-5-18/User/", 1);
-            out.push((format!("Windows/System32/Microsoft/Protect/{rel}"), bytes));
+            let path = format!("Windows/System32/Microsoft/Protect/{rel}");
+            let bytes = hex::decode(hexbytes).map_err(|_| WorldError::BadHex {
+                what: "a file of LocalSystem's user DPAPI store".into(),
+                path: path.clone(),
+            })?;
+            out.push((path, bytes));
         }
         out.push((
             "Windows/System32/config/LSA/DPAPI_SYSTEM".into(),

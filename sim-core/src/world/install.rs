@@ -33,10 +33,14 @@ impl World {
     /// account, its keyset, and the service running.
     pub fn new(options: &WorldOptions, sealer: Sealer) -> Result<(Self, InitReport), WorldError> {
         if options.kdf_rounds == 0 || options.kdf_rounds > crate::dpapi::kdf::MAX_ROUNDS {
-            return Err(WorldError::Options(format!(
-                "--kdf-rounds must be from 1 to {}",
-                crate::dpapi::kdf::MAX_ROUNDS
-            )));
+            return Err(WorldError::bad_option(
+                "--kdf-rounds",
+                options.kdf_rounds.to_string(),
+                format!(
+                    "--kdf-rounds must be from 1 to {}",
+                    crate::dpapi::kdf::MAX_ROUNDS
+                ),
+            ));
         }
         let forests: Vec<String> = options
             .forests
@@ -44,16 +48,21 @@ impl World {
             .map(|f| f.trim().to_ascii_lowercase())
             .collect();
         if forests.is_empty() {
-            return Err(WorldError::Options(
-                "each --forest must be a DNS name such as contoso.com".into(),
+            return Err(WorldError::bad_option(
+                "--forest",
+                "",
+                "each --forest must be a DNS name such as contoso.com",
             ));
         }
         for (i, f) in forests.iter().enumerate() {
-            crate::win::names::check_dns_name("--forest", f).map_err(WorldError::Options)?;
+            crate::win::names::check_dns_name("--forest", f)
+                .map_err(|reason| WorldError::bad_option("--forest", f, reason))?;
             if forests[..i].contains(f) {
-                return Err(WorldError::Options(format!(
-                    "--forest '{f}' is given twice: each forest is connected once"
-                )));
+                return Err(WorldError::bad_option(
+                    "--forest",
+                    f,
+                    format!("--forest '{f}' is given twice: each forest is connected once"),
+                ));
             }
         }
         let build = options.build;
@@ -63,14 +72,20 @@ impl World {
         if options.domain_controller {
             match kind {
                 ServiceAccountKind::Virtual => {
-                    return Err(WorldError::Options(
-                        "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (docs/adsync.md §2.1); use --service-account domain, gmsa or smsa".into(),
-                    ));
+                    return Err(WorldError::BadOption {
+                        option: "--service-account".into(),
+                        value: kind.as_str().into(),
+                        reason: "a virtual service account on a domain controller is not supported \"due to DPAPI issues\" (docs/adsync.md §2.1)".into(),
+                        hint: Some("use --service-account domain, gmsa or smsa".into()),
+                    });
                 }
                 ServiceAccountKind::Local => {
-                    return Err(WorldError::Options(
-                        "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (docs/adsync.md §2.1); use --service-account domain".into(),
-                    ));
+                    return Err(WorldError::BadOption {
+                        option: "--service-account".into(),
+                        value: kind.as_str().into(),
+                        reason: "a domain controller has no local accounts: the wizard creates AAD_ in the domain there (docs/adsync.md §2.1)".into(),
+                        hint: Some("use --service-account domain".into()),
+                    });
                 }
                 _ => {}
             }
@@ -80,19 +95,28 @@ impl World {
             ServiceAccountKind::Virtual | ServiceAccountKind::Gmsa | ServiceAccountKind::Smsa
         ) && !build.supports_managed_accounts()
         {
-            return Err(WorldError::Options(format!(
-                "--service-account {} needs build {} or later (docs/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
+            return Err(WorldError::bad_option(
+                "--service-account",
                 kind.as_str(),
-                crate::adsync::build::VIRTUAL_ACCOUNT_FROM
-            )));
+                format!(
+                    "--service-account {} needs build {} or later (docs/adsync.md §2.1); build {build} installs a local or domain AAD_ account",
+                    kind.as_str(),
+                    crate::adsync::build::VIRTUAL_ACCOUNT_FROM
+                ),
+            ));
         }
         let tenant = match &options.tenant {
             Some(t) => {
                 let t = t.trim().to_ascii_lowercase();
-                crate::win::names::check_dns_name("--tenant", &t).map_err(|e| {
-                    WorldError::Options(format!(
-                        "{e} (write the tenant's domain, such as contoso.onmicrosoft.com)"
-                    ))
+                crate::win::names::check_dns_name("--tenant", &t).map_err(|reason| {
+                    WorldError::BadOption {
+                        option: "--tenant".into(),
+                        value: t.clone(),
+                        reason,
+                        hint: Some(
+                            "write the tenant's domain, such as contoso.onmicrosoft.com".into(),
+                        ),
+                    }
                 })?;
                 t
             }
@@ -142,6 +166,7 @@ impl World {
                 policy: AccountPolicy::default(),
             },
             sealer,
+            rng_pos: 0,
         };
         let dpapi_system = DpapiSystem::generate(&mut rng.0);
         world.put_secret(DPAPI_SYSTEM, &dpapi_system.to_bytes());
@@ -161,7 +186,10 @@ impl World {
             );
             store
                 .create_master_key(&mut rng.0, &cred, now)
-                .map_err(|e| WorldError::Damaged(format!("SYSTEM master key: {e}")))?;
+                .map_err(|source| WorldError::MasterKey {
+                    what: "a new SYSTEM master key".into(),
+                    source,
+                })?;
             if user {
                 world.state.system_user_store = StoredProtect::capture(&store);
             } else {

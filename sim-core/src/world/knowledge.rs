@@ -55,8 +55,10 @@ impl World {
             return Ok(None);
         };
         let bytes = self.sealer.open(&key, sealed)?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| WorldError::Damaged(format!("the known password of {account}")))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| WorldError::BadFormat {
+            what: format!("the known password of {account}"),
+            reason: Some(e.to_string()),
+        })?;
         Ok(Some(Zeroizing::new(text.to_owned())))
     }
 }

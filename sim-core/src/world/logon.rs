@@ -17,12 +17,16 @@ use crate::filetime::FileTime;
 use crate::win::account::{AccountKind, credential_for};
 use crate::win::eventlog::{Level, LogName, NewEvent};
 use crate::win::lsa::service_secret_name;
-use crate::win::scm::{Service, ServiceFailure, ServiceHost, ServiceState, StartType, sc_failed};
+use crate::win::scm::{
+    HostFailure, Service, ServiceFailure, ServiceHost, ServiceState, StartFailure, StartType,
+    sc_failed,
+};
 use crate::win::text;
 use crate::win::text::{SCM_SOURCE, win32};
 
 /// The host a service program sees while it starts: DPAPI as its account (with domain
-/// recovery through the DC), and the event log.
+/// recovery through the DC), and the event log. A call the world cannot answer (its own state
+/// is damaged) fails with [`HostFailure::Host`] and the world's error.
 pub(super) struct StartHost<'a> {
     pub(super) world: &'a mut World,
     pub(super) service: String,
@@ -30,7 +34,16 @@ pub(super) struct StartHost<'a> {
     pub(super) credential: Credential,
     pub(super) rng: &'a mut Stream,
     pub(super) out: &'a mut Outcome,
-    pub(super) error: Option<WorldError>,
+}
+
+/// The world's answer to a DPAPI call: DPAPI's refusal inside, the world's own failure outside.
+type Answer<T> = Result<Result<T, DpapiError>, WorldError>;
+
+/// One failure for the program: DPAPI's refusal or the world's.
+fn flatten<T>(answer: Answer<T>) -> Result<T, HostFailure<WorldError>> {
+    answer
+        .map_err(HostFailure::Host)?
+        .map_err(HostFailure::Dpapi)
 }
 
 impl StartHost<'_> {
@@ -40,14 +53,16 @@ impl StartHost<'_> {
         blob: &[u8],
         entropy: &[u8],
         with_dc: bool,
-    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
-        let (mut store, dc) = match (self.world.load_store(self.account), self.world.dc()) {
-            (Ok(s), Ok(dc)) => (s, dc.filter(|_| with_dc)),
-            (Err(e), _) | (_, Err(e)) => {
-                self.error = Some(e);
-                return Err(DpapiError::InvalidParameter);
-            }
-        };
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+        let mut store = self
+            .world
+            .load_store(self.account)
+            .map_err(HostFailure::Host)?;
+        let dc = self
+            .world
+            .dc()
+            .map_err(HostFailure::Host)?
+            .filter(|_| with_dc);
         let result = store.unprotect_recovering(
             &mut self.rng.0,
             &self.credential,
@@ -57,12 +72,18 @@ impl StartHost<'_> {
         );
         // A recovery through the DC re-protects the key: keep what DPAPI wrote.
         self.world.save_store(self.account, &store);
-        result.map(|(_, plain)| plain)
+        Ok(result.map(|(_, plain)| plain)?)
     }
 }
 
 impl ServiceHost for StartHost<'_> {
-    fn unprotect(&mut self, blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+    type Error = WorldError;
+
+    fn unprotect(
+        &mut self,
+        blob: &[u8],
+        entropy: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
         self.unprotect_as_account(blob, entropy, true)
     }
 
@@ -70,7 +91,7 @@ impl ServiceHost for StartHost<'_> {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
         self.unprotect_as_account(blob, entropy, false)
     }
 
@@ -80,14 +101,12 @@ impl ServiceHost for StartHost<'_> {
         entropy: &[u8],
         description: &str,
         flags: ProtectFlags,
-    ) -> Result<Vec<u8>, DpapiError> {
-        let (mut store, dc) = match (self.world.load_store(self.account), self.world.dc()) {
-            (Ok(s), Ok(dc)) => (s, dc),
-            (Err(e), _) | (_, Err(e)) => {
-                self.error = Some(e);
-                return Err(DpapiError::InvalidParameter);
-            }
-        };
+    ) -> Result<Vec<u8>, HostFailure<WorldError>> {
+        let mut store = self
+            .world
+            .load_store(self.account)
+            .map_err(HostFailure::Host)?;
+        let dc = self.world.dc().map_err(HostFailure::Host)?;
         let blob = store.protect_with(
             &mut self.rng.0,
             &self.credential,
@@ -106,14 +125,8 @@ impl ServiceHost for StartHost<'_> {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, DpapiError> {
-        match self.world.unprotect_machine(blob, entropy) {
-            Ok(r) => r,
-            Err(e) => {
-                self.error = Some(e);
-                Err(DpapiError::InvalidParameter)
-            }
-        }
+    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+        flatten(self.world.unprotect_machine(blob, entropy))
     }
 
     fn protect_machine(
@@ -121,17 +134,10 @@ impl ServiceHost for StartHost<'_> {
         data: &[u8],
         entropy: &[u8],
         description: &str,
-    ) -> Result<Vec<u8>, DpapiError> {
-        match self
-            .world
+    ) -> Result<Vec<u8>, HostFailure<WorldError>> {
+        self.world
             .protect_machine_with(self.rng, data, entropy, description)
-        {
-            Ok(b) => Ok(b),
-            Err(e) => {
-                self.error = Some(e);
-                Err(DpapiError::InvalidParameter)
-            }
-        }
+            .map_err(HostFailure::Host)
     }
 
     fn account_sid(&self) -> String {
@@ -266,14 +272,14 @@ impl World {
                 credential: cred,
                 rng,
                 out: &mut out,
-                error: None,
             };
-            let result = program.as_program().start(&mut host);
-            if let Some(e) = host.error {
-                return Err(e);
-            }
+            let failure = match program.as_program().start(&mut host) {
+                Ok(()) => None,
+                Err(StartFailure::Host(e)) => return Err(e),
+                Err(StartFailure::Service(failure)) => Some(failure),
+            };
             self.state.programs.insert(svc.name.clone(), program);
-            if let Err(failure) = result {
+            if let Some(failure) = failure {
                 self.clear_memory(&svc.name);
                 return Ok(self.service_failed(si, failure, out));
             }

@@ -29,6 +29,7 @@ use crate::adsync::build::{Build, DEFAULT_BUILD};
 use crate::adsync::engine::Engine;
 use crate::cloud::Tenant;
 use crate::command::Command;
+use crate::dpapi::api::DpapiError;
 use crate::dpapi::masterkey::MasterKeyPolicy;
 use crate::filetime::FileTime;
 use crate::probe::KeysetProbe;
@@ -210,7 +211,7 @@ pub enum Program {
 }
 
 impl Program {
-    fn as_program(&mut self) -> &mut dyn ServiceProgram {
+    fn as_program(&mut self) -> &mut dyn ServiceProgram<WorldError> {
         match self {
             Self::Engine(e) => e.as_mut(),
             Self::Probe(p) => p,
@@ -309,15 +310,128 @@ pub enum WorldError {
     /// A sealed secret would not open.
     #[error(transparent)]
     Unseal(#[from] UnsealError),
-    /// Stored state is inconsistent.
-    #[error("the world state is damaged: {0}")]
-    Damaged(String),
     /// A command would pass one of the simulator's named limits.
     #[error("{0}")]
     Limit(String),
-    /// The options are invalid.
-    #[error("{0}")]
-    Options(String),
+    /// An option or argument is not acceptable: `option` names the input, `value` is what was
+    /// given (empty when the input was missing or is a password), `reason` says what is wrong.
+    #[error("{reason}")]
+    BadOption {
+        /// The option or argument, as the user spells it (`--forest`, `user name`).
+        option: String,
+        /// What was given.
+        value: String,
+        /// What is wrong, as one sentence naming the input.
+        reason: String,
+        /// What to do instead, when there is a single answer ([`WorldError::hint`]).
+        hint: Option<String>,
+    },
+    /// The command needs the server to be in a domain, and it is not.
+    #[error("{subject}: the server is not in a domain")]
+    NotInDomain {
+        /// What needed the domain (the command or the account named).
+        subject: String,
+    },
+    /// An account cannot be deleted while a service logs on as it.
+    #[error("the service {service} logs on as {account}")]
+    AccountInUse {
+        /// The account, qualified.
+        account: String,
+        /// The service.
+        service: String,
+    },
+    /// The service the command needs is not installed.
+    #[error("{service} is not installed")]
+    NotInstalled {
+        /// The service.
+        service: String,
+    },
+    /// The stored world has another layout version than this build reads.
+    #[error("the world state has format {found}; this adsync-sim reads format {supported} only")]
+    StateFormat {
+        /// The stored version.
+        found: u32,
+        /// [`STATE_FORMAT`].
+        supported: u32,
+    },
+    /// A stored value is not what its field holds (an edited or damaged state).
+    #[error("the world state is damaged: {field} is '{value}', which is not {expected}")]
+    BadValue {
+        /// The field, as stored (`rng_pos`, `mms_server_configuration.keyset_id`).
+        field: String,
+        /// The stored value.
+        value: String,
+        /// What the field must hold.
+        expected: String,
+    },
+    /// Stored bytes are not hexadecimal.
+    #[error("the world state is damaged: {what} at {path} is not hex")]
+    BadHex {
+        /// What the bytes are.
+        what: String,
+        /// Where they are kept (the artefact's path).
+        path: String,
+    },
+    /// A stored structure does not parse.
+    #[error("the world state is damaged: {what} does not parse{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    BadFormat {
+        /// What was read.
+        what: String,
+        /// The parser's reason, when it gives one.
+        reason: Option<String>,
+    },
+    /// An LSA secret the world needs is not stored.
+    #[error("the world state is damaged: the secret {name} is missing")]
+    MissingSecret {
+        /// The secret's name (`DPAPI_SYSTEM`, `msDS-ManagedPassword:NAME`).
+        name: String,
+    },
+    /// Something the state must hold is missing.
+    #[error("the world state is damaged: {what} is missing")]
+    Missing {
+        /// What is missing.
+        what: String,
+    },
+    /// DPAPI refused an operation on the world's own, healthy-by-construction artefacts.
+    #[error("the world state is damaged: {what}: {source}")]
+    Artefact {
+        /// The operation and whose keys.
+        what: String,
+        /// DPAPI's error, with its code ([`DpapiError::win32`]).
+        source: DpapiError,
+    },
+    /// A master key of the world's own stores could not be opened or changed.
+    #[error("the world state is damaged: {what}: {source}")]
+    MasterKey {
+        /// The operation and whose keys.
+        what: String,
+        /// Why the master key did not open.
+        source: crate::dpapi::masterkey::MasterKeyError,
+    },
+    /// A key could not be generated or encoded.
+    #[error("{what} could not be made: {reason}")]
+    KeyGeneration {
+        /// The key.
+        what: String,
+        /// The cryptographic library's reason.
+        reason: String,
+    },
+    /// A service the install starts did not start.
+    #[error("the service {service} did not start at install: {text}")]
+    InstallStart {
+        /// The service.
+        service: String,
+        /// The Win32 code of the failed start.
+        code: u32,
+        /// What the start printed.
+        text: String,
+    },
+    /// The scheduler ran more cycles in one advance than `check_advance` counted.
+    #[error("the world state is damaged: the scheduler ran more than {max} cycles in one advance")]
+    SchedulerRunaway {
+        /// [`MAX_SYNC_CYCLES_PER_ADVANCE`].
+        max: u64,
+    },
     /// No such connector.
     #[error("no connector named '{name}'; the connectors are: {known}")]
     UnknownConnector {
@@ -328,11 +442,69 @@ pub enum WorldError {
     },
 }
 
+impl WorldError {
+    /// What to do instead, apart from the message (as `hint:` after it), when there is one
+    /// answer.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::BadOption { hint, .. } => hint.as_deref(),
+            Self::AccountInUse { .. } => Some("delete the service first"),
+            Self::StateFormat { .. } => Some(
+                "use the adsync-sim that wrote this state, or replace the world with `init --force`",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The Windows (Win32 or HRESULT) code behind the error, when Windows gave one.
+    pub fn win32(&self) -> Option<u32> {
+        match self {
+            Self::Artefact { source, .. } => Some(source.win32()),
+            Self::InstallStart { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// A damaged stored value of `field`.
+    pub(crate) fn bad_value(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self::BadValue {
+            field: field.into(),
+            value: value.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// Something the state must hold is missing.
+    pub(crate) fn missing(what: impl Into<String>) -> Self {
+        Self::Missing { what: what.into() }
+    }
+
+    /// An option or argument that is not acceptable, without a hint.
+    pub(crate) fn bad_option(
+        option: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::BadOption {
+            option: option.into(),
+            value: value.into(),
+            reason: reason.into(),
+            hint: None,
+        }
+    }
+}
+
 /// The live world: its state and the key that opens its sealed secrets.
 #[derive(Debug, Clone)]
 pub struct World {
     state: WorldState,
     sealer: Sealer,
+    /// `state.rng_pos`, parsed once when the world is restored.
+    rng_pos: u128,
 }
 
 /// The per-command randomness: the seed's stream from the persisted position.
@@ -351,6 +523,14 @@ impl Stream {
         // Real machine and domain SIDs use 21-<three 32-bit values>.
         [self.0.next_u32(), self.0.next_u32(), self.0.next_u32()]
     }
+}
+
+/// The stored position in the seed's stream: a damaged one is an error, never position 0 (which
+/// would replay randomness already used).
+fn rng_position(stored: &str) -> Result<u128, WorldError> {
+    stored
+        .parse()
+        .map_err(|_| WorldError::bad_value("rng_pos", stored, "a decimal stream position"))
 }
 
 /// A password the simulator generates for accounts it creates (as the wizard does): 24
@@ -384,12 +564,30 @@ impl World {
     /// Restores a world from its persisted state.
     pub fn from_state(state: WorldState, sealer: Sealer) -> Result<Self, WorldError> {
         if state.format != STATE_FORMAT {
-            return Err(WorldError::Damaged(format!(
-                "state format {} is not the supported format {STATE_FORMAT}",
-                state.format
-            )));
+            return Err(WorldError::StateFormat {
+                found: state.format,
+                supported: STATE_FORMAT,
+            });
         }
-        Ok(Self { state, sealer })
+        let rng_pos = rng_position(&state.rng_pos)?;
+        if let Some(Program::Engine(e)) = state.programs.get(ADSYNC_SERVICE) {
+            let id = e.server.keyset_id;
+            if crate::adsync::keyset::keyset_number(id).is_none() {
+                return Err(WorldError::bad_value(
+                    "mms_server_configuration.keyset_id",
+                    id.to_string(),
+                    format!(
+                        "a keyset id from 1 to {}",
+                        crate::adsync::keyset::MAX_KEYSET_ID
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            state,
+            sealer,
+            rng_pos,
+        })
     }
 
     /// The persisted state.
@@ -408,12 +606,13 @@ impl World {
 
     fn rng(&self) -> Stream {
         let mut r = ChaCha20Rng::seed_from_u64(self.state.seed);
-        r.set_word_pos(self.state.rng_pos.parse().unwrap_or(0));
+        r.set_word_pos(self.rng_pos);
         Stream(r)
     }
 
     fn save_rng(&mut self, rng: &Stream) {
-        self.state.rng_pos = rng.0.get_word_pos().to_string();
+        self.rng_pos = rng.0.get_word_pos();
+        self.state.rng_pos = self.rng_pos.to_string();
     }
 
     fn put_secret(&mut self, name: &str, value: &[u8]) {

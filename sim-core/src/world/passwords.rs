@@ -144,7 +144,10 @@ impl World {
                 &credential_for(a.kind, &sid, old),
                 &credential_for(a.kind, &sid, new),
             )
-            .map_err(|e| WorldError::Damaged(format!("DPAPI password change: {e}")))?;
+            .map_err(|source| WorldError::MasterKey {
+                what: format!("DPAPI's password change for {}", a.qualified_name()),
+                source,
+            })?;
         self.save_store(idx, &store);
         let acc = &mut self.state.accounts[idx];
         acc.hashes = Some(StoredHashes::of(&hashes_utf16le(new)));

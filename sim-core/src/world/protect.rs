@@ -18,19 +18,22 @@ impl World {
     pub fn dpapi_system(&self) -> Result<DpapiSystem, WorldError> {
         let bytes = self
             .secret(DPAPI_SYSTEM)?
-            .ok_or_else(|| WorldError::Damaged("DPAPI_SYSTEM is missing".into()))?;
-        DpapiSystem::parse(&bytes).map_err(|e| WorldError::Damaged(format!("DPAPI_SYSTEM: {e}")))
+            .ok_or_else(|| WorldError::MissingSecret {
+                name: DPAPI_SYSTEM.into(),
+            })?;
+        DpapiSystem::parse(&bytes).map_err(|e| WorldError::BadFormat {
+            what: format!("the secret {DPAPI_SYSTEM}"),
+            reason: Some(e.to_string()),
+        })
     }
 
     pub(in crate::world) fn load_store(&self, idx: usize) -> Result<ProtectStore, WorldError> {
         let a = &self.state.accounts[idx];
         a.protect
             .restore(&a.sid(), a.kind.store_kind())
-            .ok_or_else(|| {
-                WorldError::Damaged(format!(
-                    "the Protect folder of {} does not parse",
-                    a.qualified_name()
-                ))
+            .ok_or_else(|| WorldError::BadFormat {
+                what: format!("the Protect folder of {}", a.qualified_name()),
+                reason: None,
             })
     }
 
@@ -75,7 +78,10 @@ impl World {
                 flags,
                 self.state.clock,
             )
-            .map_err(|e| WorldError::Damaged(format!("{e}")))?;
+            .map_err(|source| WorldError::Artefact {
+                what: "CryptProtectData with the machine's keys".into(),
+                source,
+            })?;
         self.state.machine_store = StoredProtect::capture(&store);
         Ok(blob)
     }
@@ -97,6 +103,9 @@ impl World {
         self.state
             .machine_store
             .restore(&Sid::local_system(), StoreKind::System)
-            .ok_or_else(|| WorldError::Damaged("the S-1-5-18 store does not parse".into()))
+            .ok_or_else(|| WorldError::BadFormat {
+                what: "the S-1-5-18 DPAPI store".into(),
+                reason: None,
+            })
     }
 }

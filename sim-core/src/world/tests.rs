@@ -119,7 +119,7 @@ fn local_reset_gives_1069_then_6028_and_change_gives_neither() {
     assert!(
         o.events
             .iter()
-            .any(|e| e.id == 6028 && e.message == crate::probe::EVENT_6028_TEXT)
+            .any(|e| e.id == 6028 && e.message == crate::adsync::text::EVENT_6028_TEXT)
     );
 
     // The same account changed by its owner: DPAPI follows, the service starts.
@@ -329,4 +329,82 @@ fn a_failing_transaction_leaves_the_world_as_it_was() {
     })
     .unwrap();
     assert_ne!(w.state(), &before, "the outer transaction committed");
+}
+
+/// A restored world refuses a damaged stream position instead of replaying the seed's stream
+/// from its start, and a keyset id that no keyset can carry instead of panicking later.
+#[test]
+fn damaged_state_fields_are_exact_errors() {
+    let (w, _) = world(ServiceAccountKind::Virtual);
+    let sealer = Sealer::in_memory([1; 32]);
+    let mut state = w.state().clone();
+    state.rng_pos = "12x".into();
+    assert_eq!(
+        World::from_state(state, sealer.clone()).unwrap_err(),
+        WorldError::BadValue {
+            field: "rng_pos".into(),
+            value: "12x".into(),
+            expected: "a decimal stream position".into(),
+        }
+    );
+    for id in [0, 256] {
+        let mut state = w.state().clone();
+        if let Some(Program::Engine(e)) = state.programs.get_mut(ADSYNC_SERVICE) {
+            e.server.keyset_id = id;
+        }
+        let err = World::from_state(state, sealer.clone()).unwrap_err();
+        assert_eq!(
+            err,
+            WorldError::BadValue {
+                field: "mms_server_configuration.keyset_id".into(),
+                value: id.to_string(),
+                expected: "a keyset id from 1 to 255".into(),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the world state is damaged: mms_server_configuration.keyset_id is '{id}', which is not a keyset id from 1 to 255"
+            )
+        );
+    }
+    let mut state = w.state().clone();
+    state.format = STATE_FORMAT + 1;
+    let err = World::from_state(state, sealer.clone()).unwrap_err();
+    assert_eq!(
+        err,
+        WorldError::StateFormat {
+            found: STATE_FORMAT + 1,
+            supported: STATE_FORMAT
+        }
+    );
+    assert!(err.hint().is_some());
+    // The stream continues where it was: a restored world draws what the original draws.
+    let mut a = World::from_state(w.state().clone(), sealer).unwrap();
+    let mut b = w.clone();
+    assert_eq!(a.generate_admin_password(), b.generate_admin_password());
+}
+
+/// A start the world cannot serve (the service account's Protect folder no longer parses) is
+/// the world's error, carried to the caller through the host, not DPAPI's refusal: no event
+/// 6028, no 1066.
+#[test]
+fn a_damaged_protect_folder_fails_the_start_with_the_worlds_error() {
+    let (mut w, report) = world(ServiceAccountKind::Virtual);
+    run(&mut w, "sc stop ADSync");
+    let ai = w.account_index(&report.service_account).unwrap();
+    let qualified = w.state.accounts[ai].qualified_name();
+    for (_, bytes) in &mut w.state.accounts[ai].protect.files {
+        *bytes = "not hex".into();
+    }
+    let events = w.state().events.clone();
+    let err = w.exec(&parse_line("sc start ADSync").unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        WorldError::BadFormat {
+            what: format!("the Protect folder of {qualified}"),
+            reason: None,
+        }
+    );
+    assert_eq!(w.state().events, events, "no event was written");
 }

@@ -31,14 +31,20 @@ impl World {
         let kind = self.engine()?.agents[idx].kind;
         let key = keyset
             .key(1)
-            .ok_or_else(|| WorldError::Damaged("the keyset has no key 1".into()))?;
+            .ok_or_else(|| WorldError::missing("key 1 of the engine's keyset"))?;
         let mut iv = [0u8; 16];
         rand_core::Rng::fill_bytes(&mut rng.0, &mut iv);
         let attributes = match kind {
             ConnectorType::Ad => credstore::EncryptedAttributes::ad(password),
             ConnectorType::Entra => credstore::EncryptedAttributes::entra(password),
         }
-        .map_err(|e| WorldError::Options(format!("the password cannot be stored: {e}")))?;
+        .map_err(|e| {
+            WorldError::bad_option(
+                "password",
+                "",
+                format!("the password cannot be stored: {e}"),
+            )
+        })?;
         let b64 = credstore::encrypt(key, iv, &attributes);
         self.engine_mut()?.agents[idx].encrypted_configuration = b64;
         Ok(())
@@ -121,7 +127,7 @@ impl World {
         let agent = self.engine()?.agents[idx].clone();
         if agent.kind == ConnectorType::Entra {
             return Ok(Outcome {
-                code: 1,
+                code: crate::win::text::powershell::CMDLET_FAILED,
                 text: text::ENTRA_PASSWORD_REFUSED.to_owned(),
                 json: json!({"connector": agent.ma_name, "error": text::ENTRA_PASSWORD_REFUSED}),
                 events: vec![],
@@ -129,7 +135,7 @@ impl World {
         }
         let keyset = self
             .memory_keyset()?
-            .ok_or_else(|| WorldError::Damaged("the running engine has no keyset".into()))?;
+            .ok_or_else(|| WorldError::missing("the running engine's keyset"))?;
         self.store_connector_password(idx, &keyset, password.expose(), rng)?;
         Ok(Outcome {
             code: 0,
@@ -165,7 +171,7 @@ impl World {
         c: &PsCredential,
     ) -> Result<(), Outcome> {
         let fail = |msg: String| Outcome {
-            code: 1,
+            code: crate::win::text::powershell::CMDLET_FAILED,
             text: format!("{cmdlet} : {msg}"),
             json: json!({"error": msg}),
             events: vec![],
@@ -205,7 +211,7 @@ impl World {
             .agents
             .iter()
             .position(|a| a.kind == ConnectorType::Entra)
-            .ok_or_else(|| WorldError::Damaged("no Entra connector".into()))?;
+            .ok_or_else(|| WorldError::missing("the Microsoft Entra connector"))?;
         let current = credstore::login_user(&self.engine()?.agents[idx].private_configuration_xml)
             .unwrap_or_default();
         let upn = match name {
@@ -222,7 +228,7 @@ impl World {
             credstore::entra_private_configuration(&upn);
         let keyset = self
             .memory_keyset()?
-            .ok_or_else(|| WorldError::Damaged("the running engine has no keyset".into()))?;
+            .ok_or_else(|| WorldError::missing("the running engine's keyset"))?;
         self.store_connector_password(idx, &keyset, &pw, rng)?;
         let ma_name = self.engine()?.agents[idx].ma_name.clone();
         self.memory_put(ADSYNC_SERVICE, &credential_memory(&ma_name), pw.as_bytes());
@@ -267,17 +273,14 @@ impl World {
         if !ea_ok {
             let msg = win32::message(win32::LOGON_FAILURE);
             return Ok(Outcome {
-                code: 1,
+                code: crate::win::text::powershell::CMDLET_FAILED,
                 text: format!("{cmdlet} : {msg}"),
                 json: json!({"error": msg}),
                 events: vec![],
             });
         }
         let ai = self.ad_login_account(&agent).ok_or_else(|| {
-            WorldError::Damaged(format!(
-                "the account of connector {} is missing",
-                agent.ma_name
-            ))
+            WorldError::missing(format!("the account of connector {}", agent.ma_name))
         })?;
         let pw = generate_password(rng);
         let now = self.state.clock;
@@ -289,7 +292,7 @@ impl World {
         self.forget(&q);
         let keyset = self
             .memory_keyset()?
-            .ok_or_else(|| WorldError::Damaged("the running engine has no keyset".into()))?;
+            .ok_or_else(|| WorldError::missing("the running engine's keyset"))?;
         self.store_connector_password(idx, &keyset, &pw, rng)?;
         self.memory_put(
             ADSYNC_SERVICE,

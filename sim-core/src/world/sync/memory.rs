@@ -16,14 +16,18 @@ impl World {
     pub fn engine(&self) -> Result<&Engine, WorldError> {
         match self.state.programs.get(ADSYNC_SERVICE) {
             Some(crate::world::Program::Engine(e)) => Ok(e),
-            _ => Err(WorldError::Damaged("ADSync is not installed".into())),
+            _ => Err(WorldError::NotInstalled {
+                service: ADSYNC_SERVICE.into(),
+            }),
         }
     }
 
     pub(in crate::world) fn engine_mut(&mut self) -> Result<&mut Engine, WorldError> {
         match self.state.programs.get_mut(ADSYNC_SERVICE) {
             Some(crate::world::Program::Engine(e)) => Ok(e),
-            _ => Err(WorldError::Damaged("ADSync is not installed".into())),
+            _ => Err(WorldError::NotInstalled {
+                service: ADSYNC_SERVICE.into(),
+            }),
         }
     }
 
@@ -61,7 +65,10 @@ impl World {
             None => Ok(None),
             Some(b) => Keyset::parse(&b)
                 .map(Some)
-                .map_err(|e| WorldError::Damaged(format!("the engine's keyset: {e}"))),
+                .map_err(|e| WorldError::BadFormat {
+                    what: "the running engine's keyset".into(),
+                    reason: Some(e.to_string()),
+                }),
         }
     }
 }

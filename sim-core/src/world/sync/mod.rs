@@ -82,14 +82,15 @@ impl World {
         );
         let started = self.start_service(ADSYNC_SERVICE, rng)?;
         if started.code != 0 {
-            return Err(WorldError::Damaged(format!(
-                "the service did not start at install: {}",
-                started.text
-            )));
+            return Err(WorldError::InstallStart {
+                service: ADSYNC_SERVICE.into(),
+                code: started.code,
+                text: started.text,
+            });
         }
         let keyset = self
             .memory_keyset()?
-            .ok_or_else(|| WorldError::Damaged("no keyset after the first start".into()))?;
+            .ok_or_else(|| WorldError::missing("the engine's keyset after its first start"))?;
 
         let mut report = InstallReport {
             global_admin: (String::new(), Zeroizing::new(String::new())),

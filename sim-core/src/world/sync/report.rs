@@ -37,25 +37,28 @@ impl World {
         &self,
     ) -> Result<Option<(String, Vec<u8>)>, WorldError> {
         let e = self.engine()?;
-        let bad = |_| WorldError::Damaged("the stored keyset is not hex".into());
-        Ok(match &e.keyset {
-            StoredKeyset::None => None,
-            StoredKeyset::UserBlob { blob } | StoredKeyset::Registry { blob } => Some((
+        let decode = |path: String, text: &str| match hex::decode(text) {
+            Ok(bytes) => Ok(Some((path, bytes))),
+            Err(_) => Err(WorldError::BadHex {
+                what: "the stored keyset".into(),
+                path,
+            }),
+        };
+        match &e.keyset {
+            StoredKeyset::None => Ok(None),
+            StoredKeyset::UserBlob { blob } | StoredKeyset::Registry { blob } => decode(
                 format!(
                     "Registry/{}/{}/(Default)",
                     REGISTRY_KEYSET_KEY.replace('\\', "/"),
                     e.server.keyset_id
                 ),
-                hex::decode(blob).map_err(bad)?,
-            )),
+                blob,
+            ),
             StoredKeyset::CredentialFile { name, bytes, .. } => {
                 let ai = self.account_index(&self.state.service_account)?;
                 let profile = &self.state.accounts[ai].profile;
-                Some((
-                    format!("{profile}/{CREDENTIALS_FOLDER}/{name}"),
-                    hex::decode(bytes).map_err(bad)?,
-                ))
+                decode(format!("{profile}/{CREDENTIALS_FOLDER}/{name}"), bytes)
             }
-        })
+        }
     }
 }
