@@ -106,8 +106,8 @@ fn hint_of(err: &anyhow::Error) -> Option<&str> {
         e.downcast_ref::<sim_core::world::WorldError>()
             .and_then(sim_core::world::WorldError::hint)
             .or_else(|| {
-                e.downcast_ref::<sim_core::store::StoreError>()
-                    .and_then(sim_core::store::StoreError::hint)
+                e.downcast_ref::<sim_store::StoreError>()
+                    .and_then(sim_store::StoreError::hint)
             })
     })
 }

@@ -163,7 +163,7 @@ pub const ALREADY_RUNNING: u32 = win32::SERVICE_ALREADY_RUNNING;
 /// `ERROR_SERVICE_NOT_ACTIVE` (a stop, or a console or cmdlet, with the service stopped).
 pub const NOT_ACTIVE: u32 = win32::SERVICE_NOT_ACTIVE;
 /// `Start-ADSyncSyncCycle` while a cycle runs.
-pub const CYCLE_BUSY: u32 = crate::world::CYCLE_BUSY_CODE;
+pub const CYCLE_BUSY: u32 = sim_core::world::CYCLE_BUSY_CODE;
 /// `ERROR_SERVICE_LOGON_FAILED` (2023 article, "Error 1069").
 pub const LOGON_FAILED: u32 = win32::SERVICE_LOGON_FAILED;
 /// `ERROR_SERVICE_SPECIFIC_ERROR`, with event 6028 (2023 article).

@@ -354,7 +354,7 @@ impl<E> ServiceProgram<E> for Engine {
                     .as_ref()
                     .is_some_and(|owner| *owner != host.account_sid())
                 {
-                    return Err(super::database::login_failed());
+                    return Err(StartFailure::Service(super::database::login_failed()));
                 }
                 host.retain(MEMORY_KEYSET, &keyset.to_bytes());
                 Ok(())

@@ -3,7 +3,7 @@
 
 use super::{
     ACCOUNT_USAGE, AccountState, CLOCK_USAGE, Command, EVENTLOG_USAGE, EVENTS_USAGE, NET_USAGE,
-    ParseError, SC_USAGE, Secret, WINEVENT_USAGE, ad, usage,
+    ParseError, PolicyChange, SC_USAGE, Secret, WINEVENT_USAGE, ad, usage,
 };
 use crate::win::clock::parse_duration;
 use crate::win::eventlog::LogName;
@@ -227,7 +227,11 @@ pub(super) fn parse_count<T: std::str::FromStr>(
         .map_err(|_| usage(command, use_, format!("{flag} '{v}' is not a number")))
 }
 
-pub(super) fn parse_log(command: &'static str, use_: &'static str, v: &str) -> Result<LogName, ParseError> {
+pub(super) fn parse_log(
+    command: &'static str,
+    use_: &'static str,
+    v: &str,
+) -> Result<LogName, ParseError> {
     LogName::parse(v).ok_or_else(|| {
         usage(
             command,

@@ -86,7 +86,11 @@ pub fn real_host_refuses(command: &Command) -> Option<&'static str> {
         Command::DcReachable(_) => Some(
             "connects or disconnects the simulated domain controller; a real one is not the simulator's to switch",
         ),
-        Command::Status | Command::AccountList | Command::AccountState { .. } => Some(
+        Command::Status
+        | Command::AccountList
+        | Command::AccountState { .. }
+        | Command::AccountPolicy { .. }
+        | Command::NetAccounts { .. } => Some(
             "is the simulator's own verb, which the Windows backend does not map to a Windows call",
         ),
         Command::ScQueryEx { .. }
