@@ -107,9 +107,10 @@ fn file_version(path: &str) -> Result<String, HostError> {
     // SAFETY: `buf` holds the version resource; the root block's pointer points into it.
     let ok = unsafe { VerQueryValueW(buf.as_ptr().cast(), root.as_ptr(), &mut info, &mut len) };
     if ok == 0 || info.is_null() || (len as usize) < std::mem::size_of::<VS_FIXEDFILEINFO>() {
-        return Err(HostError::Damaged(format!(
-            "{path} has no fixed file version"
-        )));
+        return Err(HostError::Unreadable {
+            what: path.to_string(),
+            reason: "it has no fixed file version".into(),
+        });
     }
     // SAFETY: checked above: a VS_FIXEDFILEINFO inside `buf`, which is still alive; read
     // unaligned in case the resource is not aligned.
@@ -282,8 +283,10 @@ pub fn collect() -> Result<Bundle, HostError> {
         domain,
         not_collected,
     };
-    let json = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| HostError::Damaged(format!("the manifest: {e}")))?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| HostError::Unreadable {
+        what: "the manifest".into(),
+        reason: e.to_string(),
+    })?;
     bundle.put(MANIFEST, json + "\n");
     Ok(bundle)
 }

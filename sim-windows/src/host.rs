@@ -373,9 +373,14 @@ impl Host for WindowsHost {
     fn clock(&mut self) -> Result<FileTime, HostError> {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| HostError::Damaged(format!("the system clock is before 1970: {e}")))?;
-        let secs = i64::try_from(since_epoch.as_secs())
-            .map_err(|_| HostError::Damaged("the system clock is out of range".into()))?;
+            .map_err(|e| HostError::System {
+                what: "clock",
+                reason: format!("it reads before 1970: {e}"),
+            })?;
+        let secs = i64::try_from(since_epoch.as_secs()).map_err(|_| HostError::System {
+            what: "clock",
+            reason: "it reads beyond FILETIME's range".into(),
+        })?;
         Ok(FileTime::from_unix_secs(secs))
     }
 

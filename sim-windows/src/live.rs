@@ -52,15 +52,17 @@ impl LiveHost {
 
     /// What the server shows now (collected once until the next command runs).
     fn seen(&mut self) -> Result<&mut EvidenceHost, HostError> {
-        if self.seen.is_none() {
-            let bundle = crate::collect::collect()?;
-            let host = EvidenceHost::from_bundle(&bundle)
-                .map_err(|e| HostError::Damaged(format!("what the server shows: {e}")))?;
-            self.seen = Some(host);
-        }
-        self.seen
-            .as_mut()
-            .ok_or_else(|| HostError::Damaged("the collection vanished".into()))
+        let host = match self.seen.take() {
+            Some(host) => host,
+            None => {
+                let bundle = crate::collect::collect()?;
+                EvidenceHost::from_bundle(&bundle).map_err(|e| HostError::Unreadable {
+                    what: "what the server shows".into(),
+                    reason: e.to_string(),
+                })?
+            }
+        };
+        Ok(self.seen.insert(host))
     }
 }
 

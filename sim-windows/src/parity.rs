@@ -108,11 +108,15 @@ pub fn run(exe: &Path) -> Result<ParityReport, HostError> {
         ..WorldOptions::default()
     };
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|e| HostError::Damaged(format!("the system's random number generator: {e}")))?;
-    let sealer = Sealer::new(key).map_err(|e| HostError::Damaged(e.to_string()))?;
-    let (mut world, _) = World::new(&options, sealer)
-        .map_err(|e| HostError::Damaged(format!("the simulated world: {e}")))?;
+    getrandom::fill(&mut key).map_err(|e| HostError::System {
+        what: "random number generator",
+        reason: e.to_string(),
+    })?;
+    let sealer = Sealer::new(key).map_err(|e| HostError::System {
+        what: "random number generator",
+        reason: e.to_string(),
+    })?;
+    let (mut world, _) = World::new(&options, sealer).map_err(HostError::World)?;
     let mut sim = SimHost::new(&mut world);
     let mut windows = WindowsHost::new();
     Ok(compare(&mut sim, &mut windows, &seed_steps(&names)))

@@ -94,8 +94,9 @@ pub fn install(spec: &ServiceSpec) -> Result<(), HostError> {
     let mut entropy = [0u8; PROBE_ENTROPY_LEN];
     getrandom::fill(&mut keyset)
         .and_then(|()| getrandom::fill(&mut entropy))
-        .map_err(|e| {
-            HostError::Damaged(format!("the system's random number generator failed: {e}"))
+        .map_err(|e| HostError::System {
+            what: "random number generator",
+            reason: e.to_string(),
         })?;
     let principal = Principal::Account {
         name: spec.account.clone(),

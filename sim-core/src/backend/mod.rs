@@ -26,7 +26,7 @@ use crate::filetime::FileTime;
 use crate::win::eventlog::{EventRecord, LogName};
 use crate::win::scm::ServiceState;
 use crate::win::text::win32;
-use crate::world::{Outcome, World};
+use crate::world::{Outcome, World, WorldError};
 
 /// A service's status, as `sc query` and `sc qc` show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -176,9 +176,26 @@ pub enum HostError {
         /// What was asked.
         what: String,
     },
-    /// The host's state is inconsistent.
-    #[error("the host's state is damaged: {0}")]
-    Damaged(String),
+    /// What the host shows could not be read (a listing in a shape the reader does not know,
+    /// a file without the resource it must have, a document that does not encode).
+    #[error("{what} cannot be read: {reason}")]
+    Unreadable {
+        /// What was being read.
+        what: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A service of the operating system itself failed (its clock, its random number generator).
+    #[error("the system's {what} failed: {reason}")]
+    System {
+        /// Which service.
+        what: &'static str,
+        /// Its error.
+        reason: String,
+    },
+    /// The simulated world refused or is damaged.
+    #[error(transparent)]
+    World(#[from] WorldError),
 }
 
 impl HostError {

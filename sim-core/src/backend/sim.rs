@@ -186,9 +186,10 @@ impl Host for SimHost<'_> {
                     Some("AD") => ConnectorType::Ad,
                     Some("Entra") => ConnectorType::Entra,
                     other => {
-                        return Err(HostError::Damaged(format!(
-                            "connector list gave an unknown type {other:?}"
-                        )));
+                        return Err(HostError::Unreadable {
+                            what: "the connector list".into(),
+                            reason: format!("it gave an unknown connector type {other:?}"),
+                        });
                     }
                 };
                 Ok(ConnectorStatus {
@@ -271,7 +272,7 @@ impl Host for SimHost<'_> {
         self.world
             .known_password(account)
             .map(|p| p.map(|p| Secret::new(p.as_str())))
-            .map_err(|e| HostError::Damaged(e.to_string()))
+            .map_err(HostError::World)
     }
 
     fn new_password(&mut self) -> Secret {
