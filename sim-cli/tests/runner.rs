@@ -15,6 +15,7 @@ mod cli_lab;
 mod cli_remedy;
 mod cli_scenario;
 mod cli_shell;
+mod cli_snapshots;
 mod cli_state;
 mod cli_timeline;
 mod cli_tools;
