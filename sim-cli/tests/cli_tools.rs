@@ -71,14 +71,10 @@ fn one_service_specific_code_in_sc_query_7024_and_diagnose() {
     w.ok(&["account", "reset", &account, "--password", "Reset-2026-c!"]);
     w.ok(&["sc", "stop", "ADSync"]);
     w.ok(&["sc", "config", "ADSync", "password=", "Reset-2026-c!"]);
+    // The Services console's dialog keeps the seed article's text: snapshot `sc_start_6028_human`
+    // (cli_snapshots).
     let o = w.run(&["sc", "start", "ADSync"]);
     assert_eq!(o.status.code(), Some(1));
-    // The Services console's dialog keeps the seed article's text.
-    assert!(
-        out(&o).contains("refer to service-specific error code -21451857952."),
-        "{}",
-        out(&o)
-    );
     let q = out(&w.exec("sc query ADSync"));
     assert_eq!(
         q,
@@ -96,11 +92,8 @@ fn one_service_specific_code_in_sc_query_7024_and_diagnose() {
         ev["events"][0]["message"],
         "The Microsoft Azure AD Sync service terminated with the following service-specific error: %%-2145185792"
     );
+    // diagnose's evidence line of the same code: snapshot `diagnose_6028_human`.
     let d = text(&w.run(&["diagnose"]));
-    assert!(
-        d.contains("sc query ADSync: STATE STOPPED (WIN32_EXIT_CODE 1066  (0x42a), SERVICE_EXIT_CODE -2145185792  (0x80231000))"),
-        "{d}"
-    );
     assert!(!d.contains("2149781504"), "{d}");
 }
 
@@ -118,35 +111,11 @@ fn sc_query_queryex_qc_and_stop_print_scs_layouts() {
             && tail.ends_with("\n        FLAGS              :"),
         "{qx}"
     );
-    let qc = text(&w.exec("sc qc ADSync"));
+    // sc qc's and sc stop's layouts are pinned whole by the snapshots `sc_qc_human` and
+    // `sc_stop_human` (cli_snapshots); here, that stop's layout is query's, without queryex's PID.
     let display = w.json(&["status"])["services"][0]["name"].clone();
     assert_eq!(display, "ADSync");
-    assert!(
-        qc.starts_with(
-            "[SC] QueryServiceConfig SUCCESS
-
-SERVICE_NAME: ADSync
-        TYPE               : 10  WIN32_OWN_PROCESS
-        START_TYPE         : 2   AUTO_START
-        ERROR_CONTROL      : 1   NORMAL
-        BINARY_PATH_NAME   : \"C:\\Program Files\\Microsoft Azure AD Sync\\Bin\\miiserver.exe\"
-        LOAD_ORDER_GROUP   : 
-        TAG                : 0
-        DISPLAY_NAME       : "
-        ),
-        "{qc}"
-    );
-    assert!(
-        qc.contains(
-            "\n        DEPENDENCIES       : \n        SERVICE_START_NAME : NT SERVICE\\ADSync\n"
-        ),
-        "{qc}"
-    );
     let stop = out(&w.exec("sc stop ADSync"));
-    assert!(
-        stop.contains("STATE              : 3  STOP_PENDING"),
-        "{stop}"
-    );
     assert!(!stop.contains("PID"), "{stop}");
     let o = w.exec("sc qc NoSuch");
     assert_eq!(

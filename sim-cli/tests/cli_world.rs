@@ -128,15 +128,9 @@ fn local_service_account_reset_versus_change() {
             .status
             .success()
     );
+    // sc.exe's 1069 text is pinned by the snapshot `sc_start_1069_human` (cli_snapshots).
     let o = w.run(&["sc", "start", "ADSync"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains(
-            "[SC] StartService FAILED 1069:\n\nThe service did not start due to a logon failure."
-        ),
-        "{}",
-        text(&o)
-    );
     let j = w.json(&["sc", "start", "ADSync"]);
     assert_eq!(j["result_code"], 1069);
     let ev = w.json(&["events", "--log", "System", "--id", "7038", "--last", "1"]);
@@ -153,13 +147,9 @@ fn local_service_account_reset_versus_change() {
             .status
             .success()
     );
+    // The console's -21451857952 text: snapshot `sc_start_6028_human`.
     let o = w.run(&["sc", "start", "ADSync"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains("refer to service-specific error code -21451857952"),
-        "{}",
-        text(&o)
-    );
     let q = w.json(&["sc", "query", "ADSync"]);
     assert_eq!(
         (q["state"].as_str(), q["win32_exit_code"].as_u64()),
@@ -170,26 +160,17 @@ fn local_service_account_reset_versus_change() {
         ev["events"][0]["message"],
         "The server encryption key cannot be accessed."
     );
-    let o = w.run(&["exec", "Get-WinEvent -LogName Application -MaxEvents 1"]);
-    assert!(
-        text(&o).contains("6028 Error            The server encryption key cannot be accessed."),
-        "{}",
-        text(&o)
-    );
+    // Get-WinEvent's row of 6028: snapshot `exec_get_winevent_6028_human`.
 
     // Change by the owner: DPAPI follows; only the SCM password needs updating.
     let mut w = World::new();
     let (account, password) = init_local(&mut w, &seed);
     assert!(w.run(&["sc", "stop", "ADSync"]).status.success());
+    // The wrong old password's text: snapshot `account_change_wrong_old_human`.
     let o = w.run(&[
         "account", "change", &account, "--old", "wrong", "--new", "x",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains("The specified network password is not correct."),
-        "{}",
-        text(&o)
-    );
     assert!(
         w.run(&[
             "account",
@@ -386,20 +367,14 @@ fn bad_input_is_named_and_changes_nothing() {
     let mut w = World::new();
     init_local(&mut w, "11");
     let before = std::fs::read(w.state.join("state.db")).ok();
+    // The errors' texts are pinned by the snapshots `account_reset_unknown_*`,
+    // `sc_config_no_space_*`, `events_unknown_log_*`, `exec_unknown_command_*` and
+    // `account_reset_virtual_*` (cli_snapshots); here, their exit codes, that nothing changes and
+    // that a mistyped password is not echoed.
     let o = w.run(&["account", "reset", "nobody", "--password", "x"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains("no account named 'nobody'; the accounts are: AADCONNECT01\\AAD_"),
-        "{}",
-        text(&o)
-    );
     let o = w.run(&["sc", "config", "ADSync", "password=hunter2"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("sc.exe needs a space after the equals sign"),
-        "{}",
-        text(&o)
-    );
     assert!(!text(&o).contains("hunter2"));
     let j = w.json(&["sc", "query", "NoSuchService"]);
     assert_eq!(
@@ -408,17 +383,6 @@ fn bad_input_is_named_and_changes_nothing() {
     );
     let o = w.run(&["events", "--log", "Security"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("unknown log 'Security': the logs are System and Application"),
-        "{}",
-        text(&o)
-    );
-    let o = w.run(&["exec", "Get-ADSyncNothing"]);
-    assert!(
-        text(&o).contains("The term 'Get-ADSyncNothing' is not recognized as the name of a cmdlet"),
-        "{}",
-        text(&o)
-    );
     let o = w.run(&["clock", "advance", "5y"]);
     assert_eq!(o.status.code(), Some(2));
     let _ = before;
@@ -437,11 +401,6 @@ fn bad_input_is_named_and_changes_nothing() {
     assert!(o.status.success(), "{}", text(&o));
     let o = v.run(&["account", "reset", "NT SERVICE\\ADSync", "--password", "x"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o).contains("NT SERVICE\\ADSync is a virtual account: it has no password to reset"),
-        "{}",
-        text(&o)
-    );
 }
 
 #[test]

@@ -224,7 +224,7 @@ mod parsers {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        #![proptest_config(crate::support::proptest_config(256))]
 
         #[test]
         fn wevtutil_lines_read_back(events in proptest::collection::vec(event(), 0..4)) {

@@ -3,8 +3,8 @@
 //! seeds in `fuzz/seeds/<target>/` and then random mutations of them (bit flips, byte writes,
 //! truncation, insertion, splicing two seeds), and must never panic.
 //!
-//! The run prints its seed (`fuzz: seed N`); `ADSYNC_SIM_FUZZ_SEED=N` replays it, and
-//! `ADSYNC_SIM_FUZZ_CASES` sets the mutations per target (default 3000).
+//! The run prints its seed (`fuzz: seed N`); `ADSYNC_SIM_TEST_SEED=N` (or `ADSYNC_SIM_FUZZ_SEED=N`)
+//! replays it, and `ADSYNC_SIM_FUZZ_CASES` sets the mutations per target (default 3000).
 //! `ADSYNC_SIM_WRITE_SEEDS=1` (re)writes the generated seeds (keyset, encrypted_configuration).
 
 use std::path::PathBuf;
@@ -97,20 +97,13 @@ fn every_parser_survives_its_seeds_and_mutations() {
     if std::env::var_os("ADSYNC_SIM_WRITE_SEEDS").is_some() {
         write_generated_seeds();
     }
-    let seed: u64 = std::env::var("ADSYNC_SIM_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64 % 1_000_000)
-        });
+    let seed = crate::support::seed_u64(Some("ADSYNC_SIM_FUZZ_SEED"));
     let cases: u32 = std::env::var("ADSYNC_SIM_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
     eprintln!(
-        "fuzz: seed {seed} (replay with ADSYNC_SIM_FUZZ_SEED={seed}), {cases} cases per target"
+        "fuzz: seed {seed} (replay with ADSYNC_SIM_TEST_SEED={seed}), {cases} cases per target"
     );
     for (name, target) in targets::TARGETS {
         let seeds = seeds(name);

@@ -6,7 +6,7 @@
 //! clap's errors, `--password-stdin`), and the password is searched for in every output, report
 //! file and the state directory as UTF-8, UTF-16LE, hex and base64.
 //!
-//! The run prints its seed (`secret leaks: seed N`); `ADSYNC_SIM_LEAK_SEED=N` replays it, and
+//! The run prints its seed (`seed N`); `ADSYNC_SIM_TEST_SEED=N` replays it, and
 //! `PROPTEST_CASES` sets the number of cases (default 3, each about 100 runs of the binary).
 
 use std::io::Write;
@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use crate::support::{Sim, adsync_sim_bin, all_files, contains, proptest_config};
 use base64::Engine as _;
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+use proptest::test_runner::TestRunner;
 
 /// Characters of a generated password: printable ASCII without quotes, `$` (a shell variable)
 /// and whitespace, plus letters outside ASCII so UTF-16LE differs from Latin-1.
@@ -365,24 +365,14 @@ fn check(outputs: &[(String, Vec<u8>)], p: &str) -> Result<(), TestCaseError> {
 
 #[test]
 fn no_password_reaches_any_output() {
-    let seed: u64 = std::env::var("ADSYNC_SIM_LEAK_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64 % 1_000_000)
-        });
-    eprintln!("secret leaks: seed {seed} (replay with ADSYNC_SIM_LEAK_SEED={seed})");
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
+    // The seed is printed; `ADSYNC_SIM_TEST_SEED=N` replays it.
     let config = proptest::test_runner::Config {
         // A failure names the password and the output; shrinking would rerun every front end.
         max_shrink_iters: 0,
         ..proptest_config(3)
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let seed = config.rng_seed;
+    let mut runner = TestRunner::new(config);
     let sim = std::cell::RefCell::new(Sim::new());
     let init = sim.borrow().init(&[
         "--service-account",

@@ -145,7 +145,7 @@ fn play(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(32))]
 
     #[test]
     fn sessions_are_deterministic_persistent_and_leak_no_password(

@@ -86,6 +86,8 @@ pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
     proptest::test_runner::Config {
         cases,
         failure_persistence: None,
+        // The printed seed replays the cases: `ADSYNC_SIM_TEST_SEED=N`.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed_u64(None)),
         ..proptest::test_runner::Config::default()
     }
 }
@@ -232,6 +234,22 @@ pub fn fresh_seed() -> String {
     };
     eprintln!("seed {s} (replay: {SEED_ENV}={s} cargo test -p sim-cli --test runner …)");
     s
+}
+
+/// [`fresh_seed`] as a number. `alias` is an older variable a README documents for one test
+/// (`ADSYNC_SIM_FUZZ_SEED`, `ADSYNC_SIM_ORACLE_SEED`); when set it gives the seed instead.
+pub fn seed_u64(alias: Option<&str>) -> u64 {
+    if let Some(var) = alias
+        && let Ok(s) = std::env::var(var)
+    {
+        let seed = s
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{var}={s:?} is not a u64: {e}"));
+        eprintln!("seed {seed} (from {var})");
+        return seed;
+    }
+    fresh_seed().parse().expect("fresh_seed gives a number")
 }
 
 /// Every file under a directory.

@@ -73,21 +73,10 @@ fn availability() -> &'static Result<PathBuf, String> {
     })
 }
 
-/// The run's seed: `ADSYNC_SIM_ORACLE_SEED`, else the clock.
+/// The run's seed: `ADSYNC_SIM_ORACLE_SEED` or `ADSYNC_SIM_TEST_SEED`, else the clock (printed).
 pub fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| match std::env::var("ADSYNC_SIM_ORACLE_SEED") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|e| panic!("ADSYNC_SIM_ORACLE_SEED={s:?} is not a u64: {e}")),
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock after 1970");
-            (t.as_nanos() as u64) ^ u64::from(std::process::id()).rotate_left(32)
-        }
-    })
+    *SEED.get_or_init(|| super::seed_u64(Some("ADSYNC_SIM_ORACLE_SEED")))
 }
 
 /// Start of every test: the Python runner and this test's RNG, or `None` after a skip notice.
@@ -109,7 +98,7 @@ pub fn setup(test: &str) -> Option<(Python, ChaCha20Rng)> {
         }
     };
     let seed = seed();
-    eprintln!("{name}: seed {seed} (replay with ADSYNC_SIM_ORACLE_SEED={seed})");
+    eprintln!("{name}: seed {seed} (replay with ADSYNC_SIM_TEST_SEED={seed})");
     // One stream per test, all from the one printed seed (FNV-1a of the test name).
     let salt = test.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
