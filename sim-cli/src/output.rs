@@ -53,8 +53,7 @@ pub fn finish(format: Format, result: anyhow::Result<Outcome>) -> ExitCode {
     };
     let status = match &result {
         Ok(o) if o.result_code == 0 => exit::SUCCESS,
-        // A line of the command language that does not parse is a usage error, like clap's.
-        Err(e) if e.downcast_ref::<sim_core::command::ParseError>().is_some() => exit::USAGE,
+        Err(e) if is_usage(e) => exit::USAGE,
         _ => exit::FAILURE,
     };
     ExitCode::from(match written {
@@ -100,6 +99,11 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
     out.flush()
 }
 
+/// A line of the command language that does not parse is a usage error, like clap's.
+fn is_usage(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<sim_core::command::ParseError>().is_some()
+}
+
 /// What to do instead, when the world's error carries one answer apart from its message.
 fn hint_of(err: &anyhow::Error) -> Option<&str> {
     err.chain().find_map(|e| {
@@ -113,7 +117,12 @@ fn hint_of(err: &anyhow::Error) -> Option<&str> {
 }
 
 fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
-    let code = err.downcast_ref::<Failure>().map_or(1, |f| f.result_code);
+    // A usage error's result code is the exit status it ends with, as a scenario step records
+    // it; any other failure without a code of its own is FAILURE.
+    let code = err.downcast_ref::<Failure>().map_or_else(
+        || u32::from(if is_usage(err) { exit::USAGE } else { exit::FAILURE }),
+        |f| f.result_code,
+    );
     let message = err
         .chain()
         .map(ToString::to_string)
