@@ -543,6 +543,17 @@ fn connector_finding(c: &ConnectorStatus, events: &[EventRecord]) -> Option<Find
             .rev()
             .find(|e| e.log == LogName::Application && e.id == id && e.message.contains(needle))
     };
+    // The Entra connector's rejected password shows as stopped-server-down with 6900 / 659
+    // (AADSTS); the same status without them, where the logs were read, is a run a stop ended,
+    // which the next cycle runs again (`world::sync::run_time`, docs/adsync.md §4 F8).
+    if c.kind == ConnectorType::Entra
+        && status == "stopped-server-down"
+        && !events.is_empty()
+        && engine_event(EVENT_6900, "AADSTS").is_none()
+        && engine_event(EVENT_659, "AADSTS").is_none()
+    {
+        return None;
+    }
     match (c.kind, status) {
         (ConnectorType::Ad, "no-start-credentials") => {
             if let Some(e) = engine_event(EVENT_BAD_CREDENTIALS, &format!("\"{}\"", c.name)) {
