@@ -372,6 +372,8 @@ impl SeedNames {
 /// date (1069, 7038, 7000); the fix is `sc config password=`; a reset loses the keyset (6028,
 /// 1066 with 0x80231000); the fix is a new keyset (the probe reinstalled); then everything is
 /// removed.
+///
+/// Longer than 80 lines on purpose: it is the list of steps itself.
 pub fn seed_steps(n: &SeedNames) -> Vec<Step> {
     let svc = || n.service.clone();
     let step = |label: &str, action: Action| Step {

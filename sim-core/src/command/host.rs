@@ -49,6 +49,7 @@ pub(super) fn account_name(
     Ok(name.to_owned())
 }
 
+/// `account …`: one arm per subcommand (longer than 80 lines on purpose).
 pub(super) fn parse_account(args: &[&str]) -> Result<Command, ParseError> {
     match args {
         ["list"] => Ok(Command::AccountList),

@@ -472,6 +472,8 @@ fn parse_words_raw(words: &[String]) -> Result<Command, ParseError> {
 impl Command {
     /// The command as a line with every password replaced by `********`: what journals and
     /// reports may show.
+    ///
+    /// Longer than 80 lines on purpose: one arm per command.
     pub fn redacted(&self) -> String {
         const R: &str = "********";
         match self {

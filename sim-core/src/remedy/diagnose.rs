@@ -332,6 +332,9 @@ fn since_last_running<'e>(s: &ServiceStatus, events: &'e [EventRecord]) -> &'e [
 
 /// Why a stopped service is stopped: `sc query`'s exit code says which kind of start failed,
 /// the latest matching event since it last ran says why.
+///
+/// Longer than 80 lines on purpose: one branch per row of the symptom table in the module's
+/// documentation, in the table's order.
 fn service_finding(s: &ServiceStatus, events: &[EventRecord]) -> Finding {
     let recent = since_last_running(s, events);
     let logon_prefix = format!("The {} service was unable to log on as ", s.name);

@@ -319,6 +319,8 @@ impl Builder<'_> {
 
 /// The documented plan for a diagnosis. `host` answers which passwords the administrator knows
 /// and who the Global Administrator is; nothing on it changes.
+///
+/// Longer than 80 lines on purpose: one arm per documented cause, each with its article's steps.
 pub fn plan(d: &Diagnosis, host: &dyn Host) -> Plan {
     let mut b = Builder {
         host,

@@ -220,6 +220,9 @@ fn run_statuses(
 
 /// Checks a step's expectations against its outcome and what `host` shows after it; `None`
 /// when they hold.
+///
+/// Longer than 80 lines on purpose: one check per expectation key of the scenario format, in
+/// the format's order (docs/design.md §6).
 pub(crate) fn check(
     host: &mut dyn Host,
     line: Option<&Line>,
@@ -511,6 +514,9 @@ pub fn run_scenario_on(
 }
 
 /// Runs the steps on `host` into `report`, calling `observe` after each; the journal so far.
+///
+/// Longer than 80 lines on purpose: one step's life in order (fill, run, journal, check,
+/// record), which reads best in one place.
 fn run_steps(
     host: &mut dyn Host,
     scenario: &Scenario,

@@ -190,6 +190,9 @@ impl World {
     }
 
     /// Starts a service: the logon check, then the program (docs/design.md §3, the host world).
+    ///
+    /// Longer than 80 lines on purpose: it follows the SCM's start sequence in order (state
+    /// checks, logon, logon right, process, the program's start, 7036 or the failure events).
     pub(in crate::world) fn start_service(
         &mut self,
         name: &str,

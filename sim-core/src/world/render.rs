@@ -13,6 +13,8 @@ use crate::win::text;
 use crate::win::text::win32;
 
 impl World {
+    /// `status`: the clock, the seed, the services, the accounts and ADSync, as text and JSON.
+    /// Longer than 80 lines on purpose: one section of the report after the other.
     pub(in crate::world) fn status(&self) -> Outcome {
         let s = &self.state;
         let services: Vec<Value> = s

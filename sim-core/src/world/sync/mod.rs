@@ -51,6 +51,8 @@ impl World {
     /// Installs ADSync: the engine with its server configuration, its first keyset (made at the
     /// first start), one AD DS connector per forest with its `MSOL_` account, the Entra connector
     /// with its `Sync_` account and the tenant's Global Administrator.
+    ///
+    /// Longer than 80 lines on purpose: the wizard's steps in the wizard's order.
     pub(in crate::world) fn install_adsync(
         &mut self,
         build: Build,
