@@ -101,7 +101,8 @@ fn print_success(format: Format, outcome: &Outcome) -> std::io::Result<()> {
 
 /// A line of the command language that does not parse is a usage error, like clap's.
 fn is_usage(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<sim_core::command::ParseError>().is_some()
+    err.downcast_ref::<sim_core::command::ParseError>()
+        .is_some()
 }
 
 /// What to do instead, when the world's error carries one answer apart from its message.
@@ -120,7 +121,13 @@ fn print_failure(format: Format, err: &anyhow::Error) -> std::io::Result<()> {
     // A usage error's result code is the exit status it ends with, as a scenario step records
     // it; any other failure without a code of its own is FAILURE.
     let code = err.downcast_ref::<Failure>().map_or_else(
-        || u32::from(if is_usage(err) { exit::USAGE } else { exit::FAILURE }),
+        || {
+            u32::from(if is_usage(err) {
+                exit::USAGE
+            } else {
+                exit::FAILURE
+            })
+        },
         |f| f.result_code,
     );
     let message = err
