@@ -129,63 +129,132 @@ pub struct Blob {
     pub sign: Vec<u8>,
 }
 
+/// What reads a blob's fields in order: the bytes of a whole blob ([`Reader`]) or a stream
+/// (`stream`), so both check the header the same way.
+pub(crate) trait FieldSource {
+    /// The reader's error; every format error converts into it.
+    type Error: From<FormatError>;
+    /// A little-endian DWORD.
+    fn u32(&mut self, field: &'static str) -> Result<u32, Self::Error>;
+    /// A GUID in its Windows byte order.
+    fn guid(&mut self, field: &'static str) -> Result<Uuid, Self::Error>;
+    /// A DWORD length and that many bytes.
+    fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, Self::Error>;
+    /// Bytes read so far.
+    fn offset(&self) -> usize;
+}
+
+impl FieldSource for Reader<'_> {
+    type Error = FormatError;
+    fn u32(&mut self, field: &'static str) -> Result<u32, FormatError> {
+        Reader::u32(self, field)
+    }
+    fn guid(&mut self, field: &'static str) -> Result<Uuid, FormatError> {
+        Reader::guid(self, field)
+    }
+    fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, FormatError> {
+        self.len_prefixed(field).map(<[u8]>::to_vec)
+    }
+    fn offset(&self) -> usize {
+        self.pos()
+    }
+}
+
+/// A blob's field holding a value its format does not allow.
+fn invalid(field: &'static str, offset: usize, value: u64, reason: &'static str) -> FormatError {
+    FormatError::InvalidValue {
+        structure: BLOB,
+        field,
+        offset,
+        value,
+        reason,
+    }
+}
+
+/// The name errors give a blob.
+const BLOB: &str = "DPAPI blob";
+
+/// Reads a blob's fields from `dwVersion` to `pbHmac2Key` with every check [`Blob::parse`]
+/// makes; `data` and `sign` are left empty for the caller.
+pub(crate) fn read_header<R: FieldSource>(r: &mut R) -> Result<Blob, R::Error> {
+    // The first 20 bytes lie outside the sign, so they are checked here: a blob with another
+    // version or provider is not a DPAPI blob (§2.4).
+    let version = r.u32("dwVersion")?;
+    if version != 1 {
+        return Err(invalid("dwVersion", 0, version.into(), "a DPAPI blob has version 1").into());
+    }
+    let provider = r.guid("guidProvider")?;
+    if provider != PROVIDER_GUID {
+        return Err(invalid(
+            "guidProvider",
+            4,
+            0,
+            "a DPAPI blob names provider df9d8cd0-1501-11d1-8c7a-00c04fc297eb",
+        )
+        .into());
+    }
+    let master_key_version = r.u32("dwMasterKeyVersion")?;
+    let master_key_guid = r.guid("guidMasterKey")?;
+    let flags = r.u32("dwFlags")?;
+    let off = r.offset();
+    let description = r.bytes("szDescription")?;
+    if description.len() % 2 != 0 {
+        return Err(invalid(
+            "dwDescriptionLen",
+            off,
+            description.len() as u64,
+            "a UTF-16 description has an even length",
+        )
+        .into());
+    }
+    let off = r.offset();
+    let id = r.u32("algCrypt")?;
+    let alg_crypt = CipherAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
+        structure: BLOB,
+        kind: "cipher",
+        id,
+        offset: off,
+    })?;
+    let alg_crypt_bits = r.u32("dwAlgCryptLen")?;
+    let salt = r.bytes("pbSalt")?;
+    let hmac_key = r.bytes("pbHmacKey")?;
+    let off = r.offset();
+    let id = r.u32("algHash")?;
+    let alg_hash = HashAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
+        structure: BLOB,
+        kind: "hash",
+        id,
+        offset: off,
+    })?;
+    let alg_hash_bits = r.u32("dwAlgHashLen")?;
+    let hmac2_key = r.bytes("pbHmac2Key")?;
+    Ok(Blob {
+        version,
+        provider,
+        master_key_version,
+        master_key_guid,
+        flags,
+        description,
+        alg_crypt,
+        alg_crypt_bits,
+        salt,
+        hmac_key,
+        alg_hash,
+        alg_hash_bits,
+        hmac2_key,
+        data: vec![],
+        sign: vec![],
+    })
+}
+
 impl Blob {
     /// Reads a blob that occupies exactly `bytes`.
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
-        const S: &str = "DPAPI blob";
-        let mut r = Reader::new(bytes, S);
-        // The first 20 bytes lie outside the sign, so they are checked here: a blob with another
-        // version or provider is not a DPAPI blob (§2.4).
-        let version = r.u32("dwVersion")?;
-        if version != 1 {
-            return Err(r.invalid("dwVersion", 0, version.into(), "a DPAPI blob has version 1"));
-        }
-        let provider = r.guid("guidProvider")?;
-        if provider != PROVIDER_GUID {
-            return Err(r.invalid(
-                "guidProvider",
-                4,
-                0,
-                "a DPAPI blob names provider df9d8cd0-1501-11d1-8c7a-00c04fc297eb",
-            ));
-        }
-        let master_key_version = r.u32("dwMasterKeyVersion")?;
-        let master_key_guid = r.guid("guidMasterKey")?;
-        let flags = r.u32("dwFlags")?;
-        let off = r.pos();
-        let description = r.len_prefixed("szDescription")?.to_vec();
-        if description.len() % 2 != 0 {
-            return Err(r.invalid(
-                "dwDescriptionLen",
-                off,
-                description.len() as u64,
-                "a UTF-16 description has an even length",
-            ));
-        }
-        let off = r.pos();
-        let id = r.u32("algCrypt")?;
-        let alg_crypt = CipherAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
-            structure: S,
-            kind: "cipher",
-            id,
-            offset: off,
-        })?;
-        let alg_crypt_bits = r.u32("dwAlgCryptLen")?;
-        let salt = r.len_prefixed("pbSalt")?.to_vec();
-        let hmac_key = r.len_prefixed("pbHmacKey")?.to_vec();
-        let off = r.pos();
-        let id = r.u32("algHash")?;
-        let alg_hash = HashAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
-            structure: S,
-            kind: "hash",
-            id,
-            offset: off,
-        })?;
-        let alg_hash_bits = r.u32("dwAlgHashLen")?;
-        let hmac2_key = r.len_prefixed("pbHmac2Key")?.to_vec();
+        let mut r = Reader::new(bytes, BLOB);
+        let mut blob = read_header(&mut r)?;
         let off = r.pos();
         let data = r.len_prefixed("pbData")?.to_vec();
-        if data.is_empty() || data.len() % alg_crypt.block_len() != 0 {
+        if data.is_empty() || data.len() % blob.alg_crypt.block_len() != 0 {
             return Err(r.invalid(
                 "dwDataLen",
                 off,
@@ -195,23 +264,9 @@ impl Blob {
         }
         let sign = r.len_prefixed("pbSign")?.to_vec();
         r.finish()?;
-        Ok(Self {
-            version,
-            provider,
-            master_key_version,
-            master_key_guid,
-            flags,
-            description,
-            alg_crypt,
-            alg_crypt_bits,
-            salt,
-            hmac_key,
-            alg_hash,
-            alg_hash_bits,
-            hmac2_key,
-            data,
-            sign,
-        })
+        blob.data = data;
+        blob.sign = sign;
+        Ok(blob)
     }
 
     /// Bytes of the signed region before the data: from `dwMasterKeyVersion` (byte 20) to

@@ -19,8 +19,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::{Blob, BlobError, BlobPolicy, CHUNK, HmacForm, PROVIDER_GUID, draw_keys};
-use crate::alg::{CipherAlg, HashAlg};
+use super::{Blob, BlobError, BlobPolicy, CHUNK, FieldSource, HmacForm, draw_keys, read_header};
 use crate::crypto::{self, CbcChain};
 use crate::masterkey::MasterKey;
 use crate::reader::{FormatError, Writer};
@@ -346,6 +345,22 @@ fn keep_tail(last: &mut [u8], chunk: &[u8]) {
     }
 }
 
+impl<R: Read> FieldSource for Fields<'_, R> {
+    type Error = StreamError;
+    fn u32(&mut self, field: &'static str) -> Result<u32, StreamError> {
+        Fields::u32(self, field)
+    }
+    fn guid(&mut self, field: &'static str) -> Result<Uuid, StreamError> {
+        Fields::guid(self, field)
+    }
+    fn bytes(&mut self, field: &'static str) -> Result<Vec<u8>, StreamError> {
+        self.field(field)
+    }
+    fn offset(&self) -> usize {
+        self.pos
+    }
+}
+
 /// The blob's fields read from a stream, with the offsets and errors of [`Blob::parse`].
 struct Fields<'a, R> {
     input: &'a mut R,
@@ -433,56 +448,10 @@ impl<R: Read> Fields<'_, R> {
 
     /// Everything up to and including `dwDataLen`, checked as [`Blob::parse`] checks it.
     fn header(&mut self) -> Result<(Blob, usize), StreamError> {
-        let version = self.u32("dwVersion")?;
-        if version != 1 {
-            return Err(self.invalid("dwVersion", 0, version.into(), "a DPAPI blob has version 1"));
-        }
-        let provider = self.guid("guidProvider")?;
-        if provider != PROVIDER_GUID {
-            return Err(self.invalid(
-                "guidProvider",
-                4,
-                0,
-                "a DPAPI blob names provider df9d8cd0-1501-11d1-8c7a-00c04fc297eb",
-            ));
-        }
-        let master_key_version = self.u32("dwMasterKeyVersion")?;
-        let master_key_guid = self.guid("guidMasterKey")?;
-        let flags = self.u32("dwFlags")?;
-        let off = self.pos;
-        let description = self.field("szDescription")?;
-        if description.len() % 2 != 0 {
-            return Err(self.invalid(
-                "dwDescriptionLen",
-                off,
-                description.len() as u64,
-                "a UTF-16 description has an even length",
-            ));
-        }
-        let off = self.pos;
-        let id = self.u32("algCrypt")?;
-        let alg_crypt = CipherAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
-            structure: S,
-            kind: "cipher",
-            id,
-            offset: off,
-        })?;
-        let alg_crypt_bits = self.u32("dwAlgCryptLen")?;
-        let salt = self.field("pbSalt")?;
-        let hmac_key = self.field("pbHmacKey")?;
-        let off = self.pos;
-        let id = self.u32("algHash")?;
-        let alg_hash = HashAlg::from_id(id).ok_or(FormatError::UnknownAlgorithm {
-            structure: S,
-            kind: "hash",
-            id,
-            offset: off,
-        })?;
-        let alg_hash_bits = self.u32("dwAlgHashLen")?;
-        let hmac2_key = self.field("pbHmac2Key")?;
+        let blob = read_header(self)?;
         let off = self.pos;
         let data_len = self.u32("dwDataLen")?;
-        if data_len == 0 || !(data_len as usize).is_multiple_of(alg_crypt.block_len()) {
+        if data_len == 0 || !(data_len as usize).is_multiple_of(blob.alg_crypt.block_len()) {
             return Err(self.invalid(
                 "dwDataLen",
                 off,
@@ -490,23 +459,6 @@ impl<R: Read> Fields<'_, R> {
                 "encrypted data is a non-zero multiple of the cipher block size",
             ));
         }
-        let blob = Blob {
-            version,
-            provider,
-            master_key_version,
-            master_key_guid,
-            flags,
-            description,
-            alg_crypt,
-            alg_crypt_bits,
-            salt,
-            hmac_key,
-            alg_hash,
-            alg_hash_bits,
-            hmac2_key,
-            data: vec![],
-            sign: vec![],
-        };
         Ok((blob, data_len as usize))
     }
 }
