@@ -160,7 +160,13 @@ pub(super) fn parse_sc_config(name: String, args: &[&str]) -> Result<Command, Pa
     let (mut obj, mut password, mut start) = (None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let Some(key) = a.strip_suffix('=') else {
+        // sc.exe's key is everything before the first '=' (`password=a=` is a password
+        // written without its space, never the key `password=a`).
+        let Some(key) = a
+            .split_once('=')
+            .filter(|(_, v)| v.is_empty())
+            .map(|(k, _)| k)
+        else {
             let hint = match a.split_once('=') {
                 Some((k, _)) if k.eq_ignore_ascii_case("password") => format!(
                     "'{k}=…': sc.exe needs a space after the equals sign: write '{k}= PASSWORD'"

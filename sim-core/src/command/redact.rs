@@ -144,7 +144,13 @@ fn roles(words: &[String]) -> Vec<Role> {
         let mut i = 3;
         while i < words.len() {
             let w = &words[i];
-            if let Some(key) = w.strip_suffix('=') {
+            // sc.exe's key is everything before the first '=': `password=a=` is not the key
+            // `password=a` with no value but a password written without its space.
+            if let Some(key) = w
+                .split_once('=')
+                .filter(|(_, v)| v.is_empty())
+                .map(|(k, _)| k)
+            {
                 if i + 1 < words.len() && !shown(key) {
                     roles[i + 1] = Role::Secret;
                 }
@@ -388,6 +394,10 @@ mod tests {
         );
         assert_eq!(r("Foo-Bar -Password Lit"), "Foo-Bar -Password ********");
         assert_eq!(r("tool --password=Lit"), "tool --password=********");
+        assert_eq!(
+            r("sc config ADSync password=Lit= obj= X"),
+            "sc config ADSync password=******** obj= X"
+        );
         assert_eq!(
             r("net user X 'unterminated pw"),
             "net user X ********",

@@ -49,6 +49,16 @@ fn sc_config_explains_the_key_equals_value_rule() {
         "{e}"
     );
     assert!(!e.contains("s3cr3t"), "the password is not echoed: {e}");
+    // A password that ends in '=' is still a password written without its space, never a
+    // key `password=…` echoed back as "needs a value" or "unsupported option".
+    for line in [
+        "sc config ADSync password=s3cr3t=",
+        "sc config ADSync password=s3cr3t= obj= X",
+    ] {
+        let e = parse_line(line).unwrap_err().to_string();
+        assert!(e.contains("write 'password= PASSWORD'"), "{e}");
+        assert!(!e.contains("s3cr3t"), "the password is not echoed: {e}");
+    }
     let e = parse_line("sc config ADSync obj=x")
         .unwrap_err()
         .to_string();
