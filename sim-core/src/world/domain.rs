@@ -3,12 +3,99 @@
 //!
 //! Follows `docs/dpapi.md` §7 (MS-BKRP: a domain account's master keys carry a copy sealed to the
 //! domain backup key, which only a reachable DC can open).
+//!
+//! The key pair is a function of the world's seed alone (its own ChaCha20 stream,
+//! [`BACKUP_KEY_STREAM`]), not of how far the world's main stream has got when the first domain
+//! account is made: every world of one seed belongs to the same domain, so it has the same backup
+//! key, and the RSA-2048 generation (by far the most expensive step of making a world) runs once
+//! per seed and process ([`BACKUP_KEY_MEMO`]).
 
-use rand_core::Rng;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::{Outcome, StoredBackupKey, Stream, World, WorldError};
 use crate::dpapi::bkrp::BackupKeyPair;
+
+/// The ChaCha20 stream number, under the world's seed, that the domain backup key is drawn from
+/// (the world's main stream is stream 0).
+const BACKUP_KEY_STREAM: u64 = 1;
+
+/// How many seeds' backup keys a process keeps (PKCS#8 DER, about 1.2 KB each). A process makes
+/// worlds for few seeds at once (exploration: one; `scenario run`: one per file), so 16 keeps
+/// every hit while bounding memory; the oldest entry goes first and is wiped as it goes.
+const BACKUP_KEY_MEMO: usize = 16;
+
+type KeyDer = Result<Zeroizing<Vec<u8>>, String>;
+type Memo = Mutex<VecDeque<(u64, Arc<OnceLock<KeyDer>>)>>;
+
+/// The PKCS#8 DER of the backup key pair of every world of `seed`: generated once per process
+/// (threads asking at the same time wait for the one generation).
+fn backup_key_der(seed: u64) -> KeyDer {
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let slot = {
+        let mut memo = MEMO
+            .get_or_init(Memo::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match memo.iter().find(|(s, _)| *s == seed) {
+            Some((_, slot)) => Arc::clone(slot),
+            None => {
+                if memo.len() >= BACKUP_KEY_MEMO {
+                    memo.pop_front();
+                }
+                let slot = Arc::new(OnceLock::new());
+                memo.push_back((seed, Arc::clone(&slot)));
+                slot
+            }
+        }
+    };
+    slot.get_or_init(|| {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        rng.set_stream(BACKUP_KEY_STREAM);
+        let mut key_seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut *key_seed);
+        // The GUID is the world's own (drawn from its main stream); only the key is shared.
+        let pair =
+            BackupKeyPair::generate(uuid::Uuid::nil(), *key_seed).map_err(|e| e.to_string())?;
+        pair.to_pkcs8().map_err(|e| e.to_string())
+    })
+    .clone()
+}
+
+type Parsed = Mutex<VecDeque<(Zeroizing<Vec<u8>>, BackupKeyPair)>>;
+
+/// The backup key pair whose PKCS#8 DER is `der`, parsed once per process: reading an RSA key
+/// recomputes its CRT values, which cost more than the rest of a service start, and a domain
+/// account's every DPAPI call asks the DC. At most [`BACKUP_KEY_MEMO`] keys are kept, the
+/// oldest going first and wiped as it goes.
+fn parsed_backup_key(
+    guid: uuid::Uuid,
+    der: Zeroizing<Vec<u8>>,
+) -> Result<BackupKeyPair, WorldError> {
+    static PARSED: OnceLock<Parsed> = OnceLock::new();
+    let parsed = PARSED.get_or_init(Parsed::default);
+    let lock = || parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, pair)) = lock().iter().find(|(d, _)| **d == *der) {
+        let mut pair = pair.clone();
+        pair.guid = guid;
+        return Ok(pair);
+    }
+    let pair = BackupKeyPair::from_pkcs8(guid, &der).map_err(|e| WorldError::BadFormat {
+        what: format!("the backup key BCKUPKEY_{guid}"),
+        reason: Some(e.to_string()),
+    })?;
+    let mut memo = lock();
+    if memo.len() >= BACKUP_KEY_MEMO {
+        memo.pop_front();
+    }
+    memo.push_back((der, pair.clone()));
+    Ok(pair)
+}
 
 impl World {
     /// The domain's DPAPI backup key pair: made once, sealed at rest.
@@ -25,14 +112,14 @@ impl World {
             return Ok(());
         }
         let guid = rng.guid();
-        let mut seed = [0u8; 32];
-        rng.0.fill_bytes(&mut seed);
-        let key_error = |e: &dyn std::fmt::Display| WorldError::KeyGeneration {
+        // Drawn and not used since the key comes from its own stream: every later draw of the
+        // main stream stays where it was, so worlds keep their passwords, SIDs and GUIDs.
+        let mut unused = Zeroizing::new([0u8; 32]);
+        rng.0.fill_bytes(&mut *unused);
+        let der = backup_key_der(self.state.seed).map_err(|reason| WorldError::KeyGeneration {
             what: "the domain's DPAPI backup key".into(),
-            reason: e.to_string(),
-        };
-        let pair = BackupKeyPair::generate(guid, seed).map_err(|e| key_error(&e))?;
-        let der = pair.to_pkcs8().map_err(|e| key_error(&e))?;
+            reason,
+        })?;
         let name = format!("BCKUPKEY_{guid}");
         let sealed = self.sealer.seal(&name, &der);
         if let Some(d) = self.state.domain.as_mut() {
@@ -59,12 +146,7 @@ impl World {
             .guid
             .parse()
             .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &k.guid, "a GUID"))?;
-        BackupKeyPair::from_pkcs8(guid, &der)
-            .map(Some)
-            .map_err(|e| WorldError::BadFormat {
-                what: format!("the backup key BCKUPKEY_{guid}"),
-                reason: Some(e.to_string()),
-            })
+        parsed_backup_key(guid, der).map(Some)
     }
 
     pub(in crate::world) fn dc_reachable(
