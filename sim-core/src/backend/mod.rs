@@ -96,7 +96,7 @@ pub struct EventMark {
 
 impl EventMark {
     /// The mark after `records`.
-    pub fn after(records: &[EventRecord]) -> Self {
+    pub fn after<'a>(records: impl IntoIterator<Item = &'a EventRecord>) -> Self {
         let mut m = Self::default();
         for r in records {
             let n = match r.log {

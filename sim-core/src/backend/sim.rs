@@ -166,7 +166,7 @@ impl Host for SimHost<'_> {
     }
 
     fn events(&mut self) -> Result<Vec<EventRecord>, HostError> {
-        Ok(self.world.state().events.all().to_vec())
+        Ok(self.world.state().events.all().cloned().collect())
     }
 
     fn connectors(&mut self) -> Result<Vec<ConnectorStatus>, HostError> {
@@ -236,7 +236,6 @@ impl Host for SimHost<'_> {
             .state()
             .events
             .all()
-            .iter()
             .filter(|e| mark.precedes(e))
             .cloned()
             .collect())

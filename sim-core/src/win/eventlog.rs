@@ -1,6 +1,8 @@
 //! The System and Application event logs: records with an id, a source, a level, a simulated
 //! time and the exact message text (docs/design.md §3; texts in [`super::text`]).
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use crate::filetime::FileTime;
@@ -23,6 +25,14 @@ impl LogName {
         match self {
             Self::System => "System",
             Self::Application => "Application",
+        }
+    }
+
+    /// The log's position in [`Self::ALL`].
+    fn index(self) -> usize {
+        match self {
+            Self::System => 0,
+            Self::Application => 1,
         }
     }
 
@@ -102,12 +112,44 @@ pub struct NewEvent {
 pub const MAX_RECORDS_PER_LOG: usize = 2000;
 
 /// Both logs.
+///
+/// Stored as one list of records in the order they were written (the state's `events.records`);
+/// in memory each log's count and last record id are kept beside it, so a write costs the same
+/// whether the logs are empty or full.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "StoredLogs")]
 pub struct EventLogs {
-    records: Vec<EventRecord>,
+    records: VecDeque<EventRecord>,
+    /// Records per log ([`LogName::index`]), derived from `records`.
+    #[serde(skip)]
+    counts: [usize; 2],
+    /// The last record id per log (0: none written), derived from `records`.
+    #[serde(skip)]
+    last_ids: [u64; 2],
     /// While a transaction is open: how to undo each write since it began (never persisted).
     #[serde(skip)]
     undo: Option<Vec<Undo>>,
+}
+
+/// The logs as stored: the records alone.
+#[derive(Deserialize)]
+struct StoredLogs {
+    records: VecDeque<EventRecord>,
+}
+
+impl From<StoredLogs> for EventLogs {
+    fn from(s: StoredLogs) -> Self {
+        let mut logs = Self {
+            records: s.records,
+            ..Self::default()
+        };
+        for r in &logs.records {
+            let i = r.log.index();
+            logs.counts[i] += 1;
+            logs.last_ids[i] = logs.last_ids[i].max(r.record_id);
+        }
+        logs
+    }
 }
 
 /// How to undo one change of the records.
@@ -142,30 +184,53 @@ impl EventLogs {
     /// [`MAX_RECORDS_PER_LOG`] records drops its oldest ("Overwrite events as needed", the
     /// Windows default); record ids keep counting.
     pub fn write(&mut self, time: FileTime, e: NewEvent) -> EventRecord {
-        let record_id = self
-            .records
-            .iter()
-            .rev()
-            .find(|r| r.log == e.log)
-            .map_or(1, |r| r.record_id + 1);
-        let rec = EventRecord {
-            record_id,
-            log: e.log,
-            source: e.source.to_owned(),
-            id: e.id,
-            level: e.level,
+        self.push(time, e.log, e.source.to_owned(), e.id, e.level, e.message)
+    }
+
+    /// Writes again, at `time`, an event like `like` (same log, source, id, level and
+    /// message), with the next record id of its log.
+    pub fn write_like(&mut self, time: FileTime, like: &EventRecord) -> EventRecord {
+        self.push(
             time,
-            message: e.message,
+            like.log,
+            like.source.clone(),
+            like.id,
+            like.level,
+            like.message.clone(),
+        )
+    }
+
+    fn push(
+        &mut self,
+        time: FileTime,
+        log: LogName,
+        source: String,
+        id: u32,
+        level: Level,
+        message: String,
+    ) -> EventRecord {
+        let i = log.index();
+        let rec = EventRecord {
+            record_id: self.last_ids[i] + 1,
+            log,
+            source,
+            id,
+            level,
+            time,
+            message,
         };
-        if self.records.iter().filter(|r| r.log == e.log).count() >= MAX_RECORDS_PER_LOG
-            && let Some(oldest) = self.records.iter().position(|r| r.log == e.log)
+        if self.counts[i] >= MAX_RECORDS_PER_LOG
+            && let Some(oldest) = self.records.iter().position(|r| r.log == log)
+            && let Some(dropped) = self.records.remove(oldest)
         {
-            let dropped = self.records.remove(oldest);
+            self.counts[i] -= 1;
             if let Some(undo) = &mut self.undo {
                 undo.push(Undo::Dropped(oldest, dropped));
             }
         }
-        self.records.push(rec.clone());
+        self.records.push_back(rec.clone());
+        self.counts[i] += 1;
+        self.last_ids[i] = rec.record_id;
         if let Some(undo) = &mut self.undo {
             undo.push(Undo::Appended);
         }
@@ -197,9 +262,17 @@ impl EventLogs {
             while undo.len() > mark.at {
                 match undo.pop() {
                     Some(Undo::Appended) => {
-                        self.records.pop();
+                        if let Some(r) = self.records.pop_back() {
+                            // Record ids of a log are consecutive: the one before is the last.
+                            let i = r.log.index();
+                            self.counts[i] -= 1;
+                            self.last_ids[i] = r.record_id - 1;
+                        }
                     }
-                    Some(Undo::Dropped(i, r)) => self.records.insert(i, r),
+                    Some(Undo::Dropped(at, r)) => {
+                        self.counts[r.log.index()] += 1;
+                        self.records.insert(at, r);
+                    }
                     None => break,
                 }
             }
@@ -228,8 +301,18 @@ impl EventLogs {
     }
 
     /// Every record, oldest first.
-    pub fn all(&self) -> &[EventRecord] {
-        &self.records
+    pub fn all(&self) -> std::collections::vec_deque::Iter<'_, EventRecord> {
+        self.records.iter()
+    }
+
+    /// How many records both logs hold.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether both logs are empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
     }
 }
 
@@ -255,7 +338,6 @@ mod tests {
         logs.write(FileTime(0), ev(LogName::Application));
         let system: Vec<u64> = logs
             .all()
-            .iter()
             .filter(|r| r.log == LogName::System)
             .map(|r| r.record_id)
             .collect();
@@ -302,11 +384,56 @@ mod tests {
                 logs.commit(inner_mark);
             } else {
                 logs.rollback(inner_mark);
-                proptest::prop_assert_eq!(logs.all(), middle.all());
+                proptest::prop_assert_eq!(logs.all().collect::<Vec<_>>(), middle.all().collect::<Vec<_>>());
             }
             logs.rollback(outer_mark);
-            proptest::prop_assert_eq!(logs.all(), start.all());
+            proptest::prop_assert_eq!(logs.all().collect::<Vec<_>>(), start.all().collect::<Vec<_>>());
             proptest::prop_assert!(logs.undo.is_none(), "the journal ends with the transaction");
+            // The kept counts and ids are restored too: the next write of each log is the one
+            // the untouched logs would make.
+            let mut untouched = start.clone();
+            for log in [true, false] {
+                proptest::prop_assert_eq!(
+                    logs.write(FileTime(3), ev(log)),
+                    untouched.write(FileTime(3), ev(log))
+                );
+            }
+            proptest::prop_assert_eq!(logs.counts, untouched.counts);
+        }
+
+        /// Logs read back from the state keep counting where they were and keep the cap.
+        #[test]
+        fn stored_logs_go_on_where_they_were(
+            writes in proptest::collection::vec(proptest::bool::ANY, 0..80),
+            full in proptest::bool::ANY,
+        ) {
+            let ev = |system: bool| NewEvent {
+                log: if system { LogName::System } else { LogName::Application },
+                source: "Service Control Manager",
+                id: 7036,
+                level: Level::Information,
+                message: "m".into(),
+            };
+            let mut logs = EventLogs::default();
+            let fill = if full { MAX_RECORDS_PER_LOG } else { 0 };
+            for _ in 0..fill {
+                logs.write(FileTime(0), ev(false));
+            }
+            for s in &writes {
+                logs.write(FileTime(1), ev(*s));
+            }
+            let json = serde_json::to_string(&logs).expect("serialise");
+            let mut read: EventLogs = serde_json::from_str(&json).expect("read back");
+            proptest::prop_assert_eq!(&read, &logs);
+            proptest::prop_assert_eq!(read.counts, logs.counts);
+            proptest::prop_assert_eq!(read.last_ids, logs.last_ids);
+            for log in [true, false] {
+                proptest::prop_assert_eq!(
+                    read.write(FileTime(2), ev(log)),
+                    logs.write(FileTime(2), ev(log))
+                );
+            }
+            proptest::prop_assert!(read.counts.iter().all(|c| *c <= MAX_RECORDS_PER_LOG));
         }
     }
 }

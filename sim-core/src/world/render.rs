@@ -36,7 +36,7 @@ impl World {
             "service_account": {"name": s.service_account, "kind": sa.map(|a| a.kind.as_str())},
             "services": services,
             "accounts": s.accounts.len(),
-            "events": s.events.all().len(),
+            "events": s.events.len(),
             "adsync": self.adsync_status(),
         });
         let mut text = format!(
