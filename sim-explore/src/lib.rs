@@ -299,9 +299,8 @@ pub fn shrink(
     }
 }
 
-/// Runs case `i`: draws an install and a sequence from the case's own stream, runs it, and
-/// shrinks a failure to a minimal sequence.
-pub fn explore_case(o: &ExploreOptions, i: u64) -> (u64, Option<Failure>) {
+/// Case `i`'s install and actions, drawn from the case's own stream.
+fn draw_case(o: &ExploreOptions, i: u64) -> Option<(Model, Vec<Action>)> {
     let mut runner = TestRunner::new_with_rng(
         Config {
             failure_persistence: None,
@@ -310,10 +309,16 @@ pub fn explore_case(o: &ExploreOptions, i: u64) -> (u64, Option<Failure>) {
         case_rng(o.seed, i),
     );
     let strategy = Explorer::sequential_strategy(1..=o.steps.max(1));
-    let Ok(tree) = strategy.new_tree(&mut runner) else {
+    let (model, actions, _) = strategy.new_tree(&mut runner).ok()?.current();
+    Some((model, actions))
+}
+
+/// Runs case `i`: draws an install and a sequence from the case's own stream, runs it, and
+/// shrinks a failure to a minimal sequence.
+pub fn explore_case(o: &ExploreOptions, i: u64) -> (u64, Option<Failure>) {
+    let Some((model, actions)) = draw_case(o, i) else {
         return (0, None);
     };
-    let (model, actions, _) = tree.current();
     let n = actions.len() as u64;
     let Err(v) = run_case(o.seed, &model.setup, &actions, o.remediate) else {
         return (n, None);
@@ -375,5 +380,56 @@ pub fn explore(o: &ExploreOptions, threads: usize, progress: &(dyn Fn() + Sync))
         shard: format!("{}/{}", o.shard.0 + 1, o.shard.1.max(1)),
         actions: results.iter().map(|(_, n, _)| n).sum(),
         failures: results.into_iter().filter_map(|(_, _, f)| f).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Session;
+    use sim_core::scenario::runner::memory_sealer;
+    use sim_core::world::World;
+
+    /// Repeating steady sync cycles (`sim_core::world::sync::steady`) is exact: on random
+    /// sessions, with weeks-long clock advances among them, the world after every step is the
+    /// same, to the record id and the time of each event, as when every cycle runs in full.
+    #[test]
+    fn steady_cycles_leave_the_world_as_full_cycles_do() {
+        let o = ExploreOptions {
+            cases: 0,
+            seed: 11,
+            steps: 12,
+            shard: (0, 1),
+            remediate: false,
+        };
+        let mut long_advances = 0;
+        for i in 0..300 {
+            let (model, actions) = draw_case(&o, i).expect("a case");
+            // Each its own world with its own copy of the sealer's nonce stream (clones of the
+            // snapshot share one), so that both seal the same bytes.
+            let own = |s: &Session| {
+                World::from_state(s.world.state().clone(), memory_sealer(o.seed)).expect("world")
+            };
+            let mut fast = Session::new(o.seed, &model.setup).expect("install");
+            fast.world = own(&fast);
+            let mut full = Session::new(o.seed, &model.setup).expect("install");
+            full.world = own(&full);
+            full.world.run_every_cycle_in_full();
+            for a in &actions {
+                if matches!(a, Action::ClockAdvance { hours } if *hours > 24 * 7) {
+                    long_advances += 1;
+                }
+                let (f, g) = (fast.step(a), full.step(a));
+                assert_eq!(f.is_ok(), g.is_ok(), "case {i}, {a:?}");
+                assert!(
+                    fast.world.state() == full.world.state(),
+                    "case {i}: the worlds differ after {a:?}"
+                );
+                if f.is_err() {
+                    break;
+                }
+            }
+        }
+        assert!(long_advances > 20, "only {long_advances} long advances");
     }
 }

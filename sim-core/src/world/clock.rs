@@ -5,6 +5,7 @@ use rand_core::Rng;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::sync::{MAX_STEADY_CHECK_GAP, SteadyCycle};
 use super::{MAX_SYNC_CYCLES_PER_ADVANCE, Outcome, Stream, World, WorldError};
 use crate::win::account::{GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS};
 
@@ -20,6 +21,9 @@ impl World {
         let target = self.state.clock.plus_secs(secs);
         let mut out = Outcome::default();
         let mut cycles = 0u64;
+        // A steady cycle to repeat (`sync::steady`), and when to look for one next.
+        let mut steady: Option<SteadyCycle> = None;
+        let (mut next_check, mut gap) = (0u64, 1u64);
         loop {
             if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
                 // `check_advance` counted them: only a damaged scheduler gets here.
@@ -52,9 +56,28 @@ impl World {
                 rng.0.fill_bytes(&mut new);
                 self.change_password_utf16(idx, &old, &new, rng)?;
                 self.seal_managed_password(&name, &new);
+                steady = None;
+                (next_check, gap) = (cycles, 1);
             } else if let Some(when) = cycle {
                 self.state.clock = when;
-                self.scheduled_cycle(&mut out)?;
+                match steady.as_ref().filter(|s| self.steady_holds(s)) {
+                    Some(s) => self.repeat_cycle(s, &mut out)?,
+                    None if self.steady_shortcut && cycles >= next_check => {
+                        let before = self.cycle_view();
+                        let written = out.events.len();
+                        self.scheduled_cycle(&mut out)?;
+                        steady = (self.cycle_view() == before)
+                            .then(|| self.steady_cycle(&out.events[written..]));
+                        if steady.is_none() {
+                            next_check = cycles + gap;
+                            gap = (gap * 2).min(MAX_STEADY_CHECK_GAP);
+                        }
+                    }
+                    None => {
+                        steady = None;
+                        self.scheduled_cycle(&mut out)?;
+                    }
+                }
                 cycles += 1;
             }
         }

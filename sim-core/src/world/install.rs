@@ -150,6 +150,7 @@ impl World {
             },
             sealer,
             rng_pos: 0,
+            steady_shortcut: true,
         }
     }
 

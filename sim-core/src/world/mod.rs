@@ -505,6 +505,9 @@ pub struct World {
     sealer: Sealer,
     /// `state.rng_pos`, parsed once when the world is restored.
     rng_pos: u128,
+    /// Whether `clock advance` repeats steady cycles instead of running each in full
+    /// (`sync::steady`; the same world either way, so only tests turn it off).
+    steady_shortcut: bool,
 }
 
 /// The per-command randomness: the seed's stream from the persisted position.
@@ -587,7 +590,15 @@ impl World {
             state,
             sealer,
             rng_pos,
+            steady_shortcut: true,
         })
+    }
+
+    /// Runs every scheduled cycle of a `clock advance` in full instead of repeating a steady
+    /// one (`sync::steady`): the same world, more slowly. For tests that check exactly that.
+    #[doc(hidden)]
+    pub fn run_every_cycle_in_full(&mut self) {
+        self.steady_shortcut = false;
     }
 
     /// The persisted state.

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::{Outcome, World, WorldError};
 use crate::command::PolicyChange;
+use crate::filetime::FileTime;
 use crate::win::account::AccountKind;
 use crate::win::text::{self, win32};
 
@@ -80,10 +81,15 @@ impl World {
 
     /// Whether the account's password is older than [`MAX_PASSWORD_AGE_DAYS`] and set to expire.
     pub(in crate::world) fn password_expired(&self, ai: usize) -> bool {
+        self.password_expired_at(ai, self.state.clock)
+    }
+
+    /// Whether the account's password has expired at `at`.
+    pub(in crate::world) fn password_expired_at(&self, ai: usize, at: FileTime) -> bool {
         let a = &self.state.accounts[ai];
         a.kind.has_settable_password()
             && self.state.policy.password_expires.contains(&a.sid)
-            && a.password_last_set.plus_days(MAX_PASSWORD_AGE_DAYS) <= self.state.clock
+            && a.password_last_set.plus_days(MAX_PASSWORD_AGE_DAYS) <= at
     }
 
     /// A logon with a wrong password: `badPwdCount` grows and the account locks at the

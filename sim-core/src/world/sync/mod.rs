@@ -24,6 +24,8 @@ mod run_time;
 pub use run_time::{CYCLE_BUSY_CODE, RUN_PROFILE_SECONDS};
 mod runs;
 mod scheduler;
+mod steady;
+pub(in crate::world) use steady::{MAX_STEADY_CHECK_GAP, SteadyCycle};
 
 /// The ADSync service's name.
 pub use super::ADSYNC_SERVICE;
