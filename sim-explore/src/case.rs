@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::action;
 use crate::invariants::{self, Violation};
 use crate::model::{Action, Model, Setup};
+use crate::secrets::SecretScanner;
 use sim_core::adsync::build::Build;
 use sim_core::command::parse_line;
 use sim_core::scenario::runner::{fill, memory_sealer, placeholders};
@@ -24,6 +25,24 @@ pub struct Snapshot {
     pub install_passwords: Vec<String>,
     /// A blob protected as the service account right after install, and its data.
     pub probe: Option<(Vec<u8>, Vec<u8>)>,
+    /// The plaintext check's scanner for a case of N steps (its typed passwords and these
+    /// install passwords), made once per step count.
+    scanners: Mutex<BTreeMap<u32, Arc<SecretScanner>>>,
+}
+
+impl Snapshot {
+    /// The scanner for every password a case of `steps` actions may have typed or been handed.
+    fn scanner(&self, steps: u32) -> Result<Arc<SecretScanner>, String> {
+        let mut scanners = self.scanners.lock().map_err(|e| e.to_string())?;
+        if let Some(s) = scanners.get(&steps) {
+            return Ok(Arc::clone(s));
+        }
+        let mut typed = action::typed_passwords(steps);
+        typed.extend(self.install_passwords.iter().cloned());
+        let s = Arc::new(SecretScanner::new(&typed)?);
+        scanners.insert(steps, Arc::clone(&s));
+        Ok(s)
+    }
 }
 
 /// The probe's plaintext.
@@ -69,6 +88,7 @@ fn make_snapshot(setup: &Setup, seed: u64) -> Result<Snapshot, String> {
         values,
         install_passwords,
         probe,
+        scanners: Mutex::default(),
     })
 }
 
@@ -178,9 +198,11 @@ impl Session {
     /// ending healthy.
     pub fn finish(&self, check_remediation: bool) -> Result<(), Box<Violation>> {
         let end = self.trace.steps.len();
-        let mut typed = action::typed_passwords(self.model.step);
-        typed.extend(self.snap.install_passwords.iter().cloned());
-        invariants::no_plaintext_secret_in_state(&self.world, &typed).map_err(|w| {
+        let scanner = self
+            .snap
+            .scanner(self.model.step)
+            .map_err(|e| Box::new(Violation::setup(e)))?;
+        invariants::no_plaintext_secret_in_state(&self.world, &scanner).map_err(|w| {
             Box::new(Violation::at(
                 end,
                 "(end)",

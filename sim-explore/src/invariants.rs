@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::model::{LOGON_FAILED, Model, SPECIFIC};
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use crate::secrets::SecretScanner;
 use sim_core::backend::SimHost;
 use sim_core::dpapi::api::DpapiError;
 use sim_core::win::text::win32::NTE_BAD_KEY_STATE;
@@ -167,38 +167,14 @@ pub fn old_keys_fail_after_local_reset(
 
 /// No password typed during the case, nor one handed over at install, appears in the persisted
 /// state in UTF-8, UTF-16LE, or their hex (docs/design.md §3: secrets are sealed at rest).
-pub fn no_plaintext_secret_in_state(world: &World, passwords: &[String]) -> Result<(), String> {
+pub fn no_plaintext_secret_in_state(
+    world: &World,
+    passwords: &SecretScanner,
+) -> Result<(), String> {
     let state = serde_json::to_vec(world.state()).map_err(|e| e.to_string())?;
-    let passwords: Vec<&String> = passwords.iter().filter(|p| !p.is_empty()).collect();
-    // One pass for the passwords as typed, one over the lowercased state for their hex
-    // spellings (UTF-8 and UTF-16LE), each finding any of the needles.
-    let found = |needles: Vec<Vec<u8>>, haystack: &[u8]| -> Result<Option<usize>, String> {
-        // A contiguous NFA: built in microseconds, where a DFA's build costs more than the
-        // scan of a state it is used on once.
-        let ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&needles)
-            .map_err(|e| e.to_string())?;
-        Ok(ac.find(haystack).map(|m| m.pattern().as_usize()))
-    };
-    let typed = passwords.iter().map(|p| p.as_bytes().to_vec()).collect();
-    let mut hit = found(typed, &state)?;
-    if hit.is_none() {
-        let lower = state.to_ascii_lowercase();
-        let hexes = passwords
-            .iter()
-            .flat_map(|p| {
-                let utf16: Vec<u8> = p.encode_utf16().flat_map(u16::to_le_bytes).collect();
-                [hex::encode(p.as_bytes()), hex::encode(utf16)]
-            })
-            .map(String::into_bytes)
-            .collect();
-        hit = found(hexes, &lower)?.map(|i| i / 2);
-    }
-    match hit {
-        Some(i) => Err(format!(
-            "a typed password ({} characters) appears in the state",
-            passwords[i].chars().count()
+    match passwords.find(&state) {
+        Some(chars) => Err(format!(
+            "a typed password ({chars} characters) appears in the state"
         )),
         None => Ok(()),
     }

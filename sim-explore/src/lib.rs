@@ -16,6 +16,7 @@ pub mod action;
 pub mod case;
 pub mod invariants;
 pub mod model;
+pub mod secrets;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;

@@ -79,7 +79,11 @@ fn parsed_backup_key(
 ) -> Result<BackupKeyPair, WorldError> {
     static PARSED: OnceLock<Parsed> = OnceLock::new();
     let parsed = PARSED.get_or_init(Parsed::default);
-    let lock = || parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = || {
+        parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     if let Some((_, pair)) = lock().iter().find(|(d, _)| **d == *der) {
         let mut pair = pair.clone();
         pair.guid = guid;
