@@ -9,6 +9,9 @@
 //! a writable DC), §3.2 step 4 and §4 (recovery with `BACKUPKEY_RESTORE_GUID`, the DC checking the
 //! SID in the access check). Tools take `RSA-decrypt(reverse(EncryptedSecret))[8..72]` as the key.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use rand_chacha_06::ChaCha20Rng as Rng06;
 use rand_chacha_06::rand_core::SeedableRng as _;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
@@ -44,13 +47,33 @@ pub enum BkrpError {
     AccessDenied,
 }
 
+/// How many RSA decryptions a key pair and its clones remember. Recovering a master key is one
+/// RSA-2048 private-key operation, the most expensive step of a domain account's DPAPI call
+/// after a reset; a simulation repeats the same recovery whenever a step is rolled back or
+/// retried, so the last 64 (a few KB) are kept, the oldest going first and wiped as it goes.
+const DECRYPTED_MEMO: usize = 64;
+
+/// Encrypted secrets and what they decrypt to.
+type Decrypted = Arc<Mutex<VecDeque<(Vec<u8>, Zeroizing<Vec<u8>>)>>>;
+
 /// The domain's DPAPI backup key pair (`BCKUPKEY_<guid>` on the DCs).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct BackupKeyPair {
     /// The key pair's GUID (`guidKey` of every block wrapped for it).
     pub guid: Uuid,
     private: RsaPrivateKey,
+    /// The pair's recent RSA decryptions, shared by its clones ([`DECRYPTED_MEMO`]).
+    decrypted: Decrypted,
 }
+
+/// Two pairs are equal when their GUIDs and keys are (the memo is bookkeeping).
+impl PartialEq for BackupKeyPair {
+    fn eq(&self, other: &Self) -> bool {
+        self.guid == other.guid && self.private == other.private
+    }
+}
+
+impl Eq for BackupKeyPair {}
 
 impl std::fmt::Debug for BackupKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,6 +90,7 @@ impl BackupKeyPair {
         Ok(Self {
             guid,
             private: RsaPrivateKey::new(&mut rng, BACKUP_KEY_BITS)?,
+            decrypted: Decrypted::default(),
         })
     }
 
@@ -82,6 +106,7 @@ impl BackupKeyPair {
         Ok(Self {
             guid,
             private: RsaPrivateKey::from_pkcs8_der(der)?,
+            decrypted: Decrypted::default(),
         })
     }
 
@@ -128,19 +153,39 @@ impl BackupKeyPair {
         })
     }
 
-    /// Recovers the master key as a DC does for `BACKUPKEY_RESTORE_GUID`: decrypt the secret,
-    /// then check that the access check names `requester`.
-    pub fn recover(&self, block: &DomainKeyBlock, requester: &Sid) -> Result<MasterKey, BkrpError> {
-        if block.guid_key != self.guid {
-            return Err(BkrpError::OtherKey(block.guid_key));
+    /// RSA-PKCS#1 v1.5 decryption of a block's (byte-reversed) `EncryptedSecret`, remembered
+    /// for the next time the same secret comes ([`DECRYPTED_MEMO`]).
+    fn decrypt_secret(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, BkrpError> {
+        let memo = || {
+            self.decrypted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        if let Some((_, s)) = memo().iter().find(|(e, _)| e == encrypted) {
+            return Ok(s.clone());
         }
-        let mut ct = block.encrypted_secret.clone();
+        let mut ct = encrypted.to_vec();
         ct.reverse();
         let secret = Zeroizing::new(
             self.private
                 .decrypt(Pkcs1v15Encrypt, &ct)
                 .map_err(|_| BkrpError::BadSecret)?,
         );
+        let mut m = memo();
+        if m.len() >= DECRYPTED_MEMO {
+            m.pop_front();
+        }
+        m.push_back((encrypted.to_vec(), secret.clone()));
+        Ok(secret)
+    }
+
+    /// Recovers the master key as a DC does for `BACKUPKEY_RESTORE_GUID`: decrypt the secret,
+    /// then check that the access check names `requester`.
+    pub fn recover(&self, block: &DomainKeyBlock, requester: &Sid) -> Result<MasterKey, BkrpError> {
+        if block.guid_key != self.guid {
+            return Err(BkrpError::OtherKey(block.guid_key));
+        }
+        let secret = self.decrypt_secret(&block.encrypted_secret)?;
         let key: [u8; MASTER_KEY_LEN] = secret
             .get(8..8 + MASTER_KEY_LEN)
             .and_then(|k| k.try_into().ok())
@@ -195,7 +240,12 @@ mod tests {
         );
         assert_eq!(pair.recover(&block, &sid).unwrap(), key);
         let other: Sid = "S-1-5-21-1-2-3-1105".parse().unwrap();
+        // The second recovery reuses the RSA decryption and still runs the access check.
         assert_eq!(pair.recover(&block, &other), Err(BkrpError::AccessDenied));
+        assert_eq!(pair.clone().recover(&block, &sid).unwrap(), key);
+        let mut damaged = block.clone();
+        damaged.encrypted_secret[100] ^= 1;
+        assert_eq!(pair.recover(&damaged, &sid), Err(BkrpError::BadSecret));
         let restored = BackupKeyPair::from_pkcs8(pair.guid, &pair.to_pkcs8().unwrap()).unwrap();
         assert_eq!(restored.recover(&block, &sid).unwrap(), key);
     }

@@ -61,14 +61,19 @@ impl SecretScanner {
         let mut decoded = Vec::new();
         let mut i = 0;
         while i < text.len() {
-            if !text[i].is_ascii_hexdigit() {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < text.len() && text[i].is_ascii_hexdigit() {
-                i += 1;
-            }
+            // Skip to the next hex digit, then to the end of its run.
+            let Some(start) = text[i..]
+                .iter()
+                .position(|&c| HEX[usize::from(c)] != NOT_HEX)
+            else {
+                break;
+            };
+            let start = i + start;
+            let len = text[start..]
+                .iter()
+                .position(|&c| HEX[usize::from(c)] == NOT_HEX)
+                .unwrap_or(text.len() - start);
+            i = start + len;
             let run = &text[start..i];
             if run.len() < self.min_hex {
                 continue;
@@ -78,7 +83,7 @@ impl SecretScanner {
                 decoded.extend(
                     run[align..]
                         .chunks_exact(2)
-                        .map(|p| (nibble(p[0]) << 4) | nibble(p[1])),
+                        .map(|p| (HEX[usize::from(p[0])] << 4) | HEX[usize::from(p[1])]),
                 );
                 if let Some(m) = self.automaton.find(&decoded[..]) {
                     return Some(hit(m));
@@ -89,15 +94,24 @@ impl SecretScanner {
     }
 }
 
-/// The value of one hex digit (either case).
-fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0, // only called on hex digits
+/// Marks a byte that is not a hex digit in [`HEX`].
+const NOT_HEX: u8 = 0xff;
+
+/// The value of each byte as a hex digit (either case), or [`NOT_HEX`].
+const HEX: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b @ b'0'..=b'9' => b - b'0',
+            b @ b'a'..=b'f' => b - b'a' + 10,
+            b @ b'A'..=b'F' => b - b'A' + 10,
+            _ => NOT_HEX,
+        };
+        c += 1;
     }
-}
+    t
+};
 
 #[cfg(test)]
 mod tests {
