@@ -155,6 +155,17 @@ impl Sealer {
         self.seal(CHECK_NAME, b"")
     }
 
+    /// A name for the key that reveals nothing of it (SHA-256 of a label and the key): what a
+    /// cache of opened values is keyed by, so a value is only ever served to the key that
+    /// sealed it.
+    pub fn key_id(&self) -> [u8; 32] {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"adsync-sim sealer key id");
+        h.update(&*self.key);
+        h.finalize().into()
+    }
+
     /// Whether `check` (a [`Sealer::check_value`]) was made with this key.
     pub fn verifies(&self, check: &Sealed) -> bool {
         self.open(CHECK_NAME, check).is_ok()

@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 
 use super::{Outcome, StoredBackupKey, Stream, World, WorldError};
 use crate::dpapi::bkrp::BackupKeyPair;
+use crate::seal::{Sealed, Sealer};
 
 /// The ChaCha20 stream number, under the world's seed, that the domain backup key is drawn from
 /// (the world's main stream is stream 0).
@@ -67,28 +68,46 @@ fn backup_key_der(seed: u64) -> KeyDer {
     .clone()
 }
 
-type Parsed = Mutex<VecDeque<(Zeroizing<Vec<u8>>, BackupKeyPair)>>;
+/// Sealed backup keys already opened and parsed, by sealer key, name and sealed value.
+type Opened = Mutex<VecDeque<(([u8; 32], String, Sealed), BackupKeyPair)>>;
 
-/// The backup key pair whose PKCS#8 DER is `der`, parsed once per process: reading an RSA key
-/// recomputes its CRT values, which cost more than the rest of a service start, and a domain
-/// account's every DPAPI call asks the DC. At most [`BACKUP_KEY_MEMO`] keys are kept, the
-/// oldest going first and wiped as it goes.
-fn parsed_backup_key(
-    guid: uuid::Uuid,
-    der: Zeroizing<Vec<u8>>,
+/// The backup key pair sealed as `sealed`, opened and parsed once per process: reading an RSA
+/// key recomputes its CRT values, which cost more than the rest of a service start, and a
+/// domain account's every DPAPI call asks the DC. Entries are keyed by the sealer's key id and
+/// the name (the seal's associated data) as well as the sealed value, so only what would open
+/// is served; at most
+/// [`BACKUP_KEY_MEMO`] are kept, the oldest going first and wiped as it goes.
+fn opened_backup_key(
+    sealer: &Sealer,
+    stored: &StoredBackupKey,
 ) -> Result<BackupKeyPair, WorldError> {
-    static PARSED: OnceLock<Parsed> = OnceLock::new();
-    let parsed = PARSED.get_or_init(Parsed::default);
+    static OPENED: OnceLock<Opened> = OnceLock::new();
+    let opened = OPENED.get_or_init(Opened::default);
     let lock = || {
-        parsed
+        opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    if let Some((_, pair)) = lock().iter().find(|(d, _)| **d == *der) {
-        let mut pair = pair.clone();
-        pair.guid = guid;
+    let name = format!("BCKUPKEY_{}", stored.guid);
+    let key = (sealer.key_id(), name, stored.sealed.clone());
+    let hit = lock()
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, pair)| pair.clone());
+    let guid = || {
+        stored
+            .guid
+            .parse()
+            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &stored.guid, "a GUID"))
+    };
+    if let Some(mut pair) = hit {
+        pair.guid = guid()?;
         return Ok(pair);
     }
+    // Opened before the GUID is read, as without the cache: a damaged GUID changes the name the
+    // value was sealed under, so the seal refuses it first.
+    let der = sealer.open(&key.1, &key.2)?;
+    let guid = guid()?;
     let pair = BackupKeyPair::from_pkcs8(guid, &der).map_err(|e| WorldError::BadFormat {
         what: format!("the backup key BCKUPKEY_{guid}"),
         reason: Some(e.to_string()),
@@ -97,7 +116,7 @@ fn parsed_backup_key(
     if memo.len() >= BACKUP_KEY_MEMO {
         memo.pop_front();
     }
-    memo.push_back((der, pair.clone()));
+    memo.push_back((key, pair.clone()));
     Ok(pair)
 }
 
@@ -143,14 +162,7 @@ impl World {
         let Some(k) = &d.backup_key else {
             return Ok(None);
         };
-        let der = self
-            .sealer
-            .open(&format!("BCKUPKEY_{}", k.guid), &k.sealed)?;
-        let guid = k
-            .guid
-            .parse()
-            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &k.guid, "a GUID"))?;
-        parsed_backup_key(guid, der).map(Some)
+        opened_backup_key(&self.sealer, k).map(Some)
     }
 
     pub(in crate::world) fn dc_reachable(
