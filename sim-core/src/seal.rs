@@ -162,7 +162,7 @@ impl Sealer {
         use sha2::{Digest as _, Sha256};
         let mut h = Sha256::new();
         h.update(b"adsync-sim sealer key id");
-        h.update(&*self.key);
+        h.update(*self.key);
         h.finalize().into()
     }
 
