@@ -18,11 +18,29 @@ use crate::win::scm::{HostFailure, ServiceHost, ServiceProgram, StartFailure};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeysetProbe {
     /// The DPAPI blob of the keyset.
-    #[serde(with = "hex::serde")]
+    #[serde(with = "plain_hex")]
     pub blob: Vec<u8>,
     /// Its entropy (the database entropy GUID bytes).
-    #[serde(with = "hex::serde")]
+    #[serde(with = "plain_hex")]
     pub entropy: Vec<u8>,
+}
+
+/// Bytes as lowercase hex without a prefix, the state's spelling; reading takes exactly that
+/// (either case), never a `0x` prefix.
+mod plain_hex {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.starts_with("0x") || text.starts_with("0X") {
+            return Err(D::Error::custom("hex without a 0x prefix"));
+        }
+        hex::decode(&text).map_err(D::Error::custom)
+    }
 }
 
 impl<E> ServiceProgram<E> for KeysetProbe {
@@ -52,6 +70,7 @@ mod tests {
         for bad in [
             r#"{"blob":"zz","entropy":"ff"}"#,
             r#"{"blob":"01ab","entropy":"f"}"#,
+            r#"{"blob":"0x01ab","entropy":"ff"}"#,
         ] {
             assert!(serde_json::from_str::<KeysetProbe>(bad).is_err(), "{bad}");
         }
