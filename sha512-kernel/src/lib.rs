@@ -1,4 +1,7 @@
-//! SHA-512 compression of the one block shape every iteration of DPAPI's PBKDF2 hashes.
+//! SHA-512 for DPAPI: the compression of the one block shape every iteration of DPAPI's PBKDF2
+//! hashes, and the compression of whole blocks
+//! ([`compress_blocks`]) under an incremental [`Sha512`] and [`HmacSha512`] for long messages (a
+//! blob's sign over its ciphertext).
 //!
 //! Both hashes of an HMAC-SHA512 iteration over a 64-byte message end with the block
 //! `m || 0x80 || 0… || 1536` (the message after one 128-byte keyed block: 192 bytes, 1536 bits).
@@ -16,14 +19,21 @@
 //! The same code is compiled twice on x86-64: for the baseline, and for AVX2 and BMI2, where the
 //! compiler uses BMI2's non-destructive `rorx` for the rounds' rotations and the three-operand
 //! VEX forms for the schedule (no register copies before each shift). The second is chosen at run
-//! time when the CPU has both features; this crate's one `unsafe` block is that call.
+//! time when the CPU has both features; the crate's `unsafe` blocks are those calls, one per
+//! entry point (the digest block, whole blocks), each after its own detection.
+//! Whole blocks use the same compression with the sixteen message words read big-endian, so the
+//! padding constants of the digest block are the only difference.
 //!
 //! Elsewhere (AArch64 has SHA-512 instructions, which `sha2` uses) the block is laid out in bytes
-//! and given to `sha2`'s compression function.
+//! and given to `sha2`'s compression function, and whole blocks go to it directly.
 //!
 //! `benches/README.md` in the workspace has the measurements.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+
+mod hasher;
+
+pub use hasher::{BLOCK, HmacSha512, IV, Sha512};
 
 /// The 64-byte message's bit length after one 128-byte block.
 const BITS: u64 = 8 * (128 + 64);
@@ -46,6 +56,28 @@ pub fn compress_digest_block(state: &mut [u64; 8], m: &[u64; 8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     imp::compress(state, m);
+}
+
+/// `state = compress(state, block)` for each block in turn: SHA-512 over whole blocks, the bulk
+/// of a long message (a blob's sign). The same compression as [`compress_digest_block`], with the
+/// sixteen message words read big-endian from each block.
+#[inline]
+pub fn compress_blocks(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+            #[allow(unsafe_code)]
+            // SAFETY: `compress_blocks_avx2_bmi2` requires only that the CPU has AVX2 and BMI2,
+            // which the run-time detection just above established.
+            unsafe {
+                imp::compress_blocks_avx2_bmi2(state, blocks);
+            }
+        } else {
+            imp::compress_blocks_baseline(state, blocks);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    sha2::block_api::compress512(state, blocks);
 }
 
 /// Which compression [`compress_digest_block`] runs on this CPU.
@@ -272,6 +304,35 @@ mod imp {
         compress(state, m);
     }
 
+    /// Whole blocks, in order, built for the x86-64 baseline (SSE2).
+    #[inline(never)]
+    pub(super) fn compress_blocks_baseline(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
+        for block in blocks {
+            compress_words(state, &load_be(block));
+        }
+    }
+
+    /// The same for AVX2 and BMI2.
+    #[inline(never)]
+    #[target_feature(enable = "avx2,bmi2")]
+    pub(super) fn compress_blocks_avx2_bmi2(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
+        for block in blocks {
+            compress_words(state, &load_be(block));
+        }
+    }
+
+    /// The sixteen big-endian message words of a block.
+    #[inline(always)]
+    fn load_be(block: &[u8; 128]) -> [u64; 16] {
+        let mut w = [0u64; 16];
+        for (word, bytes) in w.iter_mut().zip(block.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(bytes);
+            *word = u64::from_be_bytes(b);
+        }
+        w
+    }
+
     #[inline(always)]
     fn compress(state: &mut [u64; 8], m: &[u64; 8]) {
         let w: [u64; 16] = [
@@ -292,6 +353,13 @@ mod imp {
             0,
             BITS,
         ];
+        compress_words(state, &w);
+    }
+
+    /// FIPS 180-4's compression of the message words `w`. Inlined into each caller, so that
+    /// constant words (the digest block's padding) fold.
+    #[inline(always)]
+    fn compress_words(state: &mut [u64; 8], w: &[u64; 16]) {
         let mut x = [m128i::default(); 8];
         let mut kw = [0u64; 80];
         for (p, slot) in x.iter_mut().enumerate() {
@@ -368,6 +436,35 @@ mod tests {
                 let mut s = state;
                 compress(&mut s, &m);
                 prop_assert_eq!(s, by_sha2(&state, &m), "{}", name);
+            }
+        }
+    }
+
+    type CompressBlocks = fn(&mut [u64; 8], &[[u8; 128]]);
+
+    /// Every bulk compression this CPU can run, as [`paths`].
+    fn block_paths() -> Vec<(&'static str, CompressBlocks)> {
+        let mut v: Vec<(&'static str, CompressBlocks)> = vec![(selected_path(), compress_blocks)];
+        #[cfg(target_arch = "x86_64")]
+        v.push(("x86-64 baseline (SSE2)", imp::compress_blocks_baseline));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn blocks_equal_sha2_compression(
+            state in any::<[u64; 8]>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..8 * 128),
+        ) {
+            let (blocks, _) = bytes.as_chunks::<128>();
+            let mut theirs = state;
+            sha2::block_api::compress512(&mut theirs, blocks);
+            for (name, compress) in block_paths() {
+                let mut s = state;
+                compress(&mut s, blocks);
+                prop_assert_eq!(s, theirs, "{}", name);
             }
         }
     }
