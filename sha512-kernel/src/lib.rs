@@ -1,5 +1,5 @@
 //! SHA-512 for DPAPI: the compression of the one block shape every iteration of DPAPI's PBKDF2
-//! hashes, and the compression of whole blocks
+//! hashes, the iteration loop itself ([`hmac_xor_chain`]), and the compression of whole blocks
 //! ([`compress_blocks`]) under an incremental [`Sha512`] and [`HmacSha512`] for long messages (a
 //! blob's sign over its ciphertext).
 //!
@@ -20,7 +20,7 @@
 //! compiler uses BMI2's non-destructive `rorx` for the rounds' rotations and the three-operand
 //! VEX forms for the schedule (no register copies before each shift). The second is chosen at run
 //! time when the CPU has both features; the crate's `unsafe` blocks are those calls, one per
-//! entry point (the digest block, whole blocks), each after its own detection.
+//! entry point (the digest block, the KDF loop, whole blocks), each after its own detection.
 //! Whole blocks use the same compression with the sixteen message words read big-endian, so the
 //! padding constants of the digest block are the only difference.
 //!
@@ -56,6 +56,50 @@ pub fn compress_digest_block(state: &mut [u64; 8], m: &[u64; 8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     imp::compress(state, m);
+}
+
+/// The loop of [`hmac_xor_chain`] over the compression `$compress`, written out where it is used
+/// so that the compression inlines into each build (a function passed as a value would be
+/// called through a shim compiled without the build's features). The temporaries are wiped.
+macro_rules! xor_chain {
+    ($inner:expr, $outer:expr, $acc:expr, $iterations:expr, $compress:path) => {{
+        let (inner, outer, acc): (&[u64; 8], &[u64; 8], &mut [u64; 8]) = ($inner, $outer, $acc);
+        let (mut s, mut t) = ([0u64; 8], [0u64; 8]);
+        for _ in 0..$iterations {
+            s = *inner;
+            $compress(&mut s, acc);
+            t = *outer;
+            $compress(&mut t, &s);
+            for (a, b) in acc.iter_mut().zip(&t) {
+                *a ^= *b;
+            }
+        }
+        zeroize::Zeroize::zeroize(&mut s);
+        zeroize::Zeroize::zeroize(&mut t);
+    }};
+}
+
+/// DPAPI's PBKDF2 iterations after the first (`docs/dpapi.md` §1.3), `iterations` times:
+/// `acc ^= HMAC(acc)`, where the HMAC's key is given as `inner` and `outer`, the SHA-512 states
+/// after its ipad and opad blocks. Each iteration is two [`compress_digest_block`] shapes; the
+/// loop runs inside one build (AVX2 + BMI2 or baseline, chosen once per call), so the
+/// compressions inline into it and the states stay in registers between them.
+pub fn hmac_xor_chain(inner: &[u64; 8], outer: &[u64; 8], acc: &mut [u64; 8], iterations: u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+            #[allow(unsafe_code)]
+            // SAFETY: `xor_chain_avx2_bmi2` requires only that the CPU has AVX2 and BMI2, which
+            // the run-time detection just above established.
+            unsafe {
+                imp::xor_chain_avx2_bmi2(inner, outer, acc, iterations);
+            }
+        } else {
+            imp::xor_chain_baseline(inner, outer, acc, iterations);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    xor_chain!(inner, outer, acc, iterations, imp::compress);
 }
 
 /// `state = compress(state, block)` for each block in turn: SHA-512 over whole blocks, the bulk
@@ -304,6 +348,29 @@ mod imp {
         compress(state, m);
     }
 
+    /// [`super::hmac_xor_chain`] built for the x86-64 baseline (SSE2).
+    #[inline(never)]
+    pub(super) fn xor_chain_baseline(
+        inner: &[u64; 8],
+        outer: &[u64; 8],
+        acc: &mut [u64; 8],
+        iterations: u32,
+    ) {
+        xor_chain!(inner, outer, acc, iterations, compress);
+    }
+
+    /// The same for AVX2 and BMI2.
+    #[inline(never)]
+    #[target_feature(enable = "avx2,bmi2")]
+    pub(super) fn xor_chain_avx2_bmi2(
+        inner: &[u64; 8],
+        outer: &[u64; 8],
+        acc: &mut [u64; 8],
+        iterations: u32,
+    ) {
+        xor_chain!(inner, outer, acc, iterations, compress);
+    }
+
     /// Whole blocks, in order, built for the x86-64 baseline (SSE2).
     #[inline(never)]
     pub(super) fn compress_blocks_baseline(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
@@ -465,6 +532,43 @@ mod tests {
                 let mut s = state;
                 compress(&mut s, blocks);
                 prop_assert_eq!(s, theirs, "{}", name);
+            }
+        }
+    }
+
+    type XorChain = fn(&[u64; 8], &[u64; 8], &mut [u64; 8], u32);
+
+    /// Every build of the KDF loop this CPU can run, as [`paths`].
+    fn chain_paths() -> Vec<(&'static str, XorChain)> {
+        let mut v: Vec<(&'static str, XorChain)> = vec![(selected_path(), hmac_xor_chain)];
+        #[cfg(target_arch = "x86_64")]
+        v.push(("x86-64 baseline (SSE2)", imp::xor_chain_baseline));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// `acc ^= HMAC(acc)` with sha2's compression, iteration by iteration.
+        #[test]
+        fn xor_chain_equals_sha2(
+            inner in any::<[u64; 8]>(),
+            outer in any::<[u64; 8]>(),
+            acc in any::<[u64; 8]>(),
+            iterations in 0u32..40,
+        ) {
+            let mut theirs = acc;
+            for _ in 0..iterations {
+                let s = by_sha2(&inner, &theirs);
+                let t = by_sha2(&outer, &s);
+                for (a, b) in theirs.iter_mut().zip(&t) {
+                    *a ^= *b;
+                }
+            }
+            for (name, chain) in chain_paths() {
+                let mut ours = acc;
+                chain(&inner, &outer, &mut ours, iterations);
+                prop_assert_eq!(ours, theirs, "{}", name);
             }
         }
     }
