@@ -22,8 +22,10 @@
 //! is the workspace's `sha512-kernel`, written for that shape: it takes the eight state words as
 //! the message (no byte-order round trip), folds the constant padding words, and runs the message
 //! schedule in vector registers; on x86-64 it picks an AVX2 + BMI2 build at run time (that crate
-//! holds the one `unsafe` call this needs), elsewhere it calls `sha2`'s compression (the SHA-512
-//! instructions on AArch64). For SHA-1 the block is laid out once with its padding and
+//! holds the `unsafe` calls this needs), elsewhere it calls `sha2`'s compression (the SHA-512
+//! instructions on AArch64). The whole loop of iterations after the first runs inside that
+//! crate (`hmac_xor_chain`), so the choice is made once per derivation and both compressions
+//! inline into one loop. For SHA-1 the block is laid out once with its padding and
 //! `sha1::block_api::compress` is called (SHA-NI where present, chosen at run time).
 //! `benches/README.md` has the measurements and what was tried.
 //!
@@ -82,6 +84,28 @@ trait Engine {
         Self::store(msg, block);
         Self::compress(state, block);
     }
+    /// `iterations` times `acc ^= HMAC(acc)`: DPAPI's loop after the first iteration, with the
+    /// HMAC's keyed states `inner` and `outer`.
+    #[inline(always)]
+    fn xor_chain(
+        inner: &Self::State,
+        outer: &Self::State,
+        acc: &mut Self::State,
+        iterations: u32,
+        inner_block: &mut Self::Block,
+        outer_block: &mut Self::Block,
+    ) {
+        let (mut s, mut t) = (*inner, *outer);
+        for _ in 0..iterations {
+            s = *inner;
+            Self::compress_digest(&mut s, acc, inner_block);
+            t = *outer;
+            Self::compress_digest(&mut t, &s, outer_block);
+            Self::xor(acc, &t);
+        }
+        s.zeroize();
+        t.zeroize();
+    }
     /// Writes the state big-endian into the first `OUT` bytes of `block`.
     fn store(state: &Self::State, block: &mut Self::Block);
     /// `acc ^= u`, word by word.
@@ -119,6 +143,18 @@ impl Engine for Sha512Engine {
     #[inline(always)]
     fn compress_digest(state: &mut [u64; 8], msg: &[u64; 8], _block: &mut [u8; 128]) {
         sha512_kernel::compress_digest_block(state, msg);
+    }
+
+    #[inline(always)]
+    fn xor_chain(
+        inner: &[u64; 8],
+        outer: &[u64; 8],
+        acc: &mut [u64; 8],
+        iterations: u32,
+        _inner_block: &mut [u8; 128],
+        _outer_block: &mut [u8; 128],
+    ) {
+        sha512_kernel::hmac_xor_chain(inner, outer, acc, iterations);
     }
 
     #[inline(always)]
@@ -310,20 +346,19 @@ fn run<E: Engine>(password: &[u8], salt: &[u8], rounds: u32, out_len: usize) -> 
         let mut acc = keys.outer;
         E::compress_digest(&mut acc, &s, &mut outer_block);
         // Then rounds - 1 times: acc ^= HMAC(P, acc). Two compressions, nothing else.
-        let mut t = keys.outer;
-        for _ in 1..rounds {
-            s = keys.inner;
-            E::compress_digest(&mut s, &acc, &mut inner_block);
-            t = keys.outer;
-            E::compress_digest(&mut t, &s, &mut outer_block);
-            E::xor(&mut acc, &t);
-        }
+        E::xor_chain(
+            &keys.inner,
+            &keys.outer,
+            &mut acc,
+            rounds.saturating_sub(1),
+            &mut inner_block,
+            &mut outer_block,
+        );
         E::store(&acc, &mut inner_block);
         let take = (out_len - out.len()).min(E::OUT);
         out.extend_from_slice(inner_block.as_ref().get(..take).unwrap_or_default());
         acc.zeroize();
         s.zeroize();
-        t.zeroize();
         block_index += 1;
     }
     inner_block.zeroize();
