@@ -349,38 +349,52 @@ pub fn shard_cases(o: &ExploreOptions) -> impl Iterator<Item = u64> + '_ {
 /// Runs the shard's cases on `threads` threads, calling `progress` after each; results in case
 /// order.
 pub fn explore(o: &ExploreOptions, threads: usize, progress: &(dyn Fn() + Sync)) -> Summary {
-    let cases: Vec<u64> = shard_cases(o).collect();
-    let threads = threads.clamp(1, cases.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(u64, u64, Option<Failure>)> = std::thread::scope(|s| {
+    // The shard's k-th case, computed rather than listed: memory stays flat however many cases
+    // a run has (a case's result is kept only when it failed).
+    let (index, count) = (o.shard.0, o.shard.1.max(1));
+    let shard_len = o.cases.saturating_sub(index).div_ceil(count);
+    let threads = threads.clamp(1, usize::try_from(shard_len).unwrap_or(usize::MAX).max(1));
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let per_thread: Vec<(u64, u64, Vec<Failure>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut mine = Vec::new();
+                    let (mut ran, mut actions, mut failures) = (0u64, 0u64, Vec::new());
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = cases.get(k) else { break };
-                        let (n, f) = explore_case(o, i);
-                        mine.push((i, n, f));
+                        if k >= shard_len {
+                            break;
+                        }
+                        let (n, f) = explore_case(o, index + k * count);
+                        ran += 1;
+                        actions += n;
+                        failures.extend(f);
                         progress();
                     }
-                    mine
+                    (ran, actions, failures)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    results.sort_by_key(|(i, _, _)| *i);
+    let mut failures: Vec<Failure> = Vec::new();
+    let (mut cases, mut actions) = (0, 0);
+    for (ran, n, f) in per_thread {
+        cases += ran;
+        actions += n;
+        failures.extend(f);
+    }
+    failures.sort_by_key(|f| f.case);
     Summary {
-        cases: results.len() as u64,
+        cases,
         seed: o.seed,
         steps: o.steps,
         shard: format!("{}/{}", o.shard.0 + 1, o.shard.1.max(1)),
-        actions: results.iter().map(|(_, n, _)| n).sum(),
-        failures: results.into_iter().filter_map(|(_, _, f)| f).collect(),
+        actions,
+        failures,
     }
 }
 
