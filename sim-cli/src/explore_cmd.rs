@@ -41,7 +41,7 @@ pub fn run(_format: Format, a: &ExploreArgs) -> Result<Outcome> {
         shard: shard(a.shard.as_deref())?,
         remediate: !a.no_remediate,
     };
-    let in_shard = explore::shard_cases(&o).count() as u64;
+    let in_shard = explore::shard_len(&o);
     let bar = ProgressBar::with_draw_target(
         Some(in_shard),
         if std::io::stderr().is_terminal() {

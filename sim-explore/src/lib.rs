@@ -340,19 +340,22 @@ pub fn explore_case(o: &ExploreOptions, i: u64) -> (u64, Option<Failure>) {
     )
 }
 
-/// The case numbers of a shard: case `i` belongs to shard `i % N`.
-pub fn shard_cases(o: &ExploreOptions) -> impl Iterator<Item = u64> + '_ {
-    let (index, count) = (o.shard.0, o.shard.1.max(1));
-    (0..o.cases).filter(move |i| i % count == index)
+/// How many cases shard `I/N` runs: case `i` belongs to shard `i % N`.
+pub fn shard_len(o: &ExploreOptions) -> u64 {
+    o.cases.saturating_sub(o.shard.0).div_ceil(o.shard.1.max(1))
+}
+
+/// The shard's `k`-th case (`k` below [`shard_len`]), computed rather than listed so that memory
+/// stays flat however many cases a run has.
+fn shard_case(o: &ExploreOptions, k: u64) -> u64 {
+    o.shard.0 + k * o.shard.1.max(1)
 }
 
 /// Runs the shard's cases on `threads` threads, calling `progress` after each; results in case
 /// order.
 pub fn explore(o: &ExploreOptions, threads: usize, progress: &(dyn Fn() + Sync)) -> Summary {
-    // The shard's k-th case, computed rather than listed: memory stays flat however many cases
-    // a run has (a case's result is kept only when it failed).
-    let (index, count) = (o.shard.0, o.shard.1.max(1));
-    let shard_len = o.cases.saturating_sub(index).div_ceil(count);
+    // A case's result is kept only when it failed: memory stays flat however many cases run.
+    let shard_len = shard_len(o);
     let threads = threads.clamp(1, usize::try_from(shard_len).unwrap_or(usize::MAX).max(1));
     let next = std::sync::atomic::AtomicU64::new(0);
     let per_thread: Vec<(u64, u64, Vec<Failure>)> = std::thread::scope(|s| {
@@ -365,7 +368,7 @@ pub fn explore(o: &ExploreOptions, threads: usize, progress: &(dyn Fn() + Sync))
                         if k >= shard_len {
                             break;
                         }
-                        let (n, f) = explore_case(o, index + k * count);
+                        let (n, f) = explore_case(o, shard_case(o, k));
                         ran += 1;
                         actions += n;
                         failures.extend(f);
@@ -404,6 +407,25 @@ mod tests {
     use crate::case::Session;
     use sim_core::scenario::runner::memory_sealer;
     use sim_core::world::World;
+
+    /// The computed shard is exactly the cases `i` with `i mod N = I`.
+    #[test]
+    fn shards_partition_the_cases() {
+        for (cases, n) in [(0u64, 1u64), (1, 3), (10, 3), (11, 4), (7, 7), (3, 5)] {
+            for index in 0..n {
+                let o = ExploreOptions {
+                    cases,
+                    seed: 0,
+                    steps: 1,
+                    shard: (index, n),
+                    remediate: false,
+                };
+                let computed: Vec<u64> = (0..shard_len(&o)).map(|k| shard_case(&o, k)).collect();
+                let listed: Vec<u64> = (0..cases).filter(|i| i % n == index).collect();
+                assert_eq!(computed, listed, "{cases} cases, shard {index}/{n}");
+            }
+        }
+    }
 
     /// Repeating steady sync cycles (`sim_core::world::sync::steady`) is exact: on random
     /// sessions, with weeks-long clock advances among them, the world after every step is the
