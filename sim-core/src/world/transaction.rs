@@ -46,13 +46,19 @@ impl World {
     /// Opens a transaction that spans several calls. Savepoints nest; end each one, innermost
     /// first.
     pub fn savepoint(&mut self) -> Savepoint {
+        Savepoint {
+            state: self.state_without_events(),
+            events: self.state.events.begin(),
+        }
+    }
+
+    /// A copy of the state without the event logs (which keep their own undo journal and are
+    /// never copied).
+    pub(in crate::world) fn state_without_events(&mut self) -> WorldState {
         let events = std::mem::take(&mut self.state.events);
         let state = self.state.clone();
         self.state.events = events;
-        Savepoint {
-            state,
-            events: self.state.events.begin(),
-        }
+        state
     }
 
     /// Returns the world to `savepoint`: everything since is undone.

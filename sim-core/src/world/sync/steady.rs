@@ -50,9 +50,7 @@ impl World {
 
     /// The state as a cycle sees it ([`CycleView`]).
     pub(in crate::world) fn cycle_view(&mut self) -> CycleView {
-        let events = std::mem::take(&mut self.state.events);
-        let mut view = self.state.clone();
-        self.state.events = events;
+        let mut view = self.state_without_events();
         view.clock = FileTime(0);
         if let Some(Program::Engine(e)) = view.programs.get_mut(ADSYNC_SERVICE) {
             e.scheduler.next_cycle = FileTime(0);
