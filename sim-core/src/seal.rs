@@ -68,6 +68,15 @@ impl Nonces {
 /// AES-GCM's 96-bit nonce.
 const NONCE_LEN: usize = 12;
 
+/// [`Sealer::key_id`] of `key`.
+fn key_id(key: &[u8; 32]) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"adsync-sim sealer key id");
+    h.update(key);
+    h.finalize().into()
+}
+
 /// The name of the key check value ([`Sealer::check_value`]).
 pub const CHECK_NAME: &str = "adsync-sim key check";
 
@@ -75,6 +84,8 @@ pub const CHECK_NAME: &str = "adsync-sim key check";
 #[derive(Clone)]
 pub struct Sealer {
     key: Zeroizing<[u8; 32]>,
+    /// [`Sealer::key_id`], computed once.
+    key_id: [u8; 32],
     nonces: Nonces,
 }
 
@@ -90,6 +101,7 @@ impl Sealer {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut *seed).map_err(|e| NoRandomness(e.to_string()))?;
         Ok(Self {
+            key_id: key_id(&key),
             key: Zeroizing::new(key),
             nonces: Nonces(Arc::new(Mutex::new(ChaCha20Rng::from_seed(*seed)))),
         })
@@ -100,6 +112,7 @@ impl Sealer {
     /// a state directory.
     pub fn in_memory(key: [u8; 32]) -> Self {
         Self {
+            key_id: key_id(&key),
             key: Zeroizing::new(key),
             nonces: Nonces(Arc::new(Mutex::new(ChaCha20Rng::from_seed(key)))),
         }
@@ -159,11 +172,7 @@ impl Sealer {
     /// cache of opened values is keyed by, so a value is only ever served to the key that
     /// sealed it.
     pub fn key_id(&self) -> [u8; 32] {
-        use sha2::{Digest as _, Sha256};
-        let mut h = Sha256::new();
-        h.update(b"adsync-sim sealer key id");
-        h.update(*self.key);
-        h.finalize().into()
+        self.key_id
     }
 
     /// Whether `check` (a [`Sealer::check_value`]) was made with this key.
