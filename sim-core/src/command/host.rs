@@ -156,17 +156,20 @@ pub(super) fn parse_sc(args: &[&str]) -> Result<Command, ParseError> {
 }
 
 /// sc.exe options are `key= value`: the key ends with `=`, the value is the next word.
+/// The key of an sc.exe `key=` word: everything before the first '=', when nothing follows it
+/// (`password=a=` is a password written without its space, never the key `password=a`). The
+/// parser and the redactor both read keys through this.
+pub(super) fn sc_key(word: &str) -> Option<&str> {
+    word.split_once('=')
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| k)
+}
+
 pub(super) fn parse_sc_config(name: String, args: &[&str]) -> Result<Command, ParseError> {
     let (mut obj, mut password, mut start) = (None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        // sc.exe's key is everything before the first '=' (`password=a=` is a password
-        // written without its space, never the key `password=a`).
-        let Some(key) = a
-            .split_once('=')
-            .filter(|(_, v)| v.is_empty())
-            .map(|(k, _)| k)
-        else {
+        let Some(key) = sc_key(a) else {
             let hint = match a.split_once('=') {
                 Some((k, _)) if k.eq_ignore_ascii_case("password") => format!(
                     "'{k}=…': sc.exe needs a space after the equals sign: write '{k}= PASSWORD'"

@@ -144,13 +144,7 @@ fn roles(words: &[String]) -> Vec<Role> {
         let mut i = 3;
         while i < words.len() {
             let w = &words[i];
-            // sc.exe's key is everything before the first '=': `password=a=` is not the key
-            // `password=a` with no value but a password written without its space.
-            if let Some(key) = w
-                .split_once('=')
-                .filter(|(_, v)| v.is_empty())
-                .map(|(k, _)| k)
-            {
+            if let Some(key) = super::host::sc_key(w) {
                 if i + 1 < words.len() && !shown(key) {
                     roles[i + 1] = Role::Secret;
                 }

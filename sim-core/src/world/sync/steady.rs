@@ -64,8 +64,8 @@ impl World {
         CycleView(view)
     }
 
-    /// The cycle that just ran at the current clock, which left `after` equal to `before`,
-    /// wrote `events` and can be repeated.
+    /// The cycle that just ran at the current clock, found steady (its [`CycleView`] before and
+    /// after were equal), which wrote `events`: what [`World::repeat_cycle`] repeats.
     pub(in crate::world) fn steady_cycle(&self, events: &[EventRecord]) -> SteadyCycle {
         let at = self.state.clock;
         SteadyCycle {
