@@ -9,8 +9,7 @@
 //! a writable DC), §3.2 step 4 and §4 (recovery with `BACKUPKEY_RESTORE_GUID`, the DC checking the
 //! SID in the access check). Tools take `RSA-decrypt(reverse(EncryptedSecret))[8..72]` as the key.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use rand_chacha_06::ChaCha20Rng as Rng06;
 use rand_chacha_06::rand_core::SeedableRng as _;
@@ -25,6 +24,7 @@ use super::alg::CipherAlg;
 use super::crypto::{Padding, cbc_decrypt, cbc_encrypt};
 use super::domainkey::DomainKeyBlock;
 use super::masterkey::{MASTER_KEY_LEN, MasterKey};
+use super::memo::Memo;
 use super::sid::Sid;
 
 /// Modulus size of the domain backup key (RSA-2048, `docs/dpapi.md` §2.1).
@@ -54,7 +54,7 @@ pub enum BkrpError {
 const DECRYPTED_MEMO: usize = 64;
 
 /// Encrypted secrets and what they decrypt to.
-type Decrypted = Arc<Mutex<VecDeque<(Vec<u8>, Zeroizing<Vec<u8>>)>>>;
+type Decrypted = Arc<Memo<Vec<u8>, Zeroizing<Vec<u8>>>>;
 
 /// The domain's DPAPI backup key pair (`BCKUPKEY_<guid>` on the DCs).
 #[derive(Clone)]
@@ -90,7 +90,7 @@ impl BackupKeyPair {
         Ok(Self {
             guid,
             private: RsaPrivateKey::new(&mut rng, BACKUP_KEY_BITS)?,
-            decrypted: Decrypted::default(),
+            decrypted: Arc::new(Memo::new(DECRYPTED_MEMO)),
         })
     }
 
@@ -106,7 +106,7 @@ impl BackupKeyPair {
         Ok(Self {
             guid,
             private: RsaPrivateKey::from_pkcs8_der(der)?,
-            decrypted: Decrypted::default(),
+            decrypted: Arc::new(Memo::new(DECRYPTED_MEMO)),
         })
     }
 
@@ -156,26 +156,18 @@ impl BackupKeyPair {
     /// RSA-PKCS#1 v1.5 decryption of a block's (byte-reversed) `EncryptedSecret`, remembered
     /// for the next time the same secret comes ([`DECRYPTED_MEMO`]).
     fn decrypt_secret(&self, encrypted: &[u8]) -> Result<Zeroizing<Vec<u8>>, BkrpError> {
-        let memo = || {
-            self.decrypted
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-        };
-        if let Some((_, s)) = memo().iter().find(|(e, _)| e == encrypted) {
-            return Ok(s.clone());
+        let encrypted = encrypted.to_vec();
+        if let Some(secret) = self.decrypted.get(&encrypted) {
+            return Ok(secret);
         }
-        let mut ct = encrypted.to_vec();
+        let mut ct = encrypted.clone();
         ct.reverse();
         let secret = Zeroizing::new(
             self.private
                 .decrypt(Pkcs1v15Encrypt, &ct)
                 .map_err(|_| BkrpError::BadSecret)?,
         );
-        let mut m = memo();
-        if m.len() >= DECRYPTED_MEMO {
-            m.pop_front();
-        }
-        m.push_back((encrypted.to_vec(), secret.clone()));
+        self.decrypted.insert(encrypted, secret.clone());
         Ok(secret)
     }
 

@@ -38,6 +38,7 @@ pub mod domainkey;
 pub mod filetime;
 pub mod kdf;
 pub mod masterkey;
+pub mod memo;
 pub mod preferred;
 pub mod prekey;
 pub mod reader;

@@ -10,8 +10,7 @@
 //! key, and the RSA-2048 generation (by far the most expensive step of making a world) runs once
 //! per seed and process ([`BACKUP_KEY_MEMO`]).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -20,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::{Outcome, StoredBackupKey, Stream, World, WorldError};
 use crate::dpapi::bkrp::BackupKeyPair;
+use crate::dpapi::memo::Memo;
 use crate::seal::{Sealed, Sealer};
 
 /// The ChaCha20 stream number, under the world's seed, that the domain backup key is drawn from
@@ -32,29 +32,12 @@ const BACKUP_KEY_STREAM: u64 = 1;
 const BACKUP_KEY_MEMO: usize = 16;
 
 type KeyDer = Result<Zeroizing<Vec<u8>>, String>;
-type Memo = Mutex<VecDeque<(u64, Arc<OnceLock<KeyDer>>)>>;
 
 /// The PKCS#8 DER of the backup key pair of every world of `seed`: generated once per process
-/// (threads asking at the same time wait for the one generation).
+/// (threads asking at the same time wait for the one generation, in the seed's slot).
 fn backup_key_der(seed: u64) -> KeyDer {
-    static MEMO: OnceLock<Memo> = OnceLock::new();
-    let slot = {
-        let mut memo = MEMO
-            .get_or_init(Memo::default)
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match memo.iter().find(|(s, _)| *s == seed) {
-            Some((_, slot)) => Arc::clone(slot),
-            None => {
-                if memo.len() >= BACKUP_KEY_MEMO {
-                    memo.pop_front();
-                }
-                let slot = Arc::new(OnceLock::new());
-                memo.push_back((seed, Arc::clone(&slot)));
-                slot
-            }
-        }
-    };
+    static GENERATED: Memo<u64, Arc<OnceLock<KeyDer>>> = Memo::new(BACKUP_KEY_MEMO);
+    let slot = GENERATED.get_or_insert_with(seed, Arc::default);
     slot.get_or_init(|| {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         rng.set_stream(BACKUP_KEY_STREAM);
@@ -68,43 +51,32 @@ fn backup_key_der(seed: u64) -> KeyDer {
     .clone()
 }
 
-/// Sealed backup keys already opened and parsed, by sealer key, name and sealed value.
-type Opened = Mutex<VecDeque<(([u8; 32], String, Sealed), BackupKeyPair)>>;
-
-/// The backup key pair sealed as `sealed`, opened and parsed once per process: reading an RSA
+/// The backup key pair sealed as `stored`, opened and parsed once per process: reading an RSA
 /// key recomputes its CRT values, which cost more than the rest of a service start, and a
 /// domain account's every DPAPI call asks the DC. Entries are keyed by the sealer's key id and
 /// the name (the seal's associated data) as well as the sealed value, so only what would open
-/// is served; at most
-/// [`BACKUP_KEY_MEMO`] are kept, the oldest going first and wiped as it goes.
+/// is served; at most [`BACKUP_KEY_MEMO`] are kept.
 fn opened_backup_key(
     sealer: &Sealer,
     stored: &StoredBackupKey,
 ) -> Result<BackupKeyPair, WorldError> {
-    static OPENED: OnceLock<Opened> = OnceLock::new();
-    let opened = OPENED.get_or_init(Opened::default);
-    let lock = || {
-        opened
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    let name = format!("BCKUPKEY_{}", stored.guid);
-    let key = (sealer.key_id(), name, stored.sealed.clone());
-    let hit = lock()
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, pair)| pair.clone());
+    static OPENED: Memo<([u8; 32], String, Sealed), BackupKeyPair> = Memo::new(BACKUP_KEY_MEMO);
+    let key = (
+        sealer.key_id(),
+        format!("BCKUPKEY_{}", stored.guid),
+        stored.sealed.clone(),
+    );
     let guid = || {
         stored
             .guid
             .parse()
             .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &stored.guid, "a GUID"))
     };
-    if let Some(mut pair) = hit {
+    if let Some(mut pair) = OPENED.get(&key) {
         pair.guid = guid()?;
         return Ok(pair);
     }
-    // Opened before the GUID is read, as without the cache: a damaged GUID changes the name the
+    // Opened before the GUID is read, as without the memo: a damaged GUID changes the name the
     // value was sealed under, so the seal refuses it first.
     let der = sealer.open(&key.1, &key.2)?;
     let guid = guid()?;
@@ -112,11 +84,7 @@ fn opened_backup_key(
         what: format!("the backup key BCKUPKEY_{guid}"),
         reason: Some(e.to_string()),
     })?;
-    let mut memo = lock();
-    if memo.len() >= BACKUP_KEY_MEMO {
-        memo.pop_front();
-    }
-    memo.push_back((key, pair.clone()));
+    OPENED.insert(key, pair.clone());
     Ok(pair)
 }
 
