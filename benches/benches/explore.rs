@@ -1,10 +1,16 @@
 //! Exploration throughput (`scenario explore` at `--kdf-rounds 1`): cases per second on one
 //! core and on every core, with the install snapshots already made (they are made once per
-//! process and build/account kind). Criterion reports time per batch of 100 cases; the
-//! throughput line gives cases per second.
+//! process and build/account kind), on the CLI's allocator. Criterion reports time per batch
+//! of 100 cases; the throughput line gives cases per second.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sim_explore::{ExploreOptions, case, explore, setups};
+
+/// The allocator `adsync-sim` runs on (sim-cli/src/main.rs), so the bench measures what the
+/// CLI does.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn options(cases: u64, remediate: bool) -> ExploreOptions {
     ExploreOptions {

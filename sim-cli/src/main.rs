@@ -25,6 +25,13 @@ use clap::Parser;
 use sim_core::command::REDACTED;
 use sim_core::exit;
 
+/// mimalloc instead of the C library's allocator: an exploration case clones a world and copies
+/// state on every command, and glibc's malloc and free were a third of `scenario explore`'s
+/// time (benches/README.md, "Exploration").
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `--version`: the package version and, when built from a git checkout, the revision
 /// (`0.1.0 (git 1ff31cc)`), as `build.rs` records it.
 pub const VERSION: &str = env!("ADSYNC_SIM_VERSION");
