@@ -195,8 +195,8 @@ impl Session {
     }
 
     /// The end-of-case invariants: no plaintext secret in the state and, if asked, remediation
-    /// ending healthy.
-    pub fn finish(&self, check_remediation: bool) -> Result<(), Box<Violation>> {
+    /// ending healthy (run on the case's world itself, which is why this ends the session).
+    pub fn finish(self, check_remediation: bool) -> Result<Trace, Box<Violation>> {
         let end = self.trace.steps.len();
         let scanner = self
             .snap
@@ -211,7 +211,7 @@ impl Session {
             ))
         })?;
         if check_remediation {
-            invariants::remediation_ends_healthy(&self.world).map_err(|w| {
+            invariants::remediation_ends_healthy(self.world).map_err(|w| {
                 Box::new(Violation::at(
                     end,
                     "remediate",
@@ -220,7 +220,7 @@ impl Session {
                 ))
             })?;
         }
-        Ok(())
+        Ok(self.trace)
     }
 }
 
@@ -235,6 +235,5 @@ pub fn run_case(
     for a in actions {
         s.step(a)?;
     }
-    s.finish(check_remediation)?;
-    Ok(s.trace)
+    s.finish(check_remediation)
 }
