@@ -3,8 +3,8 @@
 //! may appear).
 //!
 //! One automaton holds every password's byte spellings. The state is scanned once as it is,
-//! then every run of hex digits in it is decoded, at both nibble alignments, and scanned the
-//! same way: a password's hex spelling lies inside a run of hex digits and decodes, at its own
+//! then every run of hex digits in it long enough to hold a spelling is decoded, at both nibble
+//! alignments, and scanned the same way: a password's hex spelling lies inside a run of hex digits and decodes, at its own
 //! alignment, to the password's bytes, so this finds exactly what searching for each hex
 //! spelling would, with an automaton a quarter of the size and one pass.
 
@@ -59,32 +59,43 @@ impl SecretScanner {
             return Some(hit(m));
         }
         let mut decoded = Vec::new();
-        let mut i = 0;
-        while i < text.len() {
-            // Skip to the next hex digit, then to the end of its run.
-            let Some(start) = text[i..]
-                .iter()
-                .position(|&c| HEX[usize::from(c)] != NOT_HEX)
-            else {
-                break;
-            };
-            let start = i + start;
-            let len = text[start..]
-                .iter()
-                .position(|&c| HEX[usize::from(c)] == NOT_HEX)
-                .unwrap_or(text.len() - start);
-            i = start + len;
-            let run = &text[start..i];
+        let is_hex = |c: u8| HEX[usize::from(c)] != NOT_HEX;
+        // Runs shorter than `min_hex` cannot hold a spelling, so only every `min_hex`-th byte
+        // needs a look: a run that long holds the byte `min_hex - 1` past wherever the search
+        // stands, and is followed back and forth from there.
+        let long = self.min_hex.max(1);
+        let mut i = 0usize;
+        while let Some(probe) = i.checked_add(long - 1)
+            && let Some(&at) = text.get(probe)
+        {
+            if !is_hex(at) {
+                i = probe + 1;
+                continue;
+            }
+            let mut start = probe;
+            while start > i && is_hex(text[start - 1]) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < text.len() && is_hex(text[end]) {
+                end += 1;
+            }
+            i = end;
+            let run = &text[start..end];
             if run.len() < self.min_hex {
                 continue;
             }
             for align in 0..2 {
-                decoded.clear();
-                decoded.extend(
-                    run[align..]
-                        .chunks_exact(2)
-                        .map(|p| (HEX[usize::from(p[0])] << 4) | HEX[usize::from(p[1])]),
-                );
+                let digits = &run[align..];
+                let digits = &digits[..digits.len() & !1];
+                decoded.resize(digits.len() / 2, 0);
+                // Every byte of the run is a hex digit, so the (SIMD) decoder takes it; the table
+                // decodes it all the same if it ever did not.
+                if hex::decode_to_slice(digits, &mut decoded).is_err() {
+                    for (d, p) in decoded.iter_mut().zip(digits.chunks_exact(2)) {
+                        *d = (HEX[usize::from(p[0])] << 4) | HEX[usize::from(p[1])];
+                    }
+                }
                 if let Some(m) = self.automaton.find(&decoded[..]) {
                     return Some(hit(m));
                 }
