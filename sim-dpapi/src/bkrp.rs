@@ -14,6 +14,7 @@ use std::sync::Arc;
 use rand_chacha_06::ChaCha20Rng as Rng06;
 use rand_chacha_06::rand_core::SeedableRng as _;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::traits::PublicKeyParts as _;
 use rsa::{Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
 use sha1::{Digest as _, Sha1};
 use thiserror::Error;
@@ -26,6 +27,8 @@ use super::domainkey::DomainKeyBlock;
 use super::masterkey::{MASTER_KEY_LEN, MasterKey};
 use super::memo::Memo;
 use super::sid::Sid;
+
+mod primes;
 
 /// Modulus size of the domain backup key (RSA-2048, `docs/dpapi.md` §2.1).
 pub const BACKUP_KEY_BITS: usize = 2048;
@@ -52,6 +55,10 @@ pub enum BkrpError {
 /// after a reset; a simulation repeats the same recovery whenever a step is rolled back or
 /// retried, so the last 64 (a few KB) are kept, the oldest going first and wiped as it goes.
 const DECRYPTED_MEMO: usize = 64;
+
+/// Pairs of primes a generation tries: a pair fails only when its primes are equal or 65537
+/// divides `p - 1` or `q - 1` (about 1 in 32,000), so a second pair is already rare.
+const MAX_PRIME_PAIRS: u64 = 8;
 
 /// Encrypted secrets and what they decrypt to.
 type Decrypted = Arc<Memo<Vec<u8>, Zeroizing<Vec<u8>>>>;
@@ -84,14 +91,29 @@ impl std::fmt::Debug for BackupKeyPair {
 }
 
 impl BackupKeyPair {
-    /// A new RSA-2048 pair, all randomness from `seed`.
+    /// A new RSA-2048 pair (public exponent 65537), all randomness from `seed`: primes `2i` and
+    /// `2i + 1` of [`primes`] for the first `i` whose pair makes a key, searched for on every
+    /// core.
     pub fn generate(guid: Uuid, seed: [u8; 32]) -> Result<Self, rsa::Error> {
-        let mut rng = Rng06::from_seed(seed);
-        Ok(Self {
-            guid,
-            private: RsaPrivateKey::new(&mut rng, BACKUP_KEY_BITS)?,
-            decrypted: Arc::new(Memo::new(DECRYPTED_MEMO)),
-        })
+        let seed = Zeroizing::new(seed);
+        for i in 0..MAX_PRIME_PAIRS {
+            let (Some(p), Some(q)) = (primes::prime(&seed, 2 * i), primes::prime(&seed, 2 * i + 1))
+            else {
+                continue;
+            };
+            // Distinct primes, whose λ is prime to the exponent (the checks `RsaPrivateKey::new`
+            // makes).
+            if let Ok(private) = RsaPrivateKey::from_primes(vec![p, q], 65537u32.into())
+                && private.n().bits() == BACKUP_KEY_BITS
+            {
+                return Ok(Self {
+                    guid,
+                    private,
+                    decrypted: Arc::new(Memo::new(DECRYPTED_MEMO)),
+                });
+            }
+        }
+        Err(rsa::Error::InvalidPrime)
     }
 
     /// The private key as PKCS#8 DER (for sealing at rest).
