@@ -92,8 +92,8 @@ impl std::fmt::Debug for BackupKeyPair {
 
 impl BackupKeyPair {
     /// A new RSA-2048 pair (public exponent 65537), all randomness from `seed`: primes `2i` and
-    /// `2i + 1` of [`primes`] for the first `i` whose pair makes a key, searched for on every
-    /// core.
+    /// `2i + 1` of the seed (the `primes` module) for the first `i` whose pair makes a key,
+    /// each searched for on every core.
     pub fn generate(guid: Uuid, seed: [u8; 32]) -> Result<Self, rsa::Error> {
         let seed = Zeroizing::new(seed);
         for i in 0..MAX_PRIME_PAIRS {
