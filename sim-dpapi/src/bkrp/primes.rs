@@ -39,28 +39,41 @@ fn candidate(seed: &[u8; 32], j: u64, k: u64) -> BigUint {
     BigUint::from_bytes_be(&*bytes)
 }
 
+/// Tests candidates `first`, `first + stride`, … of prime `j` until one is prime or `found`
+/// (the lowest prime index any search has found) is below the next.
+fn search(seed: &[u8; 32], j: u64, first: u64, stride: u64, found: &AtomicU64) {
+    let mut k = first;
+    while k < found.load(Ordering::Acquire) {
+        if probably_prime(&candidate(seed, j, k), ROUNDS) {
+            found.fetch_min(k, Ordering::AcqRel);
+            return;
+        }
+        k += stride;
+    }
+}
+
 /// Prime `j` of `seed` (see the module), or `None` if none of [`MAX_CANDIDATES`] is prime.
 pub(super) fn prime(seed: &[u8; 32], j: u64) -> Option<BigUint> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(MAX_THREADS) as u64;
     let found = AtomicU64::new(MAX_CANDIDATES);
-    let search = |first: u64| {
-        let mut k = first;
-        while k < found.load(Ordering::Acquire) {
-            if probably_prime(&candidate(seed, j, k), ROUNDS) {
-                found.fetch_min(k, Ordering::AcqRel);
-                return;
-            }
-            k += threads;
-        }
-    };
-    std::thread::scope(|s| {
-        for t in 1..threads {
-            s.spawn(move || search(t));
-        }
-        search(0);
+    let all_spawned = std::thread::scope(|s| {
+        let spawned = (1..threads).all(|t| {
+            let found = &found;
+            std::thread::Builder::new()
+                .spawn_scoped(s, move || search(seed, j, t, threads, found))
+                .is_ok()
+        });
+        search(seed, j, 0, threads, &found);
+        spawned
     });
+    if !all_spawned {
+        // A thread the system would not start left its candidates untested: one search over
+        // them all gives the same answer.
+        found.store(MAX_CANDIDATES, Ordering::Release);
+        search(seed, j, 0, 1, &found);
+    }
     let k = found.into_inner();
     (k < MAX_CANDIDATES).then(|| candidate(seed, j, k))
 }
@@ -79,6 +92,14 @@ mod tests {
             .unwrap();
         assert_eq!(p, candidate(&seed, 0, first));
         assert_eq!(p.bits(), 1024);
+        // Any number of searches taking indices in turn, run in any order, agree.
+        for stride in 2..=3 {
+            let found = AtomicU64::new(MAX_CANDIDATES);
+            for t in (0..stride).rev() {
+                search(&seed, 0, t, stride, &found);
+            }
+            assert_eq!(found.into_inner(), first);
+        }
         assert_ne!(p, prime(&seed, 1).unwrap());
     }
 }
