@@ -20,6 +20,14 @@ use rustyline::{Config, Context, Editor, Helper, Highlighter, Hinter, Validator}
 use sim_core::command::{self, Line, Secret};
 use sim_store::StateDir;
 
+/// `println!` that returns the write's error instead of panicking: the shell's reader may be
+/// gone (`adsync-sim shell < lines | head -1`), and the shell then stops quietly ([`run`]).
+macro_rules! say {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)
+    };
+}
+
 use crate::cli::{Format, LabArgs, LabCommand};
 use crate::output::Outcome;
 
@@ -192,7 +200,7 @@ impl Input {
             },
             Self::Plain(stdin) => loop {
                 if !prompt.is_empty() {
-                    print!("{prompt}");
+                    write!(std::io::stdout(), "{prompt}")?;
                     std::io::stdout().flush()?;
                 }
                 // Bytes, not a String: a line that is not UTF-8 is reported and skipped, and the
@@ -221,7 +229,7 @@ impl Input {
                             "The line is longer than {MAX_LINE_BYTES} bytes (MAX_LINE_BYTES) and was not run."
                         ),
                         false,
-                    );
+                    )?;
                     continue;
                 }
                 match String::from_utf8(l) {
@@ -232,7 +240,7 @@ impl Input {
                             e.utf8_error().valid_up_to() + 1
                         ),
                         false,
-                    ),
+                    )?,
                 }
             },
         }
@@ -248,7 +256,7 @@ impl Input {
             },
             Self::Plain(_) => {
                 let l = self.line(prompt)?;
-                println!();
+                say!()?;
                 Ok(l)
             }
         }
@@ -317,7 +325,7 @@ fn bare_add_aad_service_account(line: &str) -> bool {
 /// The console host's credential prompt (as `Get-Credential`): user, then the password with
 /// no echo. `None` at the end of input.
 fn ask_credential(input: &mut Input) -> Result<Option<Credential>> {
-    println!("\nPowerShell credential request\nEnter your credentials.");
+    say!("\nPowerShell credential request\nEnter your credentials.")?;
     let Some(user) = input.line("User: ")? else {
         return Ok(None);
     };
@@ -328,15 +336,29 @@ fn ask_credential(input: &mut Input) -> Result<Option<Credential>> {
     let Some(password) = input.password(&format!("Password for user {shown}: "))? else {
         return Ok(None);
     };
-    println!();
+    say!()?;
     Ok(Some(Credential {
         user,
         password: Secret::new(password),
     }))
 }
 
-/// Runs the shell until `exit` or the end of input.
+/// Runs the shell until `exit` or the end of input, or until whoever reads its output has gone
+/// (a closed pipe ends the session quietly, as it ends any other command's output).
 pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
+    match session(state) {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(Outcome::default())
+        }
+        r => r,
+    }
+}
+
+/// The session itself.
+fn session(state: &Path) -> Result<Outcome> {
     // Checked once here; each line then opens the state for its own command, so the shell
     // holds no lock between lines (`lab reset` or `init --force` elsewhere need not wait).
     drop(StateDir::open(state)?);
@@ -345,10 +367,10 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
         let config = Config::builder().auto_add_history(true).build();
         let mut e = Editor::with_config(config)?;
         e.set_helper(Some(ShellHelper));
-        println!(
+        say!(
             "adsync-sim shell: AADCONNECT01, state {}. Type help for the commands, exit to leave.\n",
             state.display()
-        );
+        )?;
         Input::Editor(Box::new(e))
     } else {
         Input::Plain(std::io::stdin().lock())
@@ -368,7 +390,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
         match first.as_str() {
             "exit" | "quit" => break,
             "help" | "get-help" | "?" => {
-                println!("{HELP}\n");
+                say!("{HELP}\n")?;
                 continue;
             }
             "cls" | "clear" | "clear-host" => {
@@ -376,16 +398,16 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                 continue;
             }
             "lab" => {
-                lab_line(state, line, color);
+                lab_line(state, line, color)?;
                 continue;
             }
             _ => {}
         }
         if let Some(name) = credential_assignment(line) {
-            println!("\nPowerShell credential request\nEnter your credentials.");
+            say!("\nPowerShell credential request\nEnter your credentials.")?;
             let user = match preset_user(line) {
                 Some(u) => {
-                    println!("User: {u}");
+                    say!("User: {u}")?;
                     u
                 }
                 None => match input.line("User: ")? {
@@ -396,7 +418,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
             let Some(password) = input.password(&format!("Password for user {user}: "))? else {
                 break;
             };
-            println!();
+            say!()?;
             creds.insert(
                 name,
                 Credential {
@@ -409,14 +431,14 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
         if let Some(var) = line.strip_prefix('$') {
             // A variable on its own is printed, as PowerShell prints a PSCredential.
             match creds.get(&var.trim().to_ascii_lowercase()) {
-                Some(c) => println!(
+                Some(c) => say!(
                     "\nUserName{}Password\n--------{}--------\n{}{}System.Security.SecureString\n",
                     " ".repeat(c.user.len().saturating_sub(7)),
                     " ".repeat(c.user.len().saturating_sub(7)),
                     c.user,
                     " ".repeat(8usize.saturating_sub(c.user.len()).max(1)),
-                ),
-                None => println!(),
+                )?,
+                None => say!()?,
             }
             continue;
         }
@@ -424,7 +446,7 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
         let line = if bare_add_aad_service_account(line) {
             // PowerShell prompts for the missing mandatory credential: the 2017 articles'
             // "In the pop-up dialog, provide the Azure AD Global admin credentials".
-            println!("\n{PROMPT_CAPTION}\n{PROMPT_MESSAGE}");
+            say!("\n{PROMPT_CAPTION}\n{PROMPT_MESSAGE}")?;
             let Some(c) = ask_credential(&mut input)? else {
                 break;
             };
@@ -456,20 +478,20 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
                         "~".repeat(word.chars().count().max(1))
                     ),
                     color,
-                );
+                )?;
             }
-            Err(e) => error(&e.to_string(), color),
+            Err(e) => error(&e.to_string(), color)?,
             Ok(Line::Command(c)) => match StateDir::open(state).and_then(|mut dir| dir.exec(&c)) {
-                Ok(o) => print_text(&o.text),
+                Ok(o) => print_text(&o.text)?,
                 Err(e) => match e.hint() {
-                    Some(hint) => error(&format!("{e}\nhint: {hint}"), color),
-                    None => error(&e.to_string(), color),
+                    Some(hint) => error(&format!("{e}\nhint: {hint}"), color)?,
+                    None => error(&e.to_string(), color)?,
                 },
             },
             // The runbook verbs, as `adsync-sim diagnose` and `remediate` run them.
             Ok(Line::Runbook(r)) => match crate::remedy_cmd::on_state(state, &r) {
-                Ok(o) => print_text(&o.human),
-                Err(e) => error(&format!("{e:#}"), color),
+                Ok(o) => print_text(&o.human)?,
+                Err(e) => error(&format!("{e:#}"), color)?,
             },
         }
         creds.remove(PROMPTED);
@@ -478,35 +500,36 @@ pub fn run(state: &Path, _format: Format) -> Result<Outcome> {
 }
 
 /// What a line printed, without trailing blank lines.
-fn print_text(text: &str) {
+fn print_text(text: &str) -> std::io::Result<()> {
     let t = text.trim_end();
     if !t.is_empty() {
-        println!("{t}");
+        say!("{t}")?;
     }
+    Ok(())
 }
 
 /// An error as PowerShell shows it: red on a terminal.
-fn error(text: &str, color: bool) {
+fn error(text: &str, color: bool) -> std::io::Result<()> {
     if color {
-        println!("\x1b[91m{text}\x1b[0m");
+        say!("\x1b[91m{text}\x1b[0m")?;
     } else {
-        println!("{text}");
+        say!("{text}")?;
     }
+    Ok(())
 }
 
 /// `lab brief|hint|check` from inside the shell.
-fn lab_line(state: &Path, line: &str, color: bool) {
+fn lab_line(state: &Path, line: &str, color: bool) -> std::io::Result<()> {
     let sub = line.split_whitespace().nth(1).unwrap_or_default();
     let command = match sub.to_ascii_lowercase().as_str() {
         "brief" => LabCommand::Brief,
         "hint" => LabCommand::Hint,
         "check" => LabCommand::Check,
         _ => {
-            error(
+            return error(
                 "In the shell: lab brief, lab hint, lab check (start, reset and verify run outside it).",
                 color,
             );
-            return;
         }
     };
     match crate::lab_cmd::run(
@@ -516,7 +539,7 @@ fn lab_line(state: &Path, line: &str, color: bool) {
             command,
         },
     ) {
-        Ok(o) => println!("{}", o.human.trim_end()),
+        Ok(o) => say!("{}", o.human.trim_end()),
         Err(e) => error(&format!("{e:#}"), color),
     }
 }

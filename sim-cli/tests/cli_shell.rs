@@ -125,6 +125,37 @@ fn the_shell_scripted_through_a_pipe() {
     assert!(check.status.success(), "{}", text(&check));
 }
 
+/// A reader that goes away (`adsync-sim shell < lines | head -1`) ends the session quietly:
+/// exit status 0 and no panic, as a closed pipe ends any other command's output.
+#[test]
+fn the_shell_stops_quietly_when_its_reader_goes() {
+    let mut sim = Sim::new();
+    sim.ok(&["init", "--kdf-rounds", "1"]);
+    let mut child = Command::new(adsync_sim_bin())
+        .args(["--state", sim.state.to_str().unwrap(), "shell"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..5_000 {
+            if std::io::Write::write_all(&mut stdin, b"Get-Service ADSync\n").is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{:?}: {err}", o.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 /// The 2017 articles run `Add-ADSyncAADServiceAccount` bare and answer its credential dialog:
 /// in the shell PowerShell prompts for the missing mandatory `-AADCredential` (caption and
 /// message from PowerShell's ParameterBinderStrings), the password without echo; the reset
