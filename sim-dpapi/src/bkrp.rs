@@ -92,17 +92,16 @@ impl std::fmt::Debug for BackupKeyPair {
 
 impl BackupKeyPair {
     /// A new RSA-2048 pair (public exponent 65537), all randomness from `seed`: primes `2i` and
-    /// `2i + 1` of the seed (the `primes` module) for the first `i` whose pair makes a key,
-    /// each searched for on every core.
+    /// `2i + 1` of the seed (the `primes` module, which finds the two at once) for the first
+    /// `i` whose pair makes a key.
     pub fn generate(guid: Uuid, seed: [u8; 32]) -> Result<Self, rsa::Error> {
         let seed = Zeroizing::new(seed);
         for i in 0..MAX_PRIME_PAIRS {
-            let (Some(p), Some(q)) = (primes::prime(&seed, 2 * i), primes::prime(&seed, 2 * i + 1))
-            else {
+            let (Some(p), Some(q)) = primes::pair(&seed, 2 * i) else {
                 continue;
             };
-            // Distinct primes, whose λ is prime to the exponent (the checks `RsaPrivateKey::new`
-            // makes).
+            // Distinct primes, with φ(n) prime to the exponent (what `RsaPrivateKey::new` checks of
+            // its own primes).
             if let Ok(private) = RsaPrivateKey::from_primes(vec![p, q], 65537u32.into())
                 && private.n().bits() == BACKUP_KEY_BITS
             {
