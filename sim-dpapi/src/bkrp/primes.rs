@@ -27,7 +27,7 @@ fn prime(seed: &[u8; 32], j: u64) -> Option<BigUint> {
     let mut p = sieve_and_find(&mut rng, factory, |_, c| is_prime(Flavor::Any, c)).ok()??;
     let bytes = Zeroizing::new(p.to_be_bytes());
     p.zeroize();
-    Some(BigUint::from_bytes_be(&*bytes))
+    Some(BigUint::from_bytes_be(&bytes[..]))
 }
 
 /// Primes `j` and `j + 1` of `seed`, found at the same time on two threads (on one, if the
