@@ -7,8 +7,9 @@
 //! The key pair is a function of the world's seed alone (its own ChaCha20 stream,
 //! [`BACKUP_KEY_STREAM`]), not of how far the world's main stream has got when the first domain
 //! account is made: every world of one seed belongs to the same domain, so it has the same backup
-//! key, and the RSA-2048 generation (by far the most expensive step of making a world) runs once
-//! per seed and process ([`BACKUP_KEY_MEMO`]).
+//! key. The state names the key (its GUID) and holds none of it; the RSA-2048 generation (by far
+//! the most expensive step of a world) runs when a domain account's DPAPI call first needs the
+//! key, once per seed and process ([`BACKUP_KEY_MEMO`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -19,7 +20,11 @@ use zeroize::Zeroizing;
 
 use super::{Outcome, StoredBackupKey, Stream, World, WorldError};
 use crate::dpapi::bkrp::BackupKeyPair;
+use crate::dpapi::domainkey::DomainKeyBlock;
+use crate::dpapi::masterkey::MasterKey;
 use crate::dpapi::memo::Memo;
+use crate::dpapi::sid::Sid;
+use crate::dpapi::store::DomainBackup;
 use crate::seal::{Sealed, Sealer};
 
 /// The ChaCha20 stream number, under the world's seed, that the domain backup key is drawn from
@@ -31,12 +36,13 @@ const BACKUP_KEY_STREAM: u64 = 1;
 /// every hit while bounding memory; the oldest entry goes first and is wiped as it goes.
 const BACKUP_KEY_MEMO: usize = 16;
 
-type KeyDer = Result<Zeroizing<Vec<u8>>, String>;
+type Generated = Result<BackupKeyPair, String>;
 
-/// The PKCS#8 DER of the backup key pair of every world of `seed`: generated once per process
-/// (threads asking at the same time wait for the one generation, in the seed's slot).
-fn backup_key_der(seed: u64) -> KeyDer {
-    static GENERATED: Memo<u64, Arc<OnceLock<KeyDer>>> = Memo::new(BACKUP_KEY_MEMO);
+/// The backup key pair of every world of `seed` (with a nil GUID; each world has its own):
+/// generated once per process (threads asking at the same time wait for the one generation, in
+/// the seed's slot).
+pub(in crate::world) fn generated_backup_key(seed: u64) -> Generated {
+    static GENERATED: Memo<u64, Arc<OnceLock<Generated>>> = Memo::new(BACKUP_KEY_MEMO);
     let slot = GENERATED.get_or_insert_with(seed, Arc::default);
     slot.get_or_init(|| {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -44,11 +50,43 @@ fn backup_key_der(seed: u64) -> KeyDer {
         let mut key_seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(&mut *key_seed);
         // The GUID is the world's own (drawn from its main stream); only the key is shared.
-        let pair =
-            BackupKeyPair::generate(uuid::Uuid::nil(), *key_seed).map_err(|e| e.to_string())?;
-        pair.to_pkcs8().map_err(|e| e.to_string())
+        BackupKeyPair::generate(uuid::Uuid::nil(), *key_seed).map_err(|e| e.to_string())
     })
     .clone()
+}
+
+/// The domain's backup key as a reachable DC serves it ([`World::dc`]), generated only when a
+/// domain account's DPAPI call first needs it (a new master key to wrap, or a recovery): a
+/// world whose domain accounts never use DPAPI on the server never pays for an RSA-2048
+/// generation.
+pub(in crate::world) struct DcBackupKey {
+    guid: uuid::Uuid,
+    seed: u64,
+    pair: OnceLock<Option<BackupKeyPair>>,
+}
+
+impl DcBackupKey {
+    fn pair(&self) -> Option<&BackupKeyPair> {
+        self.pair
+            .get_or_init(|| {
+                // Generation does not fail for RSA-2048 (eight pairs of primes are tried); if it
+                // ever did, the DC would answer as one without the key: no wrap, no recovery.
+                generated_backup_key(self.seed).ok().map(|mut pair| {
+                    pair.guid = self.guid;
+                    pair
+                })
+            })
+            .as_ref()
+    }
+}
+
+impl DomainBackup for DcBackupKey {
+    fn wrap(&self, key: &MasterKey, sid: &Sid, seed: [u8; 32]) -> Option<DomainKeyBlock> {
+        self.pair()?.wrap(key, sid, seed).ok()
+    }
+    fn recover(&self, block: &DomainKeyBlock, sid: &Sid) -> Option<MasterKey> {
+        self.pair()?.recover(block, sid).ok()
+    }
 }
 
 /// The backup key pair sealed as `stored`, opened and parsed once per process: reading an RSA
@@ -58,19 +96,19 @@ fn backup_key_der(seed: u64) -> KeyDer {
 /// is served; at most [`BACKUP_KEY_MEMO`] are kept.
 fn opened_backup_key(
     sealer: &Sealer,
-    stored: &StoredBackupKey,
+    stored_guid: &str,
+    sealed: &Sealed,
 ) -> Result<BackupKeyPair, WorldError> {
     static OPENED: Memo<([u8; 32], String, Sealed), BackupKeyPair> = Memo::new(BACKUP_KEY_MEMO);
     let key = (
         sealer.key_id(),
-        format!("BCKUPKEY_{}", stored.guid),
-        stored.sealed.clone(),
+        format!("BCKUPKEY_{stored_guid}"),
+        sealed.clone(),
     );
     let guid = || {
-        stored
-            .guid
+        stored_guid
             .parse()
-            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", &stored.guid, "a GUID"))
+            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", stored_guid, "a GUID"))
     };
     if let Some(mut pair) = OPENED.get(&key) {
         pair.guid = guid()?;
@@ -89,7 +127,8 @@ fn opened_backup_key(
 }
 
 impl World {
-    /// The domain's DPAPI backup key pair: made once, sealed at rest.
+    /// The domain's DPAPI backup key pair: its GUID drawn once, when the first domain account
+    /// is made; the key itself is a function of the seed, made when first used ([`DcBackupKey`]).
     pub(in crate::world) fn ensure_backup_key(
         &mut self,
         rng: &mut Stream,
@@ -107,30 +146,41 @@ impl World {
         // main stream stays where it was, so worlds keep their passwords, SIDs and GUIDs.
         let mut unused = Zeroizing::new([0u8; 32]);
         rng.0.fill_bytes(&mut *unused);
-        let der = backup_key_der(self.state.seed).map_err(|reason| WorldError::KeyGeneration {
-            what: "the domain's DPAPI backup key".into(),
-            reason,
-        })?;
-        let name = format!("BCKUPKEY_{guid}");
-        let sealed = self.sealer.seal(&name, &der);
         if let Some(d) = self.state.domain.as_mut() {
             d.backup_key = Some(StoredBackupKey {
                 guid: guid.to_string(),
-                sealed,
+                sealed: None,
             });
         }
         Ok(())
     }
 
-    /// The domain backup service, when a writable DC answers.
-    pub(in crate::world) fn dc(&self) -> Result<Option<BackupKeyPair>, WorldError> {
+    /// The domain backup service, when a writable DC answers. A state written before the key
+    /// became a function of the seed holds it sealed, and that key is served.
+    pub(in crate::world) fn dc(&self) -> Result<Option<DcBackupKey>, WorldError> {
         let Some(d) = self.state.domain.as_ref().filter(|d| d.dc_reachable) else {
             return Ok(None);
         };
         let Some(k) = &d.backup_key else {
             return Ok(None);
         };
-        opened_backup_key(&self.sealer, k).map(Some)
+        let (guid, pair) = match &k.sealed {
+            Some(sealed) => {
+                let opened = opened_backup_key(&self.sealer, &k.guid, sealed)?;
+                (opened.guid, OnceLock::from(Some(opened)))
+            }
+            None => (
+                k.guid.parse().map_err(|_| {
+                    WorldError::bad_value("domain.backup_key.guid", &k.guid, "a GUID")
+                })?,
+                OnceLock::new(),
+            ),
+        };
+        Ok(Some(DcBackupKey {
+            guid,
+            seed: self.state.seed,
+            pair,
+        }))
     }
 
     pub(in crate::world) fn dc_reachable(

@@ -186,19 +186,21 @@ pub struct Domain {
     pub dc_reachable: bool,
     /// The next RID the domain hands out.
     pub next_rid: u32,
-    /// The domain's DPAPI backup key pair, made when the first domain account with a `Protect`
+    /// The domain's DPAPI backup key pair, named when the first domain account with a `Protect`
     /// folder is created.
     #[serde(default)]
     pub backup_key: Option<StoredBackupKey>,
 }
 
-/// A domain backup key pair at rest: its GUID and its sealed PKCS#8 private key.
+/// A domain backup key pair at rest: its GUID. The key itself is a function of the world's seed
+/// (README choice 70), made when first used; a state written before that holds it sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredBackupKey {
     /// The key pair's GUID (`BCKUPKEY_<guid>`).
     pub guid: String,
-    /// The private key, sealed.
-    pub sealed: Sealed,
+    /// The private key as PKCS#8, sealed (states written before the key was made when used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Sealed>,
 }
 
 /// The program behind a service, persisted.
@@ -407,14 +409,6 @@ pub enum WorldError {
         what: String,
         /// Why the master key did not open.
         source: crate::dpapi::masterkey::MasterKeyError,
-    },
-    /// A key could not be generated or encoded.
-    #[error("{what} could not be made: {reason}")]
-    KeyGeneration {
-        /// The key.
-        what: String,
-        /// The cryptographic library's reason.
-        reason: String,
     },
     /// A service the install starts did not start.
     #[error("the service {service} did not start at install: {text}")]

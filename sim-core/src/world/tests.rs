@@ -221,6 +221,54 @@ fn domain_reset_recovers_through_the_dc_backup_key_only_when_reachable() {
     }
 }
 
+/// A new state names the backup key and holds none of it (the key is the seed's, made when
+/// first used); a state written before that holds it sealed, and that sealed key is the one
+/// served: the recovery after a reset works through it, and a damaged one is refused.
+#[test]
+fn a_state_holding_the_backup_key_sealed_is_served_that_key() {
+    for damaged in [false, true] {
+        let (mut w, report) = world(ServiceAccountKind::Domain);
+        let name = report.service_account.clone();
+        let stored = w
+            .state()
+            .domain
+            .as_ref()
+            .unwrap()
+            .backup_key
+            .clone()
+            .unwrap();
+        assert_eq!(stored.sealed, None);
+        let der = super::domain::generated_backup_key(w.state().seed)
+            .unwrap()
+            .to_pkcs8()
+            .unwrap();
+        let mut sealed = w.sealer.seal(&format!("BCKUPKEY_{}", stored.guid), &der);
+        if damaged {
+            sealed = w.sealer.seal("BCKUPKEY_another", &der);
+        }
+        w.state
+            .domain
+            .as_mut()
+            .unwrap()
+            .backup_key
+            .as_mut()
+            .unwrap()
+            .sealed = Some(sealed);
+        run(&mut w, "sc stop ADSync");
+        run(
+            &mut w,
+            &format!("account reset {name} --password Dom-Reset-1"),
+        );
+        run(&mut w, "sc config ADSync password= Dom-Reset-1");
+        let started = w.exec(&parse_line("sc start ADSync").unwrap());
+        if damaged {
+            assert!(started.is_err(), "the damaged sealed key is refused");
+        } else {
+            assert_eq!(started.unwrap().code, 0, "recovered through the sealed key");
+        }
+    }
+}
+
 #[test]
 fn disabled_or_locked_accounts_fail_the_logon() {
     let (mut w, report) = world(ServiceAccountKind::Local);
