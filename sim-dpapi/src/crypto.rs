@@ -13,8 +13,7 @@ use zeroize::Zeroizing;
 
 use super::alg::{CipherAlg, Digest};
 
-/// Bytes that are wiped when dropped.
-pub type SecretBytes = Zeroizing<Vec<u8>>;
+pub use crate::secret::SecretBytes;
 
 /// `H(parts[0] || parts[1] || …)`.
 pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
@@ -25,7 +24,7 @@ pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
         }
         h.finalize().to_vec()
     }
-    Zeroizing::new(match d {
+    SecretBytes::new(match d {
         Digest::Sha1 => run::<Sha1>(parts),
         Digest::Sha512 => {
             let mut h = Sha512::new();
@@ -108,8 +107,8 @@ impl KeyedHash {
             key.to_vec()
         });
         k.resize(block, 0);
-        let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
-        let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
+        let ipad = SecretBytes::new(k.iter().map(|b| b ^ 0x36).collect());
+        let opad = SecretBytes::new(k.iter().map(|b| b ^ 0x5c).collect());
         let inner_hash = hash(d, &[&ipad, inner]);
         Self(match d {
             Digest::Sha1 => {
@@ -139,7 +138,7 @@ impl KeyedHash {
 
     /// The keyed hash of everything fed.
     pub fn finalize(self) -> SecretBytes {
-        Zeroizing::new(match self.0 {
+        SecretBytes::new(match self.0 {
             KeyedState::Sha1Rfc(m) => m.finalize().into_bytes().to_vec(),
             KeyedState::Sha512Rfc(m) => finish_512(m.finalize()),
             KeyedState::Sha1Outer(h) => sha2::Digest::finalize(h).to_vec(),
@@ -151,7 +150,7 @@ impl KeyedHash {
 /// `CryptDeriveKey`: the session key truncated to `key_len`, or, when it is too short (SHA-1 for
 /// 3DES), expanded to `H(ipad ^ K) || H(opad ^ K)` over the hash block size (§1.5).
 pub fn derive_key(d: Digest, session_key: &[u8], key_len: usize) -> SecretBytes {
-    let mut sk = Zeroizing::new(if session_key.len() > d.block_len() {
+    let mut sk = SecretBytes::new(if session_key.len() > d.block_len() {
         hmac(d, session_key, &[]).to_vec()
     } else {
         session_key.to_vec()
@@ -161,8 +160,8 @@ pub fn derive_key(d: Digest, session_key: &[u8], key_len: usize) -> SecretBytes 
         return sk;
     }
     sk.resize(d.block_len(), 0);
-    let ipad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x36).collect());
-    let opad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x5c).collect());
+    let ipad = SecretBytes::new(sk.iter().map(|b| b ^ 0x36).collect());
+    let opad = SecretBytes::new(sk.iter().map(|b| b ^ 0x5c).collect());
     let mut out = hash(d, &[&ipad]);
     out.extend_from_slice(&hash(d, &[&opad]));
     out.truncate(key_len);
@@ -238,9 +237,9 @@ pub fn cbc_decrypt(
         }
     }
     match alg {
-        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding).map(Zeroizing::new),
+        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding).map(SecretBytes::new),
         CipherAlg::Aes256 => {
-            let mut out = Zeroizing::new(vec![0u8; data.len()]);
+            let mut out = SecretBytes::zeroed(data.len());
             AesCbcDecryptor::new(key, iv)?.decrypt_to(data, &mut out)?;
             if padding == Padding::Pkcs7 {
                 let len = pkcs7_unpad_len(&out, 16).ok_or(CbcError)?;
