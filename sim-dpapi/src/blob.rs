@@ -13,7 +13,6 @@
 use std::ops::Range;
 
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use super::alg::{CipherAlg, Digest, HashAlg};
 use super::crypto::{self, CbcChain, KeyedHash, SecretBytes};
@@ -400,7 +399,7 @@ impl Blob {
             let Ok(mut chain) = CbcChain::decryptor(self.alg_crypt, &key, &iv) else {
                 continue;
             };
-            let mut plain = Zeroizing::new(vec![0u8; self.data.len()]);
+            let mut plain = SecretBytes::zeroed(self.data.len());
             let mut signer = match windows_sign {
                 None => {
                     let mut h = self.signer(sign_form, &mkh, entropy);
@@ -610,9 +609,9 @@ fn draw_keys<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
     policy: &BlobPolicy,
 ) -> (SecretBytes, SecretBytes) {
-    let mut salt = Zeroizing::new(vec![0u8; policy.salt_len]);
+    let mut salt = SecretBytes::zeroed(policy.salt_len);
     rng.fill_bytes(&mut salt);
-    let mut hmac2 = Zeroizing::new(vec![0u8; policy.salt_len]);
+    let mut hmac2 = SecretBytes::zeroed(policy.salt_len);
     rng.fill_bytes(&mut hmac2);
     (salt, hmac2)
 }

@@ -165,7 +165,7 @@ impl CredHistEntry {
         out.extend_from_slice(&self.secret);
     }
 
-    fn key_iv(&self, prekey: &PreKey) -> Result<Zeroizing<Vec<u8>>, CredHistError> {
+    fn key_iv(&self, prekey: &PreKey) -> Result<crate::crypto::SecretBytes, CredHistError> {
         if self.rounds > MAX_ROUNDS {
             return Err(CredHistError::TooManyRounds(self.rounds));
         }

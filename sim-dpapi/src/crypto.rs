@@ -1,9 +1,11 @@
 //! The primitives DPAPI builds on: hashes, HMAC (RFC 2104 and the non-RFC variant of SHA-1
-//! blobs), `CryptDeriveKey`, and CBC with or without PKCS#7 padding.
+//! blobs), `CryptDeriveKey`, and CBC with or without PKCS#7 padding (AES-256 through
+//! `aes_cbc_kernel`, AES-NI loops chosen at run time; 3DES through the `des` and `cbc` crates).
 //!
 //! Follows `docs/dpapi.md` §1.4 (master key blocks: CBC without padding) and §1.5 (blobs:
 //! session key, `CryptDeriveKey` expansion, CBC with IV 0 and PKCS#7, the non-RFC HMAC).
 
+use aes_cbc_kernel::{Aes256CbcDec, Aes256CbcEnc};
 use cbc::cipher::block_padding::{NoPadding, Pkcs7};
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use hmac::{Hmac, KeyInit, Mac};
@@ -13,8 +15,7 @@ use zeroize::Zeroizing;
 
 use super::alg::{CipherAlg, Digest};
 
-/// Bytes that are wiped when dropped.
-pub type SecretBytes = Zeroizing<Vec<u8>>;
+pub use crate::secret::SecretBytes;
 
 /// `H(parts[0] || parts[1] || …)`.
 pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
@@ -25,7 +26,7 @@ pub fn hash(d: Digest, parts: &[&[u8]]) -> SecretBytes {
         }
         h.finalize().to_vec()
     }
-    Zeroizing::new(match d {
+    SecretBytes::new(match d {
         Digest::Sha1 => run::<Sha1>(parts),
         Digest::Sha512 => {
             let mut h = Sha512::new();
@@ -108,8 +109,8 @@ impl KeyedHash {
             key.to_vec()
         });
         k.resize(block, 0);
-        let ipad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x36).collect());
-        let opad: SecretBytes = Zeroizing::new(k.iter().map(|b| b ^ 0x5c).collect());
+        let ipad = SecretBytes::new(k.iter().map(|b| b ^ 0x36).collect());
+        let opad = SecretBytes::new(k.iter().map(|b| b ^ 0x5c).collect());
         let inner_hash = hash(d, &[&ipad, inner]);
         Self(match d {
             Digest::Sha1 => {
@@ -139,7 +140,7 @@ impl KeyedHash {
 
     /// The keyed hash of everything fed.
     pub fn finalize(self) -> SecretBytes {
-        Zeroizing::new(match self.0 {
+        SecretBytes::new(match self.0 {
             KeyedState::Sha1Rfc(m) => m.finalize().into_bytes().to_vec(),
             KeyedState::Sha512Rfc(m) => finish_512(m.finalize()),
             KeyedState::Sha1Outer(h) => sha2::Digest::finalize(h).to_vec(),
@@ -151,7 +152,7 @@ impl KeyedHash {
 /// `CryptDeriveKey`: the session key truncated to `key_len`, or, when it is too short (SHA-1 for
 /// 3DES), expanded to `H(ipad ^ K) || H(opad ^ K)` over the hash block size (§1.5).
 pub fn derive_key(d: Digest, session_key: &[u8], key_len: usize) -> SecretBytes {
-    let mut sk = Zeroizing::new(if session_key.len() > d.block_len() {
+    let mut sk = SecretBytes::new(if session_key.len() > d.block_len() {
         hmac(d, session_key, &[]).to_vec()
     } else {
         session_key.to_vec()
@@ -161,8 +162,8 @@ pub fn derive_key(d: Digest, session_key: &[u8], key_len: usize) -> SecretBytes 
         return sk;
     }
     sk.resize(d.block_len(), 0);
-    let ipad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x36).collect());
-    let opad: SecretBytes = Zeroizing::new(sk.iter().map(|b| b ^ 0x5c).collect());
+    let ipad = SecretBytes::new(sk.iter().map(|b| b ^ 0x36).collect());
+    let opad = SecretBytes::new(sk.iter().map(|b| b ^ 0x5c).collect());
     let mut out = hash(d, &[&ipad]);
     out.extend_from_slice(&hash(d, &[&opad]));
     out.truncate(key_len);
@@ -210,7 +211,19 @@ pub fn cbc_encrypt(
     }
     match alg {
         CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding),
-        CipherAlg::Aes256 => run::<aes::Aes256>(key, iv, data, padding),
+        CipherAlg::Aes256 => {
+            let mut chain = aes_enc(key, iv)?;
+            let len = match padding {
+                Padding::Pkcs7 => pkcs7_len(data.len(), 16),
+                Padding::None => data.len(),
+            };
+            let mut buf = Vec::with_capacity(len);
+            buf.extend_from_slice(data);
+            buf.resize(len, 0);
+            pkcs7_pad(buf.get_mut(data.len()..).unwrap_or_default());
+            chain.encrypt_in_place(&mut buf).map_err(|_| CbcError)?;
+            Ok(buf)
+        }
     }
 }
 
@@ -238,10 +251,12 @@ pub fn cbc_decrypt(
         }
     }
     match alg {
-        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding).map(Zeroizing::new),
+        CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding).map(SecretBytes::new),
         CipherAlg::Aes256 => {
-            let mut out = Zeroizing::new(vec![0u8; data.len()]);
-            AesCbcDecryptor::new(key, iv)?.decrypt_to(data, &mut out)?;
+            let mut out = SecretBytes::zeroed(data.len());
+            aes_dec(key, iv)?
+                .decrypt_to(data, &mut out)
+                .map_err(|_| CbcError)?;
             if padding == Padding::Pkcs7 {
                 let len = pkcs7_unpad_len(&out, 16).ok_or(CbcError)?;
                 out.truncate(len);
@@ -257,8 +272,8 @@ pub fn cbc_decrypt(
 pub struct CbcChain(ChainState);
 
 enum ChainState {
-    Aes256Enc(cbc::Encryptor<aes::Aes256>),
-    Aes256Dec(AesCbcDecryptor),
+    Aes256Enc(Aes256CbcEnc),
+    Aes256Dec(Aes256CbcDec),
     TdesEnc(cbc::Encryptor<des::TdesEde3>),
     TdesDec(cbc::Decryptor<des::TdesEde3>),
 }
@@ -281,9 +296,7 @@ impl CbcChain {
     /// An encrypting chain. `key` and `iv` must have the cipher's sizes.
     pub fn encryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
         Ok(Self(match alg {
-            CipherAlg::Aes256 => ChainState::Aes256Enc(
-                cbc::Encryptor::new_from_slices(key, iv).map_err(|_| CbcError)?,
-            ),
+            CipherAlg::Aes256 => ChainState::Aes256Enc(aes_enc(key, iv)?),
             CipherAlg::TripleDes => {
                 ChainState::TdesEnc(cbc::Encryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
             }
@@ -293,7 +306,7 @@ impl CbcChain {
     /// A decrypting chain. `key` and `iv` must have the cipher's sizes.
     pub fn decryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
         Ok(Self(match alg {
-            CipherAlg::Aes256 => ChainState::Aes256Dec(AesCbcDecryptor::new(key, iv)?),
+            CipherAlg::Aes256 => ChainState::Aes256Dec(aes_dec(key, iv)?),
             CipherAlg::TripleDes => {
                 ChainState::TdesDec(cbc::Decryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
             }
@@ -304,10 +317,8 @@ impl CbcChain {
     /// blocks.
     pub fn apply(&mut self, buf: &mut [u8]) -> Result<(), CbcError> {
         match &mut self.0 {
-            ChainState::Aes256Enc(c) => {
-                blocks_in_place::<aes::Aes256, _>(buf, |b| c.encrypt_blocks_inout(b))
-            }
-            ChainState::Aes256Dec(c) => c.apply(buf),
+            ChainState::Aes256Enc(c) => c.encrypt_in_place(buf).map_err(|_| CbcError),
+            ChainState::Aes256Dec(c) => c.decrypt_in_place(buf).map_err(|_| CbcError),
             ChainState::TdesEnc(c) => {
                 blocks_in_place::<des::TdesEde3, _>(buf, |b| c.encrypt_blocks_inout(b))
             }
@@ -322,14 +333,12 @@ impl CbcChain {
     /// Like [`CbcChain::apply`], from `input` into `out` (of the same length).
     pub fn apply_b2b(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), CbcError> {
         let state = match &mut self.0 {
-            ChainState::Aes256Dec(c) => return c.decrypt_to(input, out),
+            ChainState::Aes256Dec(c) => return c.decrypt_to(input, out).map_err(|_| CbcError),
+            ChainState::Aes256Enc(c) => return c.encrypt_to(input, out).map_err(|_| CbcError),
             other => other,
         };
         let buf = cbc::cipher::InOutBuf::new(input, out).map_err(|_| CbcError)?;
         match state {
-            ChainState::Aes256Enc(c) => {
-                blocks_b2b::<aes::Aes256, _>(buf, |b| c.encrypt_blocks_inout(b))
-            }
             ChainState::TdesEnc(c) => {
                 blocks_b2b::<des::TdesEde3, _>(buf, |b| c.encrypt_blocks_inout(b))
             }
@@ -337,9 +346,26 @@ impl CbcChain {
                 blocks_b2b::<des::TdesEde3, _>(buf, |b| c.decrypt_blocks_inout(b))
             }
             // Returned above.
-            ChainState::Aes256Dec(_) => Err(CbcError),
+            ChainState::Aes256Dec(_) | ChainState::Aes256Enc(_) => Err(CbcError),
         }
     }
+}
+
+/// An AES-256-CBC encryption chain from the caller's key and IV slices (`aes_cbc_kernel`: an
+/// AES-NI loop where the CPU has AES-NI).
+fn aes_enc(key: &[u8], iv: &[u8]) -> Result<Aes256CbcEnc, CbcError> {
+    Ok(Aes256CbcEnc::new(
+        key.try_into().map_err(|_| CbcError)?,
+        iv.try_into().map_err(|_| CbcError)?,
+    ))
+}
+
+/// The same for decryption.
+fn aes_dec(key: &[u8], iv: &[u8]) -> Result<Aes256CbcDec, CbcError> {
+    Ok(Aes256CbcDec::new(
+        key.try_into().map_err(|_| CbcError)?,
+        iv.try_into().map_err(|_| CbcError)?,
+    ))
 }
 
 fn blocks_b2b<'i, 'o, C, F>(buf: cbc::cipher::InOutBuf<'i, 'o, u8>, f: F) -> Result<(), CbcError>
@@ -353,67 +379,6 @@ where
     }
     f(blocks);
     Ok(())
-}
-
-/// AES-256-CBC decryption that gives the block cipher whole runs of blocks (its AES-NI and VAES
-/// backends decrypt 8 to 32 at once) and XORs each with the ciphertext before it afterwards,
-/// instead of the block mode's per-batch copies. CBC decryption has no chain through the
-/// plaintext, so this is the same function, only fed differently.
-struct AesCbcDecryptor {
-    cipher: aes::Aes256Dec,
-    /// The ciphertext block before the next one (the IV at the start).
-    prev: [u8; 16],
-}
-
-/// Blocks decrypted at a time in place: the ciphertext they XOR with is copied aside first.
-const IN_PLACE_RUN: usize = 64 * 16;
-
-impl AesCbcDecryptor {
-    fn new(key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
-        Ok(Self {
-            cipher: aes::Aes256Dec::new_from_slice(key).map_err(|_| CbcError)?,
-            prev: iv.try_into().map_err(|_| CbcError)?,
-        })
-    }
-
-    /// `out = D(input) ^ (prev || input[..len - 16])`; `input` and `out` of one length, whole
-    /// blocks.
-    fn decrypt_to(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), CbcError> {
-        let Some(last) = input.len().checked_sub(16) else {
-            return if input.is_empty() && out.is_empty() {
-                Ok(())
-            } else {
-                Err(CbcError)
-            };
-        };
-        let buf = cbc::cipher::InOutBuf::new(input, out).map_err(|_| CbcError)?;
-        blocks_b2b::<aes::Aes256, _>(buf, |b| {
-            cbc::cipher::BlockCipherDecrypt::decrypt_blocks_inout(&self.cipher, b)
-        })?;
-        let (first, rest) = out.split_at_mut(16);
-        for (o, p) in first.iter_mut().zip(&self.prev) {
-            *o ^= *p;
-        }
-        for (o, c) in rest.iter_mut().zip(&input[..last]) {
-            *o ^= *c;
-        }
-        self.prev.copy_from_slice(&input[last..]);
-        Ok(())
-    }
-
-    /// Decrypts `buf` in place, a run of blocks at a time.
-    fn apply(&mut self, buf: &mut [u8]) -> Result<(), CbcError> {
-        if !buf.len().is_multiple_of(16) {
-            return Err(CbcError);
-        }
-        let mut copy = [0u8; IN_PLACE_RUN];
-        for run in buf.chunks_mut(IN_PLACE_RUN) {
-            let ct = &mut copy[..run.len()];
-            ct.copy_from_slice(run);
-            self.decrypt_to(ct, run)?;
-        }
-        Ok(())
-    }
 }
 
 /// Length of `msg_len` bytes after PKCS#7 padding to `block` bytes: always at least one byte of

@@ -33,7 +33,7 @@
 
 use sha1::Sha1;
 use sha2::Sha512;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use super::alg::Digest;
 use super::crypto::SecretBytes;
@@ -337,7 +337,7 @@ fn run<E: Engine>(password: &[u8], salt: &[u8], rounds: u32, out_len: usize) -> 
     // writes only their first OUT bytes.
     let mut inner_block = padded_block::<E>();
     let mut outer_block = padded_block::<E>();
-    let mut out = Zeroizing::new(Vec::with_capacity(out_len));
+    let mut out = SecretBytes::new(Vec::with_capacity(out_len));
     let mut block_index: u32 = 1;
     while out.len() < out_len {
         // U1 = HMAC(P, salt || BE32(i)).

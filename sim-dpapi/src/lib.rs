@@ -9,7 +9,8 @@
 //!
 //! Layers, bottom up:
 //! - [`alg`]: the CryptoAPI `ALG_ID`s that occur, [`crypto`]: the hash, HMAC, CBC and
-//!   `CryptDeriveKey` primitives, [`kdf`]: DPAPI's PBKDF2 variant (§1.3).
+//!   `CryptDeriveKey` primitives, [`kdf`]: DPAPI's PBKDF2 variant (§1.3), [`secret`]: the byte
+//!   buffer they return key material and plaintext in, wiped in bulk when dropped.
 //! - [`sid`]: security identifiers, text and binary, and service SIDs (§1.2).
 //! - [`prekey`]: password hashes and the pre-key every master key is opened with (§1.2), and the
 //!   `DPAPI_SYSTEM` LSA secret (§2.5).
@@ -42,6 +43,7 @@ pub mod memo;
 pub mod preferred;
 pub mod prekey;
 pub mod reader;
+pub mod secret;
 pub mod sid;
 pub mod store;
 

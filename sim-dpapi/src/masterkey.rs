@@ -286,7 +286,7 @@ impl MasterKeyBlock {
         let hmac_key = crypto::hmac(d, prekey, &[hmac_salt]);
         let expected = crypto::hmac(d, &hmac_key, &[secret]);
         if crypto::ct_eq(mac, &expected) {
-            Ok(zeroize::Zeroizing::new(secret.to_vec()))
+            Ok(SecretBytes::new(secret.to_vec()))
         } else {
             Err(MasterKeyError::WrongKey)
         }

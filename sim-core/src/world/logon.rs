@@ -72,7 +72,7 @@ impl StartHost<'_> {
         );
         // A recovery through the DC re-protects the key: keep what DPAPI wrote.
         self.world.save_store(self.account, &store);
-        Ok(result.map(|(_, plain)| plain)?)
+        Ok(result.map(|(_, plain)| plain.into())?)
     }
 }
 

@@ -96,7 +96,7 @@ impl World {
         Ok(self
             .machine_store()?
             .unprotect(&cred, blob, entropy)
-            .map(|(_, p)| p))
+            .map(|(_, p)| p.into()))
     }
 
     pub(in crate::world) fn machine_store(&self) -> Result<ProtectStore, WorldError> {
