@@ -15,8 +15,13 @@
 //! CBC decryption has no chain: every block is `D(c[i]) ^ c[i-1]`. The AES-NI build decrypts
 //! eight blocks at a time (eight independent `AESDEC` streams keep the unit busy, as OpenSSL's
 //! `aesni_cbc_decrypt` does) and XORs each with the ciphertext before it while both are still in
-//! registers, writing the plaintext once. The `aes` crate's VAES backend decrypts wider, but it is
-//! entered per call and its result was XORed in a second pass over memory.
+//! registers, writing the plaintext once. Where the CPU also has AVX-512F and VAES, a third
+//! build decrypts sixteen blocks at a time in four 512-bit registers (one `VAESDEC` is a round of
+//! four blocks) and XORs them with the ciphertext one block back, loaded four blocks at a time,
+//! as OpenSSL's AVX-512 CBC decryption does. (The `aes` crate's VAES backend decrypts as wide,
+//! but it is entered per call and its result was XORed in a second pass over memory.) Valgrind
+//! does not report AVX-512 to the programs it runs, so under it the AES-NI build is the one
+//! exercised; the property tests run every build the CPU has, each on its own.
 //!
 //! The AES-NI builds are chosen at run time when the CPU has AES-NI; elsewhere, and on other
 //! architectures (AArch64's AES instructions through `aes`), the `aes` and `cbc` crates run it.
@@ -152,7 +157,7 @@ impl Aes256CbcDec {
     /// A chain under `key` starting from `iv`, on the AES-NI build when the CPU has AES-NI.
     pub fn new(key: &[u8; KEY_LEN], iv: &[u8; BLOCK]) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if let Some(chain) = aesni::DecChain::new(key, iv) {
+        if let Some(chain) = aesni::DecChain::new(key, iv, true) {
             return Self(DecImp::AesNi(chain));
         }
         Self::portable(key, iv)
@@ -166,9 +171,11 @@ impl Aes256CbcDec {
         }))
     }
 
-    /// Which build this chain runs: `"AES-NI"` or `"aes crate"`.
+    /// Which build this chain runs: `"VAES-512"`, `"AES-NI"` or `"aes crate"`.
     pub fn path(&self) -> &'static str {
         match &self.0 {
+            #[cfg(target_arch = "x86_64")]
+            DecImp::AesNi(chain) if chain.wide() => "VAES-512",
             #[cfg(target_arch = "x86_64")]
             DecImp::AesNi(_) => "AES-NI",
             DecImp::Portable(_) => "aes crate",
@@ -253,9 +260,11 @@ impl PortableDec {
 #[allow(unsafe_code)]
 mod aesni {
     use std::arch::x86_64::{
-        __m128i, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128, _mm_aesenclast_si128,
-        _mm_aesimc_si128, _mm_aeskeygenassist_si128, _mm_loadu_si128, _mm_setzero_si128,
-        _mm_shuffle_epi32, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
+        __m128i, __m512i, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128,
+        _mm_aesenclast_si128, _mm_aesimc_si128, _mm_aeskeygenassist_si128, _mm_loadu_si128,
+        _mm_setzero_si128, _mm_shuffle_epi32, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
+        _mm512_aesdec_epi128, _mm512_aesdeclast_epi128, _mm512_broadcast_i32x4, _mm512_loadu_si512,
+        _mm512_setzero_si512, _mm512_storeu_si512, _mm512_xor_si512,
     };
 
     use zeroize::Zeroize;
@@ -303,11 +312,14 @@ mod aesni {
     pub(super) struct DecChain {
         keys: [__m128i; 15],
         prev: __m128i,
+        /// Whether the CPU also has AVX-512F and VAES, and the wide build runs.
+        wide: bool,
     }
 
     impl DecChain {
-        /// The chain, or `None` when the CPU has no AES-NI.
-        pub(super) fn new(key: &[u8; KEY_LEN], iv: &[u8; BLOCK]) -> Option<Self> {
+        /// The chain, or `None` when the CPU has no AES-NI; on the wide build when `wide` and
+        /// the CPU has AVX-512F and VAES.
+        pub(super) fn new(key: &[u8; KEY_LEN], iv: &[u8; BLOCK], wide: bool) -> Option<Self> {
             if !std::is_x86_feature_detected!("aes") {
                 return None;
             }
@@ -319,14 +331,28 @@ mod aesni {
             enc.zeroize();
             // SAFETY: as for `expand`: `load` requires AES-NI, detected above.
             let prev = unsafe { load(iv) };
-            Some(Self { keys, prev })
+            let wide = wide
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("vaes");
+            Some(Self { keys, prev, wide })
+        }
+
+        /// Whether the wide (VAES-512) build runs.
+        pub(super) fn wide(&self) -> bool {
+            self.wide
         }
 
         /// Decrypts `input` into `out` (whole blocks of one length).
         pub(super) fn decrypt(&mut self, input: &[u8], out: &mut [u8]) {
-            // SAFETY: `decrypt_blocks` requires AES-NI; `self` exists, so `DecChain::new` found
-            // it.
-            unsafe { decrypt_blocks(&self.keys, &mut self.prev, input, out) }
+            if self.wide {
+                // SAFETY: `decrypt_blocks_wide` requires AES-NI, AVX-512F and VAES; `wide` is
+                // set only when `DecChain::new` detected all three.
+                unsafe { decrypt_blocks_wide(&self.keys, &mut self.prev, input, out) }
+            } else {
+                // SAFETY: `decrypt_blocks` requires AES-NI; `self` exists, so `DecChain::new`
+                // found it.
+                unsafe { decrypt_blocks(&self.keys, &mut self.prev, input, out) }
+            }
         }
     }
 
@@ -476,6 +502,70 @@ mod aesni {
         *prev = p;
     }
 
+    /// Sixteen blocks in four 512-bit registers.
+    const WIDE: usize = 16 * BLOCK;
+
+    /// The 64 bytes of `b` as a vector.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load512(b: &[u8; 64]) -> __m512i {
+        // SAFETY: `b` is 64 readable bytes, and `_mm512_loadu_si512` has no alignment
+        // requirement.
+        unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
+    }
+
+    /// Writes `v` into the 64 bytes of `b`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn store512(b: &mut [u8; 64], v: __m512i) {
+        // SAFETY: `b` is 64 writable bytes, and `_mm512_storeu_si512` has no alignment
+        // requirement.
+        unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
+    }
+
+    /// [`decrypt_blocks`] sixteen blocks at a time with VAES (each `VAESDEC` runs a round on four
+    /// blocks), as OpenSSL's AVX-512 CBC decryption does. Every block but the first XORs with the
+    /// ciphertext block just before it, which one 512-bit load from one block back gives four at
+    /// a time; the first block (it XORs with `prev`) and those after the last group of sixteen
+    /// go through the 128-bit build.
+    #[target_feature(enable = "aes,avx512f,vaes")]
+    fn decrypt_blocks_wide(keys: &[__m128i; 15], prev: &mut __m128i, input: &[u8], out: &mut [u8]) {
+        let n = input.len().min(out.len()) / BLOCK * BLOCK;
+        if n < BLOCK + WIDE {
+            return decrypt_blocks(keys, prev, input, out);
+        }
+        decrypt_blocks(keys, prev, &input[..BLOCK], &mut out[..BLOCK]);
+        let mut k = [_mm512_setzero_si512(); 15];
+        for (w, key) in k.iter_mut().zip(keys) {
+            *w = _mm512_broadcast_i32x4(*key);
+        }
+        let mut at = BLOCK;
+        while at + WIDE <= n {
+            let (src, _) = input[at..at + WIDE].as_chunks::<64>();
+            let (back, _) = input[at - BLOCK..at - BLOCK + WIDE].as_chunks::<64>();
+            let (dst, _) = out[at..at + WIDE].as_chunks_mut::<64>();
+            let mut x = [_mm512_setzero_si512(); 4];
+            for (v, c) in x.iter_mut().zip(src) {
+                *v = _mm512_xor_si512(load512(c), k[0]);
+            }
+            for key in &k[1..14] {
+                for v in &mut x {
+                    *v = _mm512_aesdec_epi128(*v, *key);
+                }
+            }
+            for ((v, d), b) in x.iter_mut().zip(dst).zip(back) {
+                store512(
+                    d,
+                    _mm512_xor_si512(_mm512_aesdeclast_epi128(*v, k[14]), load512(b)),
+                );
+            }
+            at += WIDE;
+        }
+        let (last, _) = input[at - BLOCK..at].as_chunks::<BLOCK>();
+        *prev = load(&last[0]);
+        decrypt_blocks(keys, prev, &input[at..n], &mut out[at..n]);
+    }
+
     /// CBC-encrypts the whole blocks of `buf` in place from `chain`, leaving the last ciphertext
     /// block in `chain`. The round keys are copied into locals before the loop so that the
     /// compiler keeps them in registers; the chaining value never leaves a register.
@@ -587,8 +677,13 @@ mod tests {
         buf
     }
 
+    /// Every decryption build this CPU can run: the selected one (VAES-512 where the CPU has
+    /// it), AES-NI on its own, and the portable one.
     fn decryptors(key: &[u8; 32], iv: &[u8; 16]) -> Vec<Aes256CbcDec> {
-        vec![Aes256CbcDec::new(key, iv), Aes256CbcDec::portable(key, iv)]
+        let mut all = vec![Aes256CbcDec::new(key, iv), Aes256CbcDec::portable(key, iv)];
+        #[cfg(target_arch = "x86_64")]
+        all.extend(aesni::DecChain::new(key, iv, false).map(|c| Aes256CbcDec(DecImp::AesNi(c))));
+        all
     }
 
     #[test]
@@ -615,7 +710,17 @@ mod tests {
     fn the_selected_build_is_aes_ni_where_the_cpu_has_it() {
         let dec = Aes256CbcDec::new(&[0; 32], &[0; 16]);
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(dec.path() == "AES-NI", std::is_x86_feature_detected!("aes"));
+        assert_eq!(
+            dec.path(),
+            match (
+                std::is_x86_feature_detected!("aes"),
+                std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("vaes")
+            ) {
+                (true, true) => "VAES-512",
+                (true, false) => "AES-NI",
+                (false, _) => "aes crate",
+            }
+        );
         let chain = Aes256CbcEnc::new(&[0; 32], &[0; 16]);
         #[cfg(target_arch = "x86_64")]
         assert_eq!(
