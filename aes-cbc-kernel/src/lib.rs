@@ -639,19 +639,27 @@ mod tests {
         vec![Aes256CbcEnc::new(key, iv), Aes256CbcEnc::portable(key, iv)]
     }
 
+    /// NIST SP 800-38A F.2.5 / F.2.6, CBC-AES256 (FIPS 197's key schedule under it): key, IV,
+    /// plaintext and ciphertext.
+    fn sp_800_38a() -> ([u8; 32], [u8; 16], [u8; 64], [u8; 64]) {
+        (
+            hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"),
+            hex("000102030405060708090a0b0c0d0e0f"),
+            hex(concat!(
+                "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
+                "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+            )),
+            hex(concat!(
+                "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d",
+                "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"
+            )),
+        )
+    }
+
     #[test]
     fn fips_197_and_sp_800_38a_vectors() {
-        // NIST SP 800-38A F.2.5, CBC-AES256.Encrypt (FIPS 197's key schedule under it).
-        let key: [u8; 32] = hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
-        let iv: [u8; 16] = hex("000102030405060708090a0b0c0d0e0f");
-        let pt: [u8; 64] = hex(concat!(
-            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
-            "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
-        ));
-        let ct: [u8; 64] = hex(concat!(
-            "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d",
-            "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"
-        ));
+        // NIST SP 800-38A F.2.5, CBC-AES256.Encrypt.
+        let (key, iv, pt, ct) = sp_800_38a();
         for mut chain in chains(&key, &iv) {
             let mut buf = pt;
             chain.encrypt_in_place(&mut buf).unwrap();
@@ -689,16 +697,7 @@ mod tests {
     #[test]
     fn sp_800_38a_decryption() {
         // NIST SP 800-38A F.2.6, CBC-AES256.Decrypt.
-        let key: [u8; 32] = hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
-        let iv: [u8; 16] = hex("000102030405060708090a0b0c0d0e0f");
-        let ct: [u8; 64] = hex(concat!(
-            "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d",
-            "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b"
-        ));
-        let pt: [u8; 64] = hex(concat!(
-            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
-            "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
-        ));
+        let (key, iv, pt, ct) = sp_800_38a();
         for mut chain in decryptors(&key, &iv) {
             let mut out = [0u8; 64];
             chain.decrypt_to(&ct, &mut out).unwrap();

@@ -98,6 +98,17 @@ fn the_shell_in_a_terminal() {
     sim.assert_no_secret(&[&password], &[]);
 }
 
+/// `adsync-sim shell` on the sim's state with its three streams piped.
+fn piped_shell(sim: &Sim) -> std::process::Child {
+    Command::new(adsync_sim_bin())
+        .args(["--state", sim.state.to_str().unwrap(), "shell"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn the_shell_scripted_through_a_pipe() {
     let mut sim = Sim::new();
@@ -105,13 +116,7 @@ fn the_shell_scripted_through_a_pipe() {
     let script = format!(
         "Get-Foo -Bar\nsc.exe query ADSync\n$c = Get-Credential\n{admin}\n{password}\nAdd-ADSyncAADServiceAccount -AADCredential $c\nStart-ADSyncSyncCycle\nexit\nStart-Service Nothing\n"
     );
-    let mut child = Command::new(adsync_sim_bin())
-        .args(["--state", sim.state.to_str().unwrap(), "shell"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = piped_shell(&sim);
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
     let o = child.wait_with_output().unwrap();
     let t = text(&o);
@@ -131,13 +136,7 @@ fn the_shell_scripted_through_a_pipe() {
 fn the_shell_stops_quietly_when_its_reader_goes() {
     let mut sim = Sim::new();
     sim.ok(&["init", "--kdf-rounds", "1"]);
-    let mut child = Command::new(adsync_sim_bin())
-        .args(["--state", sim.state.to_str().unwrap(), "shell"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = piped_shell(&sim);
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         for _ in 0..5_000 {
