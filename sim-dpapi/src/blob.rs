@@ -488,9 +488,7 @@ impl Blob {
         out.put_guid(&self.provider);
         self.write_signed_header(&mut out, data_len);
         let start = out.len();
-        out.extend_from_slice(plaintext);
-        out.resize(start + data_len, 0);
-        crypto::pkcs7_pad(out.get_mut(start + plaintext.len()..).unwrap_or_default());
+        crypto::pkcs7_append(&mut out, plaintext, block);
 
         let mkh = master_key.sha1();
         let key = self.data_key(self.windows_form(!entropy.is_empty()), &mkh, entropy);

@@ -212,16 +212,15 @@ pub fn cbc_encrypt(
     match alg {
         CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding),
         CipherAlg::Aes256 => {
-            let mut chain = aes_enc(key, iv)?;
-            let len = match padding {
-                Padding::Pkcs7 => pkcs7_len(data.len(), 16),
-                Padding::None => data.len(),
-            };
-            let mut buf = Vec::with_capacity(len);
-            buf.extend_from_slice(data);
-            buf.resize(len, 0);
-            pkcs7_pad(buf.get_mut(data.len()..).unwrap_or_default());
-            chain.encrypt_in_place(&mut buf).map_err(|_| CbcError)?;
+            let (key, iv) = aes_key_iv(key, iv)?;
+            let mut buf = Vec::with_capacity(pkcs7_len(data.len(), 16));
+            match padding {
+                Padding::Pkcs7 => pkcs7_append(&mut buf, data, 16),
+                Padding::None => buf.extend_from_slice(data),
+            }
+            Aes256CbcEnc::new(key, iv)
+                .encrypt_in_place(&mut buf)
+                .map_err(|_| CbcError)?;
             Ok(buf)
         }
     }
@@ -254,7 +253,8 @@ pub fn cbc_decrypt(
         CipherAlg::TripleDes => run::<des::TdesEde3>(key, iv, data, padding).map(SecretBytes::new),
         CipherAlg::Aes256 => {
             let mut out = SecretBytes::zeroed(data.len());
-            aes_dec(key, iv)?
+            let (key, iv) = aes_key_iv(key, iv)?;
+            Aes256CbcDec::new(key, iv)
                 .decrypt_to(data, &mut out)
                 .map_err(|_| CbcError)?;
             if padding == Padding::Pkcs7 {
@@ -296,7 +296,10 @@ impl CbcChain {
     /// An encrypting chain. `key` and `iv` must have the cipher's sizes.
     pub fn encryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
         Ok(Self(match alg {
-            CipherAlg::Aes256 => ChainState::Aes256Enc(aes_enc(key, iv)?),
+            CipherAlg::Aes256 => {
+                let (key, iv) = aes_key_iv(key, iv)?;
+                ChainState::Aes256Enc(Aes256CbcEnc::new(key, iv))
+            }
             CipherAlg::TripleDes => {
                 ChainState::TdesEnc(cbc::Encryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
             }
@@ -306,7 +309,10 @@ impl CbcChain {
     /// A decrypting chain. `key` and `iv` must have the cipher's sizes.
     pub fn decryptor(alg: CipherAlg, key: &[u8], iv: &[u8]) -> Result<Self, CbcError> {
         Ok(Self(match alg {
-            CipherAlg::Aes256 => ChainState::Aes256Dec(aes_dec(key, iv)?),
+            CipherAlg::Aes256 => {
+                let (key, iv) = aes_key_iv(key, iv)?;
+                ChainState::Aes256Dec(Aes256CbcDec::new(key, iv))
+            }
             CipherAlg::TripleDes => {
                 ChainState::TdesDec(cbc::Decryptor::new_from_slices(key, iv).map_err(|_| CbcError)?)
             }
@@ -351,18 +357,19 @@ impl CbcChain {
     }
 }
 
-/// An AES-256-CBC encryption chain from the caller's key and IV slices (`aes_cbc_kernel`: an
-/// AES-NI loop where the CPU has AES-NI).
-fn aes_enc(key: &[u8], iv: &[u8]) -> Result<Aes256CbcEnc, CbcError> {
-    Ok(Aes256CbcEnc::new(
-        key.try_into().map_err(|_| CbcError)?,
-        iv.try_into().map_err(|_| CbcError)?,
-    ))
-}
-
-/// The same for decryption.
-fn aes_dec(key: &[u8], iv: &[u8]) -> Result<Aes256CbcDec, CbcError> {
-    Ok(Aes256CbcDec::new(
+/// The caller's key and IV slices as AES-256-CBC's (`aes_cbc_kernel` takes arrays), or
+/// [`CbcError`] when their sizes are not the cipher's.
+fn aes_key_iv<'a>(
+    key: &'a [u8],
+    iv: &'a [u8],
+) -> Result<
+    (
+        &'a [u8; aes_cbc_kernel::KEY_LEN],
+        &'a [u8; aes_cbc_kernel::BLOCK],
+    ),
+    CbcError,
+> {
+    Ok((
         key.try_into().map_err(|_| CbcError)?,
         iv.try_into().map_err(|_| CbcError)?,
     ))
@@ -392,6 +399,14 @@ pub const fn pkcs7_len(msg_len: usize, block: usize) -> usize {
 pub fn pkcs7_pad(tail: &mut [u8]) {
     let n = tail.len() as u8;
     tail.fill(n);
+}
+
+/// Appends `msg` and its PKCS#7 padding to `block` bytes to `out` ([`pkcs7_len`] bytes in all).
+pub fn pkcs7_append(out: &mut Vec<u8>, msg: &[u8], block: usize) {
+    let start = out.len();
+    out.extend_from_slice(msg);
+    out.resize(start + pkcs7_len(msg.len(), block), 0);
+    pkcs7_pad(out.get_mut(start + msg.len()..).unwrap_or_default());
 }
 
 /// The message length of PKCS#7-padded `data` (a whole number of `block`-byte blocks), or
