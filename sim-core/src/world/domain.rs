@@ -105,25 +105,27 @@ fn opened_backup_key(
         format!("BCKUPKEY_{stored_guid}"),
         sealed.clone(),
     );
-    let guid = || {
-        stored_guid
-            .parse()
-            .map_err(|_| WorldError::bad_value("domain.backup_key.guid", stored_guid, "a GUID"))
-    };
     if let Some(mut pair) = OPENED.get(&key) {
-        pair.guid = guid()?;
+        pair.guid = stored_guid_value(stored_guid)?;
         return Ok(pair);
     }
     // Opened before the GUID is read, as without the memo: a damaged GUID changes the name the
     // value was sealed under, so the seal refuses it first.
     let der = sealer.open(&key.1, &key.2)?;
-    let guid = guid()?;
+    let guid = stored_guid_value(stored_guid)?;
     let pair = BackupKeyPair::from_pkcs8(guid, &der).map_err(|e| WorldError::BadFormat {
         what: format!("the backup key BCKUPKEY_{guid}"),
         reason: Some(e.to_string()),
     })?;
     OPENED.insert(key, pair.clone());
     Ok(pair)
+}
+
+/// The backup key's GUID as the state stores it, read.
+fn stored_guid_value(stored: &str) -> Result<uuid::Uuid, WorldError> {
+    stored
+        .parse()
+        .map_err(|_| WorldError::bad_value("domain.backup_key.guid", stored, "a GUID"))
 }
 
 impl World {
@@ -169,12 +171,7 @@ impl World {
                 let opened = opened_backup_key(&self.sealer, &k.guid, sealed)?;
                 (opened.guid, OnceLock::from(Some(opened)))
             }
-            None => (
-                k.guid.parse().map_err(|_| {
-                    WorldError::bad_value("domain.backup_key.guid", &k.guid, "a GUID")
-                })?,
-                OnceLock::new(),
-            ),
+            None => (stored_guid_value(&k.guid)?, OnceLock::new()),
         };
         Ok(Some(DcBackupKey {
             guid,
