@@ -320,22 +320,30 @@ impl EventLogs {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_full_log_overwrites_its_oldest_records_and_numbers_keep_counting() {
-        let mut logs = EventLogs::default();
-        let ev = |log| NewEvent {
-            log,
+    /// A service-state event (7036) in the System log, or in the Application log.
+    fn ev(system: bool) -> NewEvent {
+        NewEvent {
+            log: if system {
+                LogName::System
+            } else {
+                LogName::Application
+            },
             source: "Service Control Manager",
             id: 7036,
             level: Level::Information,
             message: "m".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_full_log_overwrites_its_oldest_records_and_numbers_keep_counting() {
+        let mut logs = EventLogs::default();
         let extra = 500u64;
         for i in 0..MAX_RECORDS_PER_LOG as u64 + extra {
-            let r = logs.write(FileTime(i), ev(LogName::System));
+            let r = logs.write(FileTime(i), ev(true));
             assert_eq!(r.record_id, i + 1);
         }
-        logs.write(FileTime(0), ev(LogName::Application));
+        logs.write(FileTime(0), ev(false));
         let system: Vec<u64> = logs
             .all()
             .filter(|r| r.log == LogName::System)
@@ -359,13 +367,6 @@ mod tests {
             outer in proptest::collection::vec(proptest::bool::ANY, 0..60),
             commit_inner in proptest::bool::ANY,
         ) {
-            let ev = |system: bool| NewEvent {
-                log: if system { LogName::System } else { LogName::Application },
-                source: "Service Control Manager",
-                id: 7036,
-                level: Level::Information,
-                message: "m".into(),
-            };
             let mut logs = EventLogs::default();
             for i in 0..before {
                 logs.write(FileTime(i as u64), ev(i % 3 != 0));
@@ -407,13 +408,6 @@ mod tests {
             writes in proptest::collection::vec(proptest::bool::ANY, 0..80),
             full in proptest::bool::ANY,
         ) {
-            let ev = |system: bool| NewEvent {
-                log: if system { LogName::System } else { LogName::Application },
-                source: "Service Control Manager",
-                id: 7036,
-                level: Level::Information,
-                message: "m".into(),
-            };
             let mut logs = EventLogs::default();
             let fill = if full { MAX_RECORDS_PER_LOG } else { 0 };
             for _ in 0..fill {
