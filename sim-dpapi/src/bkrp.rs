@@ -115,7 +115,8 @@ impl BackupKeyPair {
         Err(rsa::Error::InvalidPrime)
     }
 
-    /// The private key as PKCS#8 DER (for sealing at rest).
+    /// The private key as PKCS#8 DER, the form [`BackupKeyPair::from_pkcs8`] reads (states
+    /// written before the key was made from the world's seed hold it sealed in this form).
     pub fn to_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, rsa::pkcs8::Error> {
         Ok(Zeroizing::new(
             self.private.to_pkcs8_der()?.as_bytes().to_vec(),
