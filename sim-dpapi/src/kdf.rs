@@ -15,7 +15,7 @@
 //!   iteration) and one of `acc || 0x80 || 0… || bit length`;
 //! - outer: `H(opad-block || inner digest)`, likewise.
 //!
-//! The states after the ipad and opad blocks are computed once per call ([`Keys`]). The second
+//! The states after the ipad and opad blocks are computed once per call (`Keys`). The second
 //! block of each hash is the previous state (or the accumulator) followed by constant padding,
 //! so an iteration is exactly two compressions of that block shape, with no allocation, no
 //! buffering, no finalisation logic and no hasher clones. For SHA-512 the compression
