@@ -23,6 +23,12 @@
 //! does not report AVX-512 to the programs it runs, so under it the AES-NI build is the one
 //! exercised; the property tests run every build the CPU has, each on its own.
 //!
+//! For a caller that stitches the encryption into other work (`sha512-kernel` hashes a blob's
+//! ciphertext in the same pass), [`Aes256CbcEnc::encrypt_block_aesni`] is one block's step,
+//! built for AES-NI and inlined into a caller built with it; [`Aes256CbcEnc::is_aesni`] says
+//! whether a chain is on AES-NI. (Decryption is not stitched: it is throughput-bound, and the
+//! wide builds above beat one block at a time between another loop's instructions.)
+//!
 //! The AES-NI builds are chosen at run time when the CPU has AES-NI; elsewhere, and on other
 //! architectures (AArch64's AES instructions through `aes`), the `aes` and `cbc` crates run it.
 //! The crate's `unsafe` blocks are the calls into the AES-NI builds, made only by values that
@@ -99,6 +105,36 @@ impl Aes256CbcEnc {
             #[cfg(target_arch = "x86_64")]
             Imp::AesNi(_) => "AES-NI",
             Imp::Portable(_) => "aes + cbc crates",
+        }
+    }
+
+    /// Whether this chain runs on AES-NI, so that [`Aes256CbcEnc::encrypt_block_aesni`] is a
+    /// handful of instructions a caller built for AES-NI can interleave with its own work.
+    pub fn is_aesni(&self) -> bool {
+        match &self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Imp::AesNi(_) => true,
+            Imp::Portable(_) => false,
+        }
+    }
+
+    /// Encrypts one block in place, continuing the chain: the step of a caller that stitches
+    /// encryption into other work (`sha512-kernel` hashes a blob's ciphertext while encrypting
+    /// the blocks after it). Built for AES-NI, so that it inlines into such a caller; on a
+    /// portable chain it takes the `cbc` crate's path, block by block.
+    ///
+    /// # Safety
+    ///
+    /// A safe call from code built with AES-NI (`#[target_feature(enable = "aes")]`); anywhere
+    /// else the CPU must have AES-NI, which the caller establishes
+    /// (`is_x86_feature_detected!("aes")`) before calling it in an `unsafe` block.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "aes")]
+    pub fn encrypt_block_aesni(&mut self, block: &mut [u8; BLOCK]) {
+        match &mut self.0 {
+            Imp::AesNi(chain) => chain.encrypt_one(block),
+            Imp::Portable(enc) => enc.encrypt_block(block.into()),
         }
     }
 
@@ -298,6 +334,15 @@ mod aesni {
             // SAFETY: `encrypt_blocks` requires AES-NI; `self` exists, so `Chain::new` found it.
             unsafe { encrypt_blocks(&self.keys, &mut self.chain, buf) }
         }
+
+        /// Encrypts one block in place.
+        #[inline]
+        #[target_feature(enable = "aes")]
+        pub(super) fn encrypt_one(&mut self, block: &mut [u8; BLOCK]) {
+            let x = encrypt1(&self.keys, _mm_xor_si128(load(block), self.chain));
+            self.chain = x;
+            store(block, x);
+        }
     }
 
     impl Drop for Chain {
@@ -448,6 +493,28 @@ mod aesni {
         dec
     }
 
+    /// One block encrypted: the fourteen rounds on `x` (the plaintext XORed with the chain).
+    #[inline]
+    #[target_feature(enable = "aes")]
+    fn encrypt1(keys: &[__m128i; 15], x: __m128i) -> __m128i {
+        let mut x = _mm_xor_si128(x, keys[0]);
+        for k in &keys[1..14] {
+            x = _mm_aesenc_si128(x, *k);
+        }
+        _mm_aesenclast_si128(x, keys[14])
+    }
+
+    /// One block decrypted (before the XOR with the ciphertext before it).
+    #[inline]
+    #[target_feature(enable = "aes")]
+    fn decrypt1(keys: &[__m128i; 15], c: __m128i) -> __m128i {
+        let mut x = _mm_xor_si128(c, keys[0]);
+        for k in &keys[1..14] {
+            x = _mm_aesdec_si128(x, *k);
+        }
+        _mm_aesdeclast_si128(x, keys[14])
+    }
+
     /// Eight blocks decrypted at once: `AESDEC` on eight independent blocks, round by round.
     #[inline]
     #[target_feature(enable = "aes")]
@@ -491,12 +558,7 @@ mod aesni {
         }
         for (ci, co) in ins.remainder().iter().zip(outs.into_remainder()) {
             let c = load(ci);
-            let mut x = _mm_xor_si128(c, keys[0]);
-            for k in &keys[1..14] {
-                x = _mm_aesdec_si128(x, *k);
-            }
-            x = _mm_aesdeclast_si128(x, keys[14]);
-            store(co, _mm_xor_si128(x, p));
+            store(co, _mm_xor_si128(decrypt1(keys, c), p));
             p = c;
         }
         *prev = p;
