@@ -4,6 +4,7 @@
 //! The state and the buffer are wiped when the hasher is dropped or finished (they hold keyed
 //! material when the hasher is one half of an HMAC).
 
+use aes_cbc_kernel::{Aes256CbcEnc, BLOCK as AES_BLOCK, NotWholeBlocks};
 use zeroize::Zeroize;
 
 use crate::compress_blocks;
@@ -78,6 +79,56 @@ impl Sha512 {
         self.buf_len = tail.len();
     }
 
+    /// Encrypts `data` in place with `enc`, continuing its chain, and feeds the ciphertext:
+    /// the same as `enc.encrypt_in_place(data)` then `self.update(data)`, in one pass where the
+    /// CPU has AVX2, BMI2 and AES-NI and `enc` runs on AES-NI (see the crate's `stitch`
+    /// module): the blocks after those being hashed are encrypted in the compression's slots.
+    /// `data` must be whole AES blocks; otherwise nothing is changed.
+    pub fn update_encrypting(
+        &mut self,
+        enc: &mut Aes256CbcEnc,
+        data: &mut [u8],
+    ) -> Result<(), NotWholeBlocks> {
+        if !data.len().is_multiple_of(AES_BLOCK) {
+            return Err(NotWholeBlocks);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if enc.is_aesni() && crate::stitch::available() {
+            use crate::stitch::PAIR;
+            // The bytes that complete a partly filled block, then whole pairs of blocks.
+            let head = ((BLOCK - self.buf_len) % BLOCK).min(data.len());
+            let pairs = (data.len() - head) / PAIR;
+            if pairs > 0 {
+                // Encrypted ahead: the head and the first pair, to the next AES block boundary
+                // (within `data`, which is whole AES blocks and holds both).
+                let first = (head + PAIR).next_multiple_of(AES_BLOCK);
+                enc.encrypt_in_place(&mut data[..first])?;
+                self.update(&data[..head]);
+                #[allow(unsafe_code)]
+                // SAFETY: `encrypt_hash_pairs` requires only that the CPU has AVX2, BMI2 and
+                // AES-NI, which `stitch::available` just established at run time.
+                let enc_end = head
+                    + unsafe {
+                        crate::stitch::encrypt_hash_pairs(
+                            &mut self.state,
+                            enc,
+                            &mut data[head..],
+                            first - head,
+                            pairs,
+                        )
+                    };
+                let hashed = head + pairs * PAIR;
+                self.total += (pairs * PAIR) as u128;
+                enc.encrypt_in_place(&mut data[enc_end..])?;
+                self.update(&data[hashed..]);
+                return Ok(());
+            }
+        }
+        enc.encrypt_in_place(data)?;
+        self.update(data);
+        Ok(())
+    }
+
     /// The digest of everything fed.
     pub fn finalize(mut self) -> [u8; 64] {
         let bits = self.total.wrapping_mul(8);
@@ -147,6 +198,16 @@ impl HmacSha512 {
         self.inner.update(data);
     }
 
+    /// [`Sha512::update_encrypting`] on the inner hash: encrypts `data` in place and MACs the
+    /// ciphertext.
+    pub fn update_encrypting(
+        &mut self,
+        enc: &mut Aes256CbcEnc,
+        data: &mut [u8],
+    ) -> Result<(), NotWholeBlocks> {
+        self.inner.update_encrypting(enc, data)
+    }
+
     /// The MAC of everything fed.
     pub fn finalize(self) -> [u8; 64] {
         let Self { inner, mut outer } = self;
@@ -208,6 +269,80 @@ mod tests {
                 m.update(p);
             }
             prop_assert_eq!(m.finalize(), hmac_crate(&key, &data));
+        }
+    }
+
+    /// The chains a stitched update can be given: the one chosen for this CPU (AES-NI where it
+    /// has it, so the stitched pass runs) and the portable one (the two-step path).
+    fn encryptors(key: &[u8; 32], iv: &[u8; 16]) -> [Aes256CbcEnc; 2] {
+        [Aes256CbcEnc::new(key, iv), Aes256CbcEnc::portable(key, iv)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// After a prefix of any length (a partly filled block), whole AES blocks of any number
+        /// (none, less than a pair, many pairs), in pieces: the ciphertext and the digest equal
+        /// encrypting with a fresh chain and hashing the result.
+        #[test]
+        fn update_encrypting_equals_encrypt_then_hash(
+            key in any::<[u8; 32]>(),
+            iv in any::<[u8; 16]>(),
+            prefix in proptest::collection::vec(any::<u8>(), 0..300),
+            blocks in 0usize..100,
+            cuts in proptest::collection::vec(0usize..100, 0..4),
+            fill in any::<u8>(),
+        ) {
+            let data: Vec<u8> = (0..blocks * AES_BLOCK).map(|i| (i as u8).wrapping_mul(13) ^ fill).collect();
+            let mut expected_ct = data.clone();
+            Aes256CbcEnc::portable(&key, &iv).encrypt_in_place(&mut expected_ct).unwrap();
+            let mut whole = prefix.clone();
+            whole.extend_from_slice(&expected_ct);
+            let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(blocks) * AES_BLOCK).collect();
+            cuts.sort_unstable();
+            for mut enc in encryptors(&key, &iv) {
+                let (mut h, mut m) = (Sha512::new(), HmacSha512::new(&key));
+                h.update(&prefix);
+                m.update(&prefix);
+                let (mut ct, mut ct2) = (data.clone(), data.clone());
+                let mut enc2 = Aes256CbcEnc::portable(&key, &iv);
+                let mut start = 0;
+                for &c in cuts.iter().chain([&data.len()]) {
+                    h.update_encrypting(&mut enc, &mut ct[start..c]).unwrap();
+                    m.update_encrypting(&mut enc2, &mut ct2[start..c]).unwrap();
+                    start = c;
+                }
+                prop_assert_eq!(&ct, &expected_ct, "{}", enc.path());
+                prop_assert_eq!(&ct2, &expected_ct);
+                prop_assert_eq!(h.finalize(), sha2_digest(&whole), "{}", enc.path());
+                prop_assert_eq!(m.finalize(), hmac_crate(&key, &whole));
+            }
+        }
+    }
+
+    /// Partial AES blocks are refused, with the chain, the hash and the buffer unchanged.
+    #[test]
+    fn update_encrypting_refuses_partial_blocks_untouched() {
+        let (key, iv) = ([5u8; 32], [6u8; 16]);
+        for mut enc in encryptors(&key, &iv) {
+            let mut h = Sha512::new();
+            h.update(b"head");
+            let mut data = vec![1u8; 3 * 256 + 15];
+            assert_eq!(
+                h.update_encrypting(&mut enc, &mut data),
+                Err(NotWholeBlocks)
+            );
+            assert_eq!(data, vec![1u8; 3 * 256 + 15]);
+            let mut block = [2u8; 16];
+            h.update_encrypting(&mut enc, &mut block).unwrap();
+            let mut expected = [2u8; 16];
+            Aes256CbcEnc::portable(&key, &iv)
+                .encrypt_in_place(&mut expected)
+                .unwrap();
+            assert_eq!(block, expected, "{}", enc.path());
+            let mut whole = b"head".to_vec();
+            whole.extend_from_slice(&expected);
+            assert_eq!(h.finalize(), sha2_digest(&whole));
         }
     }
 

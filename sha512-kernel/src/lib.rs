@@ -20,7 +20,8 @@
 //! compiler uses BMI2's non-destructive `rorx` for the rounds' rotations and the three-operand
 //! VEX forms for the schedule (no register copies before each shift). The second is chosen at run
 //! time when the CPU has both features; the crate's `unsafe` blocks are those calls, one per
-//! entry point (the digest block, the KDF loop, whole blocks), each after its own detection.
+//! entry point (the digest block, the KDF loop, whole blocks, the stitched pass), each after
+//! its own detection.
 //! The KDF loop has a third build, for AVX-512F and AVX-512VL (the compiler then uses `vprorq`
 //! and `vpternlogq` in the schedule), chosen before the AVX2 one when the CPU has them: 10–15%
 //! less time per iteration on the machine in `benches/README.md`. Valgrind does not report
@@ -31,6 +32,19 @@
 //! padding constants of the digest block are the only difference; the AVX2 + BMI2 build takes
 //! them two at a time, with both blocks' message schedules in 256-bit registers (only value
 //! intrinsics, safe to call in that build), so each block pays half the schedule.
+//!
+//! A blob's sign is an HMAC-SHA512 over its AES-256-CBC ciphertext, so
+//! [`Sha512::update_encrypting`] (and [`HmacSha512`]'s) runs the encryption inside the two-block
+//! compression: the `stitch` module calls `aes-cbc-kernel`'s one-block AES-NI step from slots
+//! between the groups of eight rounds, sixteen AES blocks (one pair of SHA-512 blocks' worth)
+//! per pair, one pair ahead of the hash, in a function built for AVX2, BMI2 and AES-NI so that
+//! both inline into one instruction stream. CBC encryption is a chain bound by the latency of
+//! its fourteen `AESENC`, and SHA-512's rounds leave issue slots idle, so the processor runs each
+//! in the other's gaps: a blob's encryption and sign then cost about the sign alone, as OpenSSL's
+//! stitched `aesni-sha*` modes do. Elsewhere, and when the chain runs on the portable build, the
+//! two run one after the other. Decryption is not stitched: it is throughput-bound, and
+//! `aes-cbc-kernel`'s wide builds decrypting a run before it is hashed measured 1–2% faster than
+//! one block per slot (`benches/README.md`).
 //!
 //! Elsewhere (AArch64 has SHA-512 instructions, which `sha2` uses) the block is laid out in bytes
 //! and given to `sha2`'s compression function, and whole blocks go to it directly.
@@ -165,6 +179,64 @@ pub fn selected_path() -> &'static str {
     #[cfg(not(target_arch = "x86_64"))]
     {
         "sha2::block_api::compress512"
+    }
+}
+
+/// AES-256-CBC encryption stitched into the whole-block compression (x86-64 with AVX2, BMI2 and
+/// AES-NI): each pair of SHA-512 blocks is compressed by [`imp::two_blocks::compress_pair_with`]
+/// while its slots encrypt one AES block each, so the cipher's work fills issue slots the rounds
+/// leave idle, as OpenSSL's stitched `aesni-sha*` modes do. CBC encryption is a chain that waits
+/// on the AES unit's latency (fourteen dependent rounds a block), which alone leaves that unit
+/// and most issue slots idle; stitched, its blocks cost little more than their instructions. The
+/// caller is [`Sha512::update_encrypting`].
+#[cfg(target_arch = "x86_64")]
+mod stitch {
+    use aes_cbc_kernel::{Aes256CbcEnc, BLOCK as AES_BLOCK};
+
+    use crate::imp::two_blocks::{SLOTS, compress_pair_with};
+
+    /// SHA-512 bytes a pair of blocks covers, and AES blocks in it: one AES block per slot.
+    pub(crate) const PAIR: usize = 2 * crate::BLOCK;
+    const AES_PER_PAIR: usize = PAIR / AES_BLOCK;
+    const _: () = assert!(AES_PER_PAIR <= SLOTS);
+
+    /// Whether the CPU runs the stitched builds: AVX2 and BMI2 for the compression, AES-NI for
+    /// the cipher.
+    pub(crate) fn available() -> bool {
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("aes")
+    }
+
+    /// Hashes `pairs` pairs of blocks from the start of `body`, encrypting in place, in the
+    /// slots of each pair, the next [`AES_PER_PAIR`] AES blocks from `enc_pos` (a block
+    /// boundary of the chain). `body[..enc_pos]` must be encrypted already and hold the first
+    /// pair (`enc_pos >= PAIR`); then each pair is encrypted before it is hashed. Returns the
+    /// new `enc_pos`.
+    #[target_feature(enable = "avx2,bmi2,aes")]
+    pub(crate) fn encrypt_hash_pairs(
+        state: &mut [u64; 8],
+        enc: &mut Aes256CbcEnc,
+        body: &mut [u8],
+        mut enc_pos: usize,
+        pairs: usize,
+    ) -> usize {
+        for i in 0..pairs {
+            let (done, rest) = body.split_at_mut(enc_pos);
+            let (ahead, _) = rest.as_chunks_mut::<AES_BLOCK>();
+            let n = ahead.len().min(AES_PER_PAIR);
+            let ahead = &mut ahead[..n];
+            let (blocks, _) = done[i * PAIR..(i + 1) * PAIR].as_chunks::<{ crate::BLOCK }>();
+            if let [a, b] = blocks {
+                compress_pair_with(state, a, b, |k| {
+                    if let Some(block) = ahead.get_mut(k) {
+                        enc.encrypt_block_aesni(block);
+                    }
+                });
+            }
+            enc_pos += n * AES_BLOCK;
+        }
+        enc_pos
     }
 }
 
@@ -592,10 +664,49 @@ mod imp {
             }};
         }
 
+        /// Eight rounds from `t` as `rounds8!`, with `$s0`…`$s3` (the schedule's steps) after the
+        /// first round of each pair of rounds: spread this finely through the rounds, the vector
+        /// work competes less with them for issue slots than in larger groups (3–5% faster whole
+        /// blocks than two and four steps between groups of eight, `benches/README.md`).
+        macro_rules! rounds8_with {
+            ($kw:ident, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr, $s0:block, $s1:block, $s2:block, $s3:block) => {{
+                let t: usize = $t;
+                round!($a, $b, $c, $d, $e, $f, $g, $h, $kw[t]);
+                $s0
+                round!($h, $a, $b, $c, $d, $e, $f, $g, $kw[t + 1]);
+                round!($g, $h, $a, $b, $c, $d, $e, $f, $kw[t + 2]);
+                $s1
+                round!($f, $g, $h, $a, $b, $c, $d, $e, $kw[t + 3]);
+                round!($e, $f, $g, $h, $a, $b, $c, $d, $kw[t + 4]);
+                $s2
+                round!($d, $e, $f, $g, $h, $a, $b, $c, $kw[t + 5]);
+                round!($c, $d, $e, $f, $g, $h, $a, $b, $kw[t + 6]);
+                $s3
+                round!($b, $c, $d, $e, $f, $g, $h, $a, $kw[t + 7]);
+            }};
+        }
+
         /// `state = compress(compress(state, a), b)`.
         #[inline]
         #[target_feature(enable = "avx2,bmi2")]
         pub(in super::super) fn compress_pair(state: &mut [u64; 8], a: &[u8; 128], b: &[u8; 128]) {
+            compress_pair_with(state, a, b, |_| {});
+        }
+
+        /// Groups of eight rounds in [`compress_pair_with`], and so the slots it offers.
+        pub(in super::super) const SLOTS: usize = 20;
+
+        /// [`compress_pair`] calling `side(k)` before the `k`-th group of eight rounds (`k` in
+        /// `0..SLOTS`, in order): other work a caller interleaves with the rounds, which the
+        /// processor then runs in the rounds' idle issue slots (the caller's stitched AES-CBC).
+        #[inline]
+        #[target_feature(enable = "avx2,bmi2")]
+        pub(in super::super) fn compress_pair_with(
+            state: &mut [u64; 8],
+            a: &[u8; 128],
+            b: &[u8; 128],
+            mut side: impl FnMut(usize),
+        ) {
             let (wa, wb) = (load_be(a), load_be(b));
             let mut x = [_mm256_setzero_si256(); 8];
             let mut kwa = [0u64; 80];
@@ -610,19 +721,61 @@ mod imp {
             let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
             let mut t = 0;
             while t < 64 {
-                schedule2x!(x, kwa, kwb, 0, t + 16);
-                schedule2x!(x, kwa, kwb, 1, t + 18);
-                rounds8!(kwa, a, b, c, d, e, f, g, h, t);
-                schedule2x!(x, kwa, kwb, 2, t + 20);
-                schedule2x!(x, kwa, kwb, 3, t + 22);
-                schedule2x!(x, kwa, kwb, 4, t + 24);
-                schedule2x!(x, kwa, kwb, 5, t + 26);
-                rounds8!(kwa, a, b, c, d, e, f, g, h, t + 8);
-                schedule2x!(x, kwa, kwb, 6, t + 28);
-                schedule2x!(x, kwa, kwb, 7, t + 30);
+                side(t / 8);
+                rounds8_with!(
+                    kwa,
+                    a,
+                    b,
+                    c,
+                    d,
+                    e,
+                    f,
+                    g,
+                    h,
+                    t,
+                    {
+                        schedule2x!(x, kwa, kwb, 0, t + 16);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 1, t + 18);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 2, t + 20);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 3, t + 22);
+                    }
+                );
+                side(t / 8 + 1);
+                rounds8_with!(
+                    kwa,
+                    a,
+                    b,
+                    c,
+                    d,
+                    e,
+                    f,
+                    g,
+                    h,
+                    t + 8,
+                    {
+                        schedule2x!(x, kwa, kwb, 4, t + 24);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 5, t + 26);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 6, t + 28);
+                    },
+                    {
+                        schedule2x!(x, kwa, kwb, 7, t + 30);
+                    }
+                );
                 t += 16;
             }
+            side(8);
             rounds8!(kwa, a, b, c, d, e, f, g, h, 64);
+            side(9);
             rounds8!(kwa, a, b, c, d, e, f, g, h, 72);
             for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
                 *s = s.wrapping_add(v);
@@ -630,6 +783,7 @@ mod imp {
             let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
             let mut t = 0;
             while t < 80 {
+                side(10 + t / 8);
                 rounds8!(kwb, a, b, c, d, e, f, g, h, t);
                 t += 8;
             }
