@@ -21,8 +21,8 @@ use super::reader::{FormatError, Reader, Writer, len_u32};
 
 pub mod stream;
 
-/// Bytes encrypted (or decrypted) and then hashed at a time, so the sign reads each chunk from the
-/// cache the cipher just wrote it to.
+/// Bytes the streaming paths ([`stream`]) read, encrypt or decrypt, and hash at a time: their
+/// memory bound.
 const CHUNK: usize = 16 << 10;
 
 /// `guidProvider` of every DPAPI blob: `df9d8cd0-1501-11d1-8c7a-00c04fc297eb` (§2.4).
@@ -390,8 +390,9 @@ impl Blob {
         let sign_form = self.windows_form(true);
         let block = self.alg_crypt.block_len();
         let iv = vec![0u8; block];
-        // Whether the sign in Windows' form matches: computed during the first decryption, chunk
-        // by chunk over the ciphertext just decrypted (the sign does not depend on the session key).
+        // Whether the sign in Windows' form matches: computed during the first decryption, in the
+        // same pass over the ciphertext (`CbcChain::decrypt_signing`; the sign does not depend on
+        // the session key).
         let mut windows_sign: Option<bool> = None;
         let mut result = Err(BlobError::BadPadding);
         for &session in sessions {
@@ -410,13 +411,11 @@ impl Blob {
                 }
                 Some(_) => None,
             };
-            let mut decrypted = true;
-            for (ct, pt) in self.data.chunks(CHUNK).zip(plain.chunks_mut(CHUNK)) {
-                decrypted &= chain.apply_b2b(ct, pt).is_ok();
-                if let Some(h) = signer.as_mut() {
-                    h.update(ct);
-                }
+            let decrypted = match signer.as_mut() {
+                Some(h) => chain.decrypt_signing(&self.data, &mut plain, h),
+                None => chain.apply_b2b(&self.data, &mut plain),
             }
+            .is_ok();
             if let Some(h) = signer {
                 windows_sign = Some(crypto::ct_eq(&h.finalize(), &self.sign));
             }
@@ -471,9 +470,9 @@ impl Blob {
     }
 
     /// Seals `plaintext` under this template's fields into the blob's bytes, in one buffer sized
-    /// up front: the plaintext is copied once into place, padded, CBC-encrypted in place a chunk
-    /// at a time, and each chunk is fed to the sign while it is still in the cache. Returns the
-    /// bytes and where the data and the sign lie in them.
+    /// up front: the plaintext is copied once into place, padded, and CBC-encrypted in place in
+    /// one pass with the sign over it (`CbcChain::encrypt_signing`). Returns the bytes and where
+    /// the data and the sign lie in them.
     fn seal_layout(
         &self,
         master_key: &MasterKey,
@@ -499,10 +498,7 @@ impl Blob {
         // The key has the cipher's key length and the IV its block length, and the data is whole
         // blocks, so the chain cannot refuse them.
         if let Ok(mut chain) = CbcChain::encryptor(self.alg_crypt, &key, &iv) {
-            for chunk in data.chunks_mut(CHUNK) {
-                let _whole_blocks = chain.apply(chunk);
-                signer.update(chunk);
-            }
+            let _whole_blocks = chain.encrypt_signing(data, &mut signer);
         }
         let sign = signer.finalize();
         let end = out.len();

@@ -196,9 +196,8 @@ fn finish_chunk<W: Write>(
     output: &mut W,
 ) -> Result<(), StreamError> {
     chain
-        .apply(chunk)
+        .encrypt_signing(chunk, signer)
         .map_err(|_| io::Error::other("CBC over a partial block"))?;
-    signer.update(chunk);
     output.write_all(chunk)?;
     Ok(())
 }
