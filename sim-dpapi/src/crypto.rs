@@ -373,20 +373,21 @@ impl CbcChain {
         buf: &mut [u8],
         sign: &mut KeyedHash,
     ) -> Result<(), CbcError> {
-        if let ChainState::Aes256Enc(enc) = &mut self.0 {
-            match &mut sign.0 {
-                KeyedState::Sha512Rfc(m) => {
-                    return stitched(m.update_encrypting(enc, buf), sign, buf);
-                }
-                KeyedState::Sha512Outer(h) => {
-                    return stitched(h.update_encrypting(enc, buf), sign, buf);
-                }
-                KeyedState::Sha1Rfc(_) | KeyedState::Sha1Outer(_) => {}
-            }
-        }
         if !buf.len().is_multiple_of(self.block_len()) {
             sign.update(buf);
             return Err(CbcError);
+        }
+        // Whole blocks from here on, which no path refuses.
+        if let ChainState::Aes256Enc(enc) = &mut self.0 {
+            match &mut sign.0 {
+                KeyedState::Sha512Rfc(m) => {
+                    return m.update_encrypting(enc, buf).map_err(|_| CbcError);
+                }
+                KeyedState::Sha512Outer(h) => {
+                    return h.update_encrypting(enc, buf).map_err(|_| CbcError);
+                }
+                KeyedState::Sha1Rfc(_) | KeyedState::Sha1Outer(_) => {}
+            }
         }
         for run in buf.chunks_mut(SIGN_RUN) {
             self.apply(run)?;
@@ -424,19 +425,6 @@ impl CbcChain {
         }
         Ok(())
     }
-}
-
-/// A stitched pass's result: when the kernel refused the data (partial blocks) it changed
-/// nothing, so the sign is fed `data` here.
-fn stitched(
-    r: Result<(), aes_cbc_kernel::NotWholeBlocks>,
-    sign: &mut KeyedHash,
-    data: &[u8],
-) -> Result<(), CbcError> {
-    r.map_err(|_| {
-        sign.update(data);
-        CbcError
-    })
 }
 
 /// The caller's key and IV slices as AES-256-CBC's (`aes_cbc_kernel` takes arrays), or
