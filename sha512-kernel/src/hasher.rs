@@ -105,8 +105,8 @@ impl Sha512 {
                 enc.encrypt_in_place(&mut data[..first])?;
                 self.update(&data[..head]);
                 #[allow(unsafe_code)]
-                // SAFETY: `encrypt_hash_pairs` requires only that the CPU has AVX2, BMI2 and
-                // AES-NI, which `stitch::available` just established at run time.
+                // SAFETY: `encrypt_hash_pairs` requires only that the CPU has AVX2, BMI1, BMI2
+                // and AES-NI, which `stitch::available` just established at run time.
                 let enc_end = head
                     + unsafe {
                         crate::stitch::encrypt_hash_pairs(
