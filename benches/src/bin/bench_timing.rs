@@ -17,6 +17,7 @@
 //! encryption and decryption, SHA-512 over the data), one line each, to show what bounds the blob.
 
 use std::hint::black_box;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,21 +33,31 @@ use uuid::Uuid;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match run(&strs) {
-        Ok(()) => ExitCode::SUCCESS,
+    let out = match run(&strs) {
+        Ok(out) => out,
         Err(e) => {
             eprintln!("bench-timing: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A reader that stops early (`| head -1`) is not an error; any other write failure is.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("bench-timing: cannot write the result: {e}");
             ExitCode::from(2)
         }
+        _ => ExitCode::SUCCESS,
     }
 }
 
-fn run(args: &[&str]) -> Result<(), String> {
+/// Runs one measurement and returns its output lines.
+fn run(args: &[&str]) -> Result<String, String> {
+    let mut out = String::new();
     match args {
         ["kdf", rounds] => {
             let rounds: u32 = num(rounds)?;
             let start = Clock::start();
-            let out = dpapi_pbkdf2(
+            let key = dpapi_pbkdf2(
                 Digest::Sha512,
                 black_box(&[0x42; 20]),
                 black_box(&[0x17; 16]),
@@ -54,8 +65,8 @@ fn run(args: &[&str]) -> Result<(), String> {
                 48,
             );
             let secs = start.elapsed().as_secs_f64();
-            black_box(out);
-            println!("{secs:.6}");
+            black_box(key);
+            out += &format!("{secs:.6}\n");
         }
         ["mk-open", file, sid, password, reps] => {
             let reps: u32 = num(reps)?;
@@ -68,8 +79,8 @@ fn run(args: &[&str]) -> Result<(), String> {
             for _ in 0..reps {
                 black_box(mk.open(black_box(&prekey)).map_err(|e| e.to_string())?);
             }
-            println!(
-                "{:.6}",
+            out += &format!(
+                "{:.6}\n",
                 start.elapsed().as_secs_f64() / f64::from(reps.max(1))
             );
         }
@@ -98,7 +109,7 @@ fn run(args: &[&str]) -> Result<(), String> {
                 }),
                 other => return Err(format!("unknown blob operation {other}")),
             };
-            println!("{rate:.0}");
+            out += &format!("{rate:.0}\n");
         }
         ["parts", len, secs] => {
             let len: usize = num(len)?;
@@ -120,13 +131,13 @@ fn run(args: &[&str]) -> Result<(), String> {
                 cbc_decrypt(CipherAlg::Aes256, &key, &iv, black_box(&ct), Padding::Pkcs7)
             });
             let sha = throughput(len, secs, || hash(Digest::Sha512, &[black_box(&data)]));
-            println!("aes-256-cbc-encrypt {enc:.0}");
-            println!("aes-256-cbc-decrypt {dec:.0}");
-            println!("sha512 {sha:.0}");
+            out += &format!("aes-256-cbc-encrypt {enc:.0}\n");
+            out += &format!("aes-256-cbc-decrypt {dec:.0}\n");
+            out += &format!("sha512 {sha:.0}\n");
         }
         ["prekey", sid, password] => {
             let prekey = PreKey::from_hash(&sha1_password(password)[..], sid);
-            println!("{}", hex_lower(prekey.as_bytes()));
+            out += &format!("{}\n", hex_lower(prekey.as_bytes()));
         }
         _ => {
             return Err(
@@ -137,7 +148,7 @@ fn run(args: &[&str]) -> Result<(), String> {
             );
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The clock of every in-process measurement: this process's CPU time (user and system) on Unix,
