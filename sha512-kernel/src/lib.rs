@@ -38,12 +38,14 @@
 //! (`vpternlogq`) during the first block's rounds, so each block pays a quarter of a schedule
 //! that is itself cheaper (2–7% faster whole blocks than pairs, `benches/README.md`).
 //!
-//! The blocks after the first of a pair or a quad find all their `K + W` in memory, so their
-//! rounds have nothing to interleave: those rounds (`round_mem!`) are written in inline
-//! assembly, in an order that takes one dependent instruction fewer from one round's `e` to the
-//! next than the compiler's order of the same arithmetic. That measured 2% faster in the
-//! four-block build (three of its four blocks) and no different in the pair build; both use it,
-//! so there is one version of those rounds and valgrind, which runs the AVX2 build, checks it.
+//! Rounds that read their `K + W` from memory with no schedule work among them are inline
+//! assembly in the BMI builds (`round_mem!`): the blocks after the first of a pair or a quad,
+//! and every group of eight rounds of the one-block compression (the KDF's, whose schedule steps
+//! run between the groups). Their order takes one dependent instruction fewer from one round's
+//! `e` to the next than the compiler's order of the same arithmetic. That measured 1.3–2.7%
+//! faster in the four-block build (three of its four blocks), 1–3% in the KDF loop and no
+//! different in the pair build, which uses it all the same: there is one version of those rounds,
+//! and valgrind, which runs the AVX2 builds, checks it.
 //!
 //! A blob's sign is an HMAC-SHA512 over its AES-256-CBC ciphertext, so
 //! [`Sha512::update_encrypting`] (and [`HmacSha512`]'s) runs the encryption inside the two-block
@@ -77,10 +79,10 @@ const BITS: u64 = 8 * (128 + 64);
 pub fn compress_digest_block(state: &mut [u64; 8], m: &[u64; 8]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+        if has_avx2_bmi() {
             #[allow(unsafe_code)]
-            // SAFETY: `compress_avx2_bmi2` requires only that the CPU has AVX2 and BMI2, which
-            // the run-time detection just above established.
+            // SAFETY: `compress_avx2_bmi2` requires only that the CPU has AVX2, BMI1 and BMI2,
+            // which `has_avx2_bmi` just established at run time.
             unsafe {
                 imp::compress_avx2_bmi2(state, m);
             }
@@ -115,13 +117,12 @@ macro_rules! xor_chain {
 
 /// Whether the CPU runs the KDF loop's AVX-512 build: AVX2 and BMI2 as the AVX2 build, and
 /// AVX-512F with AVX-512VL, whose 128-bit `vprorq` and `vpternlogq` the compiler uses for the
-/// message schedule's rotations and three-way XORs. (Whole blocks gained nothing measurable from
-/// it, so they keep the AVX2 build.)
+/// message schedule's rotations and three-way XORs. (Whole blocks have an AVX-512 build of
+/// their own, four blocks at a time: [`compress_blocks`].)
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx512vl() -> bool {
-    std::is_x86_feature_detected!("avx2")
-        && std::is_x86_feature_detected!("bmi2")
+    has_avx2_bmi()
         && std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512vl")
 }
@@ -136,15 +137,15 @@ pub fn hmac_xor_chain(inner: &[u64; 8], outer: &[u64; 8], acc: &mut [u64; 8], it
     {
         if has_avx512vl() {
             #[allow(unsafe_code)]
-            // SAFETY: `xor_chain_avx512` requires only that the CPU has AVX2, BMI2, AVX-512F and
-            // AVX-512VL, which `has_avx512vl` just established at run time.
+            // SAFETY: `xor_chain_avx512` requires only that the CPU has AVX2, BMI1, BMI2,
+            // AVX-512F and AVX-512VL, which `has_avx512vl` just established at run time.
             unsafe {
                 imp::xor_chain_avx512(inner, outer, acc, iterations);
             }
-        } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+        } else if has_avx2_bmi() {
             #[allow(unsafe_code)]
-            // SAFETY: `xor_chain_avx2_bmi2` requires only that the CPU has AVX2 and BMI2, which
-            // the run-time detection just above established.
+            // SAFETY: `xor_chain_avx2_bmi2` requires only that the CPU has AVX2, BMI1 and BMI2,
+            // which `has_avx2_bmi` just established at run time.
             unsafe {
                 imp::xor_chain_avx2_bmi2(inner, outer, acc, iterations);
             }
@@ -170,10 +171,10 @@ pub fn compress_blocks(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
             unsafe {
                 imp::compress_blocks_avx512(state, blocks);
             }
-        } else if has_bulk_avx2() {
+        } else if has_avx2_bmi() {
             #[allow(unsafe_code)]
             // SAFETY: `compress_blocks_avx2_bmi2` requires only that the CPU has AVX2, BMI1 and
-            // BMI2, which `has_bulk_avx2` just established at run time.
+            // BMI2, which `has_avx2_bmi` just established at run time.
             unsafe {
                 imp::compress_blocks_avx2_bmi2(state, blocks);
             }
@@ -185,11 +186,11 @@ pub fn compress_blocks(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
     sha2::block_api::compress512(state, blocks);
 }
 
-/// Whether the CPU runs the bulk compression's AVX2 build: AVX2 for the schedule, BMI2's `rorx`
-/// and BMI1's `andn` for the rounds.
+/// Whether the CPU runs the AVX2 builds: AVX2 for the schedule, BMI2's `rorx` and BMI1's `andn`
+/// for the rounds.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn has_bulk_avx2() -> bool {
+fn has_avx2_bmi() -> bool {
     std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("bmi1")
         && std::is_x86_feature_detected!("bmi2")
@@ -200,14 +201,14 @@ fn has_bulk_avx2() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_bulk_avx512() -> bool {
-    has_bulk_avx2() && std::is_x86_feature_detected!("avx512f")
+    has_avx2_bmi() && std::is_x86_feature_detected!("avx512f")
 }
 
 /// Which compression [`compress_digest_block`] runs on this CPU.
 pub fn selected_path() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+        if has_avx2_bmi() {
             "x86-64 AVX2 + BMI2"
         } else {
             "x86-64 baseline (SSE2)"
@@ -240,7 +241,7 @@ mod stitch {
     /// Whether the CPU runs the stitched builds: AVX2, BMI1 and BMI2 for the compression, AES-NI
     /// for the cipher.
     pub(crate) fn available() -> bool {
-        crate::has_bulk_avx2() && std::is_x86_feature_detected!("aes")
+        crate::has_avx2_bmi() && std::is_x86_feature_detected!("aes")
     }
 
     /// Hashes `pairs` pairs of blocks from the start of `body`, encrypting in place, in the
@@ -469,7 +470,7 @@ mod imp {
             // read is in bounds, aligned and unaliased by writes while the borrow lives); the
             // rest is register arithmetic, with no stack use. `rorx` and `andn` need BMI2 and
             // BMI1: every caller is built for both and is reached only after the run-time
-            // detection of both (`has_bulk_avx2`).
+            // detection of both (`has_avx2_bmi`).
             unsafe {
                 core::arch::asm!(
                     "add {h}, qword ptr [{kw} + {off}]",
@@ -557,6 +558,11 @@ mod imp {
         }};
     }
 
+    /// `$rel` of `rounds8_mem!` for an array in round order: round `t + i` is `i` after `t`.
+    const fn consecutive(i: usize) -> usize {
+        i
+    }
+
     /// The schedule words `W[t], W[t+1]` (`t` = 16 + 2·(pair index)), from the ring `x` of the
     /// last 16 words in pairs, where slot `J` holds `W[t-16], W[t-15]`; stores them in slot `J`
     /// and `K + W` in `kw[t], kw[t+1]`.
@@ -581,14 +587,14 @@ mod imp {
     /// The compression built for the x86-64 baseline (SSE2).
     #[inline(never)]
     pub(super) fn compress_baseline(state: &mut [u64; 8], m: &[u64; 8]) {
-        compress(state, m);
+        compress::<false>(state, m);
     }
 
     /// The same compression built for AVX2 and BMI2 (`rorx`, three-operand vector forms).
     #[inline(never)]
-    #[target_feature(enable = "avx2,bmi2")]
+    #[target_feature(enable = "avx2,bmi1,bmi2")]
     pub(super) fn compress_avx2_bmi2(state: &mut [u64; 8], m: &[u64; 8]) {
-        compress(state, m);
+        compress::<true>(state, m);
     }
 
     /// [`super::hmac_xor_chain`] built for the x86-64 baseline (SSE2).
@@ -599,38 +605,38 @@ mod imp {
         acc: &mut [u64; 8],
         iterations: u32,
     ) {
-        xor_chain!(inner, outer, acc, iterations, compress);
+        xor_chain!(inner, outer, acc, iterations, compress::<false>);
     }
 
     /// The same for AVX2 and BMI2.
     #[inline(never)]
-    #[target_feature(enable = "avx2,bmi2")]
+    #[target_feature(enable = "avx2,bmi1,bmi2")]
     pub(super) fn xor_chain_avx2_bmi2(
         inner: &[u64; 8],
         outer: &[u64; 8],
         acc: &mut [u64; 8],
         iterations: u32,
     ) {
-        xor_chain!(inner, outer, acc, iterations, compress);
+        xor_chain!(inner, outer, acc, iterations, compress::<true>);
     }
 
     /// The same for AVX2, BMI2, AVX-512F and AVX-512VL.
     #[inline(never)]
-    #[target_feature(enable = "avx2,bmi2,avx512f,avx512vl")]
+    #[target_feature(enable = "avx2,bmi1,bmi2,avx512f,avx512vl")]
     pub(super) fn xor_chain_avx512(
         inner: &[u64; 8],
         outer: &[u64; 8],
         acc: &mut [u64; 8],
         iterations: u32,
     ) {
-        xor_chain!(inner, outer, acc, iterations, compress);
+        xor_chain!(inner, outer, acc, iterations, compress::<true>);
     }
 
     /// Whole blocks, in order, built for the x86-64 baseline (SSE2).
     #[inline(never)]
     pub(super) fn compress_blocks_baseline(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
         for block in blocks {
-            compress_words(state, &load_be(block));
+            compress_words::<false>(state, &load_be(block));
         }
     }
 
@@ -643,7 +649,7 @@ mod imp {
             two_blocks::compress_pair(state, a, b);
         }
         for block in rest {
-            compress_words(state, &load_be(block));
+            compress_words::<true>(state, &load_be(block));
         }
     }
 
@@ -661,7 +667,7 @@ mod imp {
             two_blocks::compress_pair(state, a, b);
         }
         for block in rest {
-            compress_words(state, &load_be(block));
+            compress_words::<true>(state, &load_be(block));
         }
     }
 
@@ -678,7 +684,7 @@ mod imp {
     }
 
     #[inline(always)]
-    fn compress(state: &mut [u64; 8], m: &[u64; 8]) {
+    fn compress<const ASM: bool>(state: &mut [u64; 8], m: &[u64; 8]) {
         let w: [u64; 16] = [
             m[0],
             m[1],
@@ -697,13 +703,13 @@ mod imp {
             0,
             BITS,
         ];
-        compress_words(state, &w);
+        compress_words::<ASM>(state, &w);
     }
 
     /// FIPS 180-4's compression of the message words `w`. Inlined into each caller, so that
     /// constant words (the digest block's padding) fold.
     #[inline(always)]
-    fn compress_words(state: &mut [u64; 8], w: &[u64; 16]) {
+    fn compress_words<const ASM: bool>(state: &mut [u64; 8], w: &[u64; 16]) {
         let mut x = [m128i::default(); 8];
         let mut kw = [0u64; 80];
         for (p, slot) in x.iter_mut().enumerate() {
@@ -712,18 +718,29 @@ mod imp {
             kw[2 * p + 1] = K[2 * p + 1].wrapping_add(w[2 * p + 1]);
         }
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+        let (mut s0, mut bc) = (0u64, b ^ c);
+        // Eight rounds from `t`: `round_mem!`'s where the build has BMI1 and BMI2.
+        macro_rules! eight {
+            ($t:expr) => {{
+                if ASM {
+                    rounds8_mem!(kw, $t, consecutive, a, b, c, d, e, f, g, h, s0, bc);
+                } else {
+                    rounds8!(kw, a, b, c, d, e, f, g, h, $t);
+                }
+            }};
+        }
         // Sixteen rounds from `t` and the schedule for the sixteen after them.
         macro_rules! sixteen {
             ($t:expr) => {{
                 let t: usize = $t;
                 schedule2!(x, kw, 0, t + 16);
                 schedule2!(x, kw, 1, t + 18);
-                rounds8!(kw, a, b, c, d, e, f, g, h, t);
+                eight!(t);
                 schedule2!(x, kw, 2, t + 20);
                 schedule2!(x, kw, 3, t + 22);
                 schedule2!(x, kw, 4, t + 24);
                 schedule2!(x, kw, 5, t + 26);
-                rounds8!(kw, a, b, c, d, e, f, g, h, t + 8);
+                eight!(t + 8);
                 schedule2!(x, kw, 6, t + 28);
                 schedule2!(x, kw, 7, t + 30);
             }};
@@ -735,8 +752,11 @@ mod imp {
             sixteen!(t);
             t += 16;
         }
-        rounds8!(kw, a, b, c, d, e, f, g, h, 64);
-        rounds8!(kw, a, b, c, d, e, f, g, h, 72);
+        eight!(64);
+        eight!(72);
+        // The last round's `b ^ c` has no next round.
+        let _ = bc;
+        a = a.wrapping_add(s0);
         for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
             *s = s.wrapping_add(v);
         }
@@ -749,7 +769,7 @@ mod imp {
     /// OpenSSL's and `sha2`'s AVX2 code, with this crate's BMI2 rounds. Only value intrinsics are
     /// used, which are safe to call inside these `#[target_feature]` functions.
     pub(super) mod two_blocks {
-        use super::{K, big_sigma0, big_sigma1, load_be};
+        use super::{K, big_sigma0, big_sigma1, consecutive, load_be};
         use core::arch::x86_64::{
             __m256i, _mm256_add_epi64, _mm256_castpd_si256, _mm256_castsi256_pd,
             _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_set_epi64x,
@@ -847,11 +867,6 @@ mod imp {
             }};
         }
 
-        /// `kwb[t + i]` is round `t + i` of the second block.
-        const fn same(i: usize) -> usize {
-            i
-        }
-
         /// `state = compress(compress(state, a), b)`.
         #[inline]
         #[target_feature(enable = "avx2,bmi1,bmi2")]
@@ -946,7 +961,7 @@ mod imp {
             for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
                 *s = s.wrapping_add(v);
             }
-            block_mem!(state, kwb, |t| t, same, |k| side(10 + k));
+            block_mem!(state, kwb, |t| t, consecutive, |k| side(10 + k));
         }
     }
 
@@ -1204,7 +1219,7 @@ mod tests {
         {
             v.push(("x86-64 baseline (SSE2)", imp::compress_blocks_baseline));
             // The AVX2 build on its own, on CPUs where the AVX-512 one is chosen.
-            if has_bulk_avx2() {
+            if has_avx2_bmi() {
                 v.push(("x86-64 AVX2 + BMI", |state, blocks| {
                     #[allow(unsafe_code)]
                     // SAFETY: the CPU has AVX2, BMI1 and BMI2 (detected just above), all the
@@ -1246,10 +1261,11 @@ mod tests {
         {
             v.push(("x86-64 baseline (SSE2)", imp::xor_chain_baseline));
             // The AVX2 + BMI2 build on its own, on CPUs where the AVX-512 one is chosen.
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("bmi2") {
+            if has_avx2_bmi() {
                 v.push(("x86-64 AVX2 + BMI2", |inner, outer, acc, n| {
                     #[allow(unsafe_code)]
-                    // SAFETY: the CPU has AVX2 and BMI2 (detected just above), all the build needs.
+                    // SAFETY: the CPU has AVX2, BMI1 and BMI2 (detected just above), all the build
+                    // needs.
                     unsafe {
                         imp::xor_chain_avx2_bmi2(inner, outer, acc, n)
                     }
