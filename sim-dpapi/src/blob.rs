@@ -613,7 +613,7 @@ fn draw_keys<R: rand_core::CryptoRng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::Padding;
+    use crate::crypto::{Padding, SIGN_RUN};
     use proptest::prelude::*;
 
     /// The blob the way §1.5 spells it, with every step in its own buffer: the reference the
@@ -669,11 +669,12 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// Sizes around the chunk and block boundaries, both policies, with and without entropy:
-        /// the one-buffer path, the struct path and the reference agree, and the blob opens.
+        /// Sizes around the block boundaries and those of the runs the cipher and the sign take
+        /// in turn (`crypto::SIGN_RUN`), both policies, with and without entropy: the one-buffer
+        /// path, the struct path and the reference agree, and the blob opens.
         #[test]
         fn one_buffer_seal_equals_reference(
-            len in prop_oneof![0usize..100, (CHUNK - 40)..(CHUNK + 40), (2 * CHUNK - 20)..(2 * CHUNK + 70)],
+            len in prop_oneof![0usize..100, (SIGN_RUN - 40)..(SIGN_RUN + 40), (2 * SIGN_RUN - 20)..(2 * SIGN_RUN + 70)],
             entropy in proptest::collection::vec(any::<u8>(), 0..20),
             xp in any::<bool>(),
             fill in any::<u8>(),
@@ -698,7 +699,7 @@ mod tests {
     #[test]
     fn wrong_entropy_and_tampering_are_refused() {
         let mk = MasterKey::from_bytes([3; 64]);
-        let plain = vec![9u8; 3 * CHUNK + 5];
+        let plain = vec![9u8; 3 * SIGN_RUN + 5];
         let bytes = Blob::seal_bytes_with(
             &mk,
             Uuid::from_u128(7),

@@ -359,7 +359,7 @@ impl CbcChain {
 
 /// Bytes a chain encrypts or decrypts before the sign reads them, where the two are not
 /// stitched: small enough that the sign finds them in the cache the cipher just wrote them to.
-const SIGN_RUN: usize = 16 << 10;
+pub(crate) const SIGN_RUN: usize = 16 << 10;
 
 impl CbcChain {
     /// Encrypts `buf` in place (as [`CbcChain::apply`] on an encrypting chain) and feeds the
