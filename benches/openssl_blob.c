@@ -1,8 +1,8 @@
 /*
  * openssl_blob: the format's bound for a DPAPI blob from OpenSSL's own primitives, the reference
- * for benches/compare.sh rows (c).
+ * for benches/compare.sh rows (c), and OpenSSL's SHA-512 rate for row (d).
  *
- *     openssl_blob protect|unprotect BYTES SECS
+ *     openssl_blob protect|unprotect|sha512 BYTES SECS
  *
  * A blob must CBC-encrypt (protect) or CBC-decrypt (unprotect) its data with AES-256 and hash all
  * of the ciphertext with SHA-512, so on one core, the two one after the other, it cannot go faster
@@ -10,7 +10,9 @@
  * pass encrypts (or decrypts) the buffer with EVP's AES-256-CBC, continuing one chain from pass
  * to pass as `openssl speed -evp aes-256-cbc` does (no key set-up per pass), then hashes the
  * ciphertext with EVP's SHA-512 as `openssl speed sha512` does. It counts what the bound counts
- * and nothing else: no HMAC keys, no key derivation, no allocation. Passes repeat for about SECS
+ * and nothing else: no HMAC keys, no key derivation, no allocation. `sha512` runs the hash alone
+ * (EVP SHA-512 over the buffer, pass after pass: `openssl speed sha512 -bytes BYTES`, for a
+ * fraction of a second if asked). Passes repeat for about SECS
  * seconds of CPU time after a 50 ms warm-up, and the program prints the bytes per second of CPU
  * time (CLOCK_PROCESS_CPUTIME_ID, as bench-timing and `openssl speed` count), then the last
  * digest's first bytes (so the work cannot be optimised away).
@@ -35,11 +37,13 @@ static double cpu_seconds(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 || (strcmp(argv[1], "protect") != 0 && strcmp(argv[1], "unprotect") != 0)) {
-        fprintf(stderr, "usage: %s protect|unprotect BYTES SECS\n", argv[0]);
+    if (argc != 4 || (strcmp(argv[1], "protect") != 0 && strcmp(argv[1], "unprotect") != 0 &&
+                      strcmp(argv[1], "sha512") != 0)) {
+        fprintf(stderr, "usage: %s protect|unprotect|sha512 BYTES SECS\n", argv[0]);
         return 2;
     }
     int encrypt = strcmp(argv[1], "protect") == 0;
+    int cipher = strcmp(argv[1], "sha512") != 0;
     char *end;
     long bytes = strtol(argv[2], &end, 10);
     if (*end != '\0' || bytes < 16 || bytes > MAX_BYTES || bytes % 16 != 0) {
@@ -70,12 +74,13 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    /* One pass: the cipher over the buffer, then SHA-512 over the ciphertext. */
+    /* One pass: the cipher over the buffer (unless sha512), then SHA-512 over the ciphertext. */
     #define PASS()                                                                              \
         do {                                                                                    \
-            int outl = 0;                                                                       \
+            int outl = (int)bytes;                                                              \
             unsigned int mdl = 0;                                                               \
-            if (EVP_CipherUpdate(ctx, out, &outl, in, (int)bytes) != 1 || outl != bytes ||      \
+            if ((cipher && EVP_CipherUpdate(ctx, out, &outl, in, (int)bytes) != 1) ||           \
+                outl != bytes ||                                                                \
                 EVP_Digest(encrypt ? out : in, (size_t)bytes, md, &mdl, EVP_sha512(), NULL) !=  \
                     1) {                                                                        \
                 fprintf(stderr, "%s: EVP_CipherUpdate or EVP_Digest failed\n", argv[0]);        \
