@@ -290,7 +290,7 @@ FLAGS=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' | grep -xE 'av
 
 echo "Machine: ${MODEL:-unknown CPU}, $CORES cores (${FLAGS:-flags unknown}); $(uname -sr)"
 echo "Tools: $(rustc --version 2>/dev/null), $(openssl version 2>/dev/null)$([[ -n $PY ]] && echo ", impacket $("$PY" -c 'import importlib.metadata as m; print(m.version("impacket"))' 2>/dev/null)")"
-echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $PAIRS interleaved pairs per row$([[ $QUICK == 1 ]] && echo ', --quick (smoke test, not for the record)'), load average $LOAD_BEFORE before, $LOAD_AFTER after"
+echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $PAIRS interleaved pairs per row ($BLOB_PAIRS for (c) and (d))$([[ $QUICK == 1 ]] && echo ', --quick (smoke test, not for the record)'), load average $LOAD_BEFORE before, $LOAD_AFTER after"
 echo
 echo "| measurement | ours | reference | ours/reference (median of pairs) | pair spread | target | met | load (1 min) at start |"
 echo "|---|---|---|---|---|---|---|---|"
