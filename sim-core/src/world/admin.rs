@@ -11,7 +11,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::logon::StartHost;
-use super::{Outcome, Program, World, WorldError};
+use super::{Outcome, Program, Refusal, World, WorldError};
 use crate::command::Secret;
 use crate::dpapi::api::{CRYPTPROTECT_UI_FORBIDDEN, ProtectFlags};
 use crate::dpapi::crypto::utf16le;
@@ -113,10 +113,10 @@ impl World {
         };
         let a = &self.state.accounts[idx];
         if !matches!(a.kind, AccountKind::Local | AccountKind::Domain) || a.forest.is_some() {
-            return Err(WorldError::NoPassword(format!(
-                "{} is not a user this server's net user can delete",
-                a.qualified_name()
-            )));
+            return Err(WorldError::AccountRefused {
+                account: a.qualified_name(),
+                refusal: Refusal::NotDeletable,
+            });
         }
         let q = a.qualified_name();
         let dns = self.state.domain.as_ref().map(|d| d.dns.clone());

@@ -6,7 +6,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::sync::{MAX_STEADY_CHECK_GAP, SteadyCycle};
-use super::{MAX_SYNC_CYCLES_PER_ADVANCE, Outcome, Stream, World, WorldError};
+use super::{Limit, MAX_SYNC_CYCLES_PER_ADVANCE, Outcome, Stream, World, WorldError};
 use crate::win::account::{GMSA_PASSWORD_LEN, GMSA_ROTATION_DAYS};
 
 impl World {
@@ -98,16 +98,14 @@ impl World {
         let max = crate::win::clock::max_clock();
         let target = self.state.clock.plus_secs(secs);
         if target > max {
-            return Err(WorldError::Limit(format!(
-                "the clock cannot pass {max} (the latest time Windows tools show, .NET's DateTime.MaxValue); it is {} now",
-                self.state.clock
-            )));
+            return Err(WorldError::Limit(Limit::ClockEnd {
+                max,
+                now: self.state.clock,
+            }));
         }
         let cycles = self.sync_cycles_due(target);
         if cycles > MAX_SYNC_CYCLES_PER_ADVANCE {
-            return Err(WorldError::Limit(format!(
-                "advancing {secs} s would run {cycles} scheduled sync cycles, more than the {MAX_SYNC_CYCLES_PER_ADVANCE} one command may run (two years of 30-minute cycles); advance in shorter steps, or pause the scheduler first (Set-ADSyncScheduler -SyncCycleEnabled $false)"
-            )));
+            return Err(WorldError::Limit(Limit::SyncCycles { secs, cycles }));
         }
         Ok(())
     }

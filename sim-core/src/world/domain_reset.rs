@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::sync::netbios_of;
-use super::{Outcome, World, WorldError};
+use super::{Outcome, Refusal, World, WorldError};
 use crate::command::Secret;
 use crate::command::ad::DomainResetTool;
 use crate::win::account::AccountKind;
@@ -66,7 +66,10 @@ impl World {
                 });
             }
             return Err(self.account_index(&qualified).err().unwrap_or_else(|| {
-                WorldError::NoPassword(format!("{qualified} is not a domain account"))
+                WorldError::AccountRefused {
+                    account: qualified.clone(),
+                    refusal: Refusal::NotDomainAccount,
+                }
             }));
         }
         let mut out = self.account_reset(&qualified, password, false)?;

@@ -63,16 +63,20 @@ mod dpapi_as;
 mod export;
 mod install;
 mod knowledge;
+mod limit;
 pub mod location;
 mod logon;
 mod passwords;
 mod protect;
+mod refusal;
 mod render;
 mod rights;
 mod services;
 mod sync;
 mod transaction;
 
+pub use limit::Limit;
+pub use refusal::{PasswordAction, Refusal};
 pub use transaction::Savepoint;
 
 pub use rights::{
@@ -306,15 +310,21 @@ pub enum WorldError {
         /// The accounts that exist.
         known: String,
     },
-    /// The account's password cannot be set.
-    #[error("{0}")]
-    NoPassword(String),
+    /// The account's password or state is Windows' or the directory's to manage, or the
+    /// account is not the kind the command works on.
+    #[error("{}", refusal.sentence(account))]
+    AccountRefused {
+        /// The account, qualified.
+        account: String,
+        /// Why.
+        refusal: Refusal,
+    },
     /// A sealed secret would not open.
     #[error(transparent)]
     Unseal(#[from] UnsealError),
     /// A command would pass one of the simulator's named limits.
     #[error("{0}")]
-    Limit(String),
+    Limit(Limit),
     /// An option or argument is not acceptable: `option` names the input, `value` is what was
     /// given (empty when the input was missing or is a password), `reason` says what is wrong.
     #[error("{reason}")]

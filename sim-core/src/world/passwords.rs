@@ -7,11 +7,11 @@
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{Outcome, Stream, World, WorldError};
+use super::{Outcome, PasswordAction, Refusal, Stream, World, WorldError};
 use crate::command::{AccountState, Secret};
 use crate::dpapi::crypto::utf16le;
 use crate::dpapi::prekey::hashes_utf16le;
-use crate::win::account::{Account, AccountKind, GMSA_ROTATION_DAYS, StoredHashes, credential_for};
+use crate::win::account::{Account, AccountKind, StoredHashes, credential_for};
 use crate::win::text;
 use crate::win::text::win32;
 
@@ -29,21 +29,17 @@ impl World {
         }
     }
 
-    pub(in crate::world) fn refuse_password(a: &Account, what: &str) -> WorldError {
-        match a.kind {
-            AccountKind::Virtual => WorldError::NoPassword(format!(
-                "{} is a virtual account: it has no password to {what}. Windows manages its credentials; DPAPI protects its keys with the machine's DPAPI_SYSTEM secret.",
-                a.qualified_name()
-            )),
-            _ => WorldError::NoPassword(format!(
-                "{} is a {} managed service account: Active Directory manages its password and rotates it every {GMSA_ROTATION_DAYS} days; it cannot be {what} by hand.",
-                a.qualified_name(),
-                if a.kind == AccountKind::Smsa {
-                    "standalone"
-                } else {
-                    "group"
-                }
-            )),
+    pub(in crate::world) fn refuse_password(a: &Account, action: PasswordAction) -> WorldError {
+        let refusal = match a.kind {
+            AccountKind::Virtual => Refusal::VirtualPassword { action },
+            kind => Refusal::ManagedPassword {
+                standalone: kind == AccountKind::Smsa,
+                action,
+            },
+        };
+        WorldError::AccountRefused {
+            account: a.qualified_name(),
+            refusal,
         }
     }
 
@@ -61,7 +57,10 @@ impl World {
             r => r?,
         };
         if !self.state.accounts[idx].kind.has_settable_password() {
-            return Err(Self::refuse_password(&self.state.accounts[idx], "reset"));
+            return Err(Self::refuse_password(
+                &self.state.accounts[idx],
+                PasswordAction::Reset,
+            ));
         }
         // An administrative reset: new hashes, and DPAPI cannot follow (`docs/dpapi.md` §4).
         let mut store = self.load_store(idx)?;
@@ -96,7 +95,7 @@ impl World {
         let idx = self.account_index(name)?;
         let a = self.state.accounts[idx].clone();
         if !a.kind.has_settable_password() {
-            return Err(Self::refuse_password(&a, "changed"));
+            return Err(Self::refuse_password(&a, PasswordAction::Change));
         }
         let old_utf16 = Zeroizing::new(utf16le(old.expose()));
         if !a
@@ -167,10 +166,10 @@ impl World {
         };
         let a = &mut self.state.accounts[idx];
         if a.kind == AccountKind::Virtual {
-            return Err(WorldError::NoPassword(format!(
-                "{} is a virtual account: Windows manages it; it cannot be disabled or locked.",
-                a.qualified_name()
-            )));
+            return Err(WorldError::AccountRefused {
+                account: a.qualified_name(),
+                refusal: Refusal::VirtualState,
+            });
         }
         match state {
             AccountState::Enable => a.enabled = true,

@@ -218,7 +218,10 @@ fn policy_input_is_checked() {
     let err = w
         .exec(&parse_line("net accounts /lockoutthreshold:1000").unwrap())
         .unwrap_err();
-    assert!(matches!(err, WorldError::Limit(_)), "{err}");
+    assert_eq!(
+        err,
+        WorldError::Limit(Limit::LockoutThreshold { asked: 1000 })
+    );
     assert_eq!(w.state(), &before);
     let err = w
         .exec(&parse_line("account password-expires 'NT SERVICE\\ADSync'").unwrap())

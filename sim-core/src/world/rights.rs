@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Outcome, World, WorldError};
+use super::{Limit, Outcome, Refusal, World, WorldError};
 use crate::command::PolicyChange;
 use crate::filetime::FileTime;
 use crate::win::account::AccountKind;
@@ -148,9 +148,10 @@ impl World {
             }
             PolicyChange::PasswordExpires | PolicyChange::PasswordNeverExpires => {
                 if !kind.has_settable_password() {
-                    return Err(WorldError::NoPassword(format!(
-                        "{q} has no password an administrator sets: Windows manages it, and it does not expire."
-                    )));
+                    return Err(WorldError::AccountRefused {
+                        account: q,
+                        refusal: Refusal::ManagedExpiry,
+                    });
                 }
                 if change == PolicyChange::PasswordExpires {
                     self.state.policy.password_expires.insert(sid.clone());
@@ -180,9 +181,9 @@ impl World {
         threshold: u32,
     ) -> Result<Outcome, WorldError> {
         if threshold > MAX_LOCKOUT_THRESHOLD {
-            return Err(WorldError::Limit(format!(
-                "a lockout threshold of {threshold} is more than Windows accepts (0 to {MAX_LOCKOUT_THRESHOLD} invalid logon attempts)"
-            )));
+            return Err(WorldError::Limit(Limit::LockoutThreshold {
+                asked: threshold,
+            }));
         }
         self.state.policy.lockout_threshold = threshold;
         Ok(Outcome {

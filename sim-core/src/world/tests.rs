@@ -163,6 +163,52 @@ fn virtual_account_has_no_password_and_survives_rotation() {
 }
 
 #[test]
+fn refusals_carry_the_account_and_the_reason() {
+    let (mut w, _) = world(ServiceAccountKind::Virtual);
+    let before = w.state().clone();
+    let e = w
+        .exec(&parse_line("account change ADSync --old a --new b").unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        WorldError::AccountRefused {
+            account: "NT SERVICE\\ADSync".into(),
+            refusal: Refusal::VirtualPassword {
+                action: PasswordAction::Change
+            },
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "NT SERVICE\\ADSync is a virtual account: it has no password to change. Windows manages its credentials; DPAPI protects its keys with the machine's DPAPI_SYSTEM secret."
+    );
+    let e = w
+        .exec(&parse_line("account disable ADSync").unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            WorldError::AccountRefused {
+                refusal: Refusal::VirtualState,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(w.state(), &before, "a refusal changes nothing");
+    // A group managed service account's password is the directory's: a change is refused in
+    // the participle's form.
+    let gmsa = Refusal::ManagedPassword {
+        standalone: false,
+        action: PasswordAction::Change,
+    };
+    assert_eq!(
+        gmsa.sentence("CONTOSO\\svc-adsync$"),
+        "CONTOSO\\svc-adsync$ is a group managed service account: Active Directory manages its password and rotates it every 30 days; it cannot be changed by hand."
+    );
+}
+
+#[test]
 fn gmsa_rotates_every_30_days_without_breaking_dpapi() {
     let (mut w, _) = world(ServiceAccountKind::Gmsa);
     let before = w.state().accounts[0].hashes.clone();
@@ -359,7 +405,7 @@ fn a_failing_transaction_leaves_the_world_as_it_was() {
         w.exec(&parse_line("sc start ADSync").unwrap())?;
         w.exec(&parse_line("clock advance 1h").unwrap())?;
         assert_ne!(w.state(), &before);
-        Err(WorldError::Limit("stop here".into()))
+        Err(WorldError::Limit(Limit::LockoutThreshold { asked: 1000 }))
     });
     assert!(failed.is_err());
     assert_eq!(w.state(), &before, "all of it or nothing");
@@ -369,7 +415,7 @@ fn a_failing_transaction_leaves_the_world_as_it_was() {
         let started = w.state().clone();
         let inner: Result<(), WorldError> = w.atomically(|w| {
             w.exec(&parse_line("clock advance 1h").unwrap())?;
-            Err(WorldError::Limit("inner".into()))
+            Err(WorldError::Limit(Limit::SyncCycles { secs: 1, cycles: 1 }))
         });
         assert!(inner.is_err());
         assert_eq!(w.state(), &started);
