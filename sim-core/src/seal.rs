@@ -15,6 +15,7 @@
 //! random nonces is far above what one state seals. The secret's name is the associated data,
 //! so a sealed value moved to another name fails to open.
 
+use crate::dpapi::secret::SecretBytes;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -139,7 +140,7 @@ impl Sealer {
     }
 
     /// Opens a value sealed under `name`.
-    pub fn open(&self, name: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
+    pub fn open(&self, name: &str, sealed: &Sealed) -> Result<SecretBytes, UnsealError> {
         let err = || UnsealError {
             name: name.to_owned(),
         };
@@ -157,7 +158,7 @@ impl Sealer {
                     aad: name.as_bytes(),
                 },
             )
-            .map(Zeroizing::new)
+            .map(SecretBytes::new)
             .map_err(|_| err())
     }
 

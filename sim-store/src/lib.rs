@@ -59,6 +59,7 @@ use zeroize::Zeroizing;
 
 use sim_core::backend::SimHost;
 use sim_core::command::Command;
+use sim_core::dpapi::secret::SecretBytes;
 use sim_core::lab::LabState;
 use sim_core::seal::{NoRandomness, Sealed, Sealer, UnsealError};
 use sim_core::timeline::{Band, Entry};
@@ -619,11 +620,7 @@ impl StateDir {
     }
 
     /// Opens a value this state sealed (the lab's handed-over passwords).
-    pub fn open_sealed(
-        &self,
-        name: &str,
-        sealed: &Sealed,
-    ) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
+    pub fn open_sealed(&self, name: &str, sealed: &Sealed) -> Result<SecretBytes, UnsealError> {
         self.sealer.open(name, sealed)
     }
 }

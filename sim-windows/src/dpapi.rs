@@ -4,6 +4,7 @@
 
 use sim_core::backend::{HostError, Principal};
 use sim_core::command::Secret;
+use sim_core::dpapi::secret::SecretBytes;
 use windows_sys::Win32::Foundation::{HANDLE, HLOCAL, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
     CRYPT_INTEGER_BLOB, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData, CryptUnprotectData,
@@ -35,7 +36,7 @@ fn blob_in(data: &[u8]) -> CRYPT_INTEGER_BLOB {
 }
 
 /// Copies an output blob and frees it with LocalFree, as the APIs require.
-fn take_blob(out: CRYPT_INTEGER_BLOB) -> Zeroizing<Vec<u8>> {
+fn take_blob(out: CRYPT_INTEGER_BLOB) -> SecretBytes {
     let bytes = if out.pbData.is_null() {
         Vec::new()
     } else {
@@ -46,7 +47,7 @@ fn take_blob(out: CRYPT_INTEGER_BLOB) -> Zeroizing<Vec<u8>> {
         // SAFETY: the buffer came from the API's LocalAlloc and is freed once, after the copy.
         unsafe { LocalFree(out.pbData as HLOCAL) };
     }
-    Zeroizing::new(bytes)
+    SecretBytes::new(bytes)
 }
 
 /// CryptProtectData as the calling thread's user, without UI.
@@ -83,7 +84,7 @@ pub fn protect(data: &[u8], entropy: &[u8]) -> Result<Vec<u8>, HostError> {
 
 /// CryptUnprotectData as the calling thread's user, without UI: 13 for wrong entropy or a
 /// damaged blob, 0x8009000B when the user's master key cannot be opened.
-pub fn unprotect(blob: &[u8], entropy: &[u8]) -> Result<Zeroizing<Vec<u8>>, HostError> {
+pub fn unprotect(blob: &[u8], entropy: &[u8]) -> Result<SecretBytes, HostError> {
     let input = blob_in(blob);
     let ent = blob_in(entropy);
     let mut out = CRYPT_INTEGER_BLOB {

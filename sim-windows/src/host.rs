@@ -9,12 +9,12 @@ use sim_core::backend::{
     ServiceStatus,
 };
 use sim_core::command::{Command, PsServiceVerb, Secret};
+use sim_core::dpapi::secret::SecretBytes;
 use sim_core::filetime::FileTime;
 use sim_core::win::eventlog::EventRecord;
 use sim_core::win::scm::{Service, StartType, sc_failed};
 use sim_core::win::text::{self, win32};
 use sim_core::world::{ADSYNC_SERVICE, Outcome};
-use zeroize::Zeroizing;
 
 use crate::events::{self, Cursor};
 use crate::ffi::is_wine;
@@ -498,7 +498,7 @@ impl Host for WindowsHost {
         principal: &Principal,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+    ) -> Result<SecretBytes, HostError> {
         dpapi::as_principal(principal, || dpapi::unprotect(blob, entropy))
     }
 }

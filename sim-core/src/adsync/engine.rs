@@ -9,6 +9,7 @@
 //! service-specific error when the key cannot be accessed), and §5.1 (`miiskmu /a`: a new
 //! keyset is made at the next start).
 
+use crate::dpapi::secret::SecretBytes;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -227,7 +228,7 @@ impl Engine {
         host: &mut dyn ServiceHost<Error = E>,
         bytes: &str,
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, LoadError<E>> {
+    ) -> Result<SecretBytes, LoadError<E>> {
         let file = hex::decode(bytes).map_err(|_| LoadError::Format)?;
         let file = CredentialFile::parse(&file).map_err(|_| LoadError::Format)?;
         let plain = host.unprotect(&file.blob.to_bytes(), &[])?;

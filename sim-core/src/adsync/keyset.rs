@@ -27,6 +27,7 @@
 //!
 //! The keys are zeroized when the keyset is dropped, and `Debug` never shows them.
 
+use crate::dpapi::secret::SecretBytes;
 use std::fmt;
 
 use uuid::Uuid;
@@ -261,9 +262,9 @@ impl Keyset {
     }
 
     /// The keyset's bytes, as DPAPI protects them.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+    pub fn to_bytes(&self) -> SecretBytes {
         // Allocated once at full size, so no reallocation leaves a copy of a key behind.
-        let mut out = Zeroizing::new(Vec::with_capacity(KEYSET_LEN));
+        let mut out = SecretBytes::new(Vec::with_capacity(KEYSET_LEN));
         out.extend_from_slice(&MAGIC);
         out.put_u32(self.version);
         out.put_u32(self.id);

@@ -2,7 +2,7 @@
 //! (`remediate --credential ACCOUNT=PASSWORD`). They take precedence over what the host knows
 //! and are forgotten when the line is done; everything else is the host's own.
 
-use zeroize::Zeroizing;
+use crate::dpapi::secret::SecretBytes;
 
 use super::{
     ConnectorStatus, DomainStatus, EventMark, Host, HostError, Principal, ServiceSpec,
@@ -180,7 +180,7 @@ impl Host for Given<'_> {
         principal: &Principal,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+    ) -> Result<SecretBytes, HostError> {
         self.host.unprotect_as(principal, blob, entropy)
     }
 

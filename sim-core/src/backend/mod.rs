@@ -15,9 +15,9 @@ pub use crate::win::scm::ServiceSpec;
 pub use given::Given;
 pub use sim::{Ran, SimHost, fingerprint_of, service_status_of};
 
+use crate::dpapi::secret::SecretBytes;
 use serde::Serialize;
 use thiserror::Error;
-use zeroize::Zeroizing;
 
 use crate::adsync::build::Build;
 use crate::adsync::connector::ConnectorType;
@@ -429,7 +429,7 @@ pub trait Host {
         principal: &Principal,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+    ) -> Result<SecretBytes, HostError> {
         let _ = (principal, blob, entropy);
         Err(self.unsupported("use DPAPI"))
     }

@@ -2,7 +2,7 @@
 //! `World::exec`; reads come from the world's public state, shaped as `sc query`, the event
 //! viewer and the Connectors tab show them.
 
-use zeroize::Zeroizing;
+use crate::dpapi::secret::SecretBytes;
 
 use super::{
     ConnectorStatus, DomainStatus, EventMark, Host, HostError, Principal, ServiceSpec,
@@ -327,7 +327,7 @@ impl Host for SimHost<'_> {
         principal: &Principal,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostError> {
+    ) -> Result<SecretBytes, HostError> {
         self.dpapi_as("CryptUnprotectData", principal, |w, n, p| {
             w.unprotect_as(n, p, blob, entropy)
         })

@@ -1,6 +1,7 @@
 //! Playing a lab: starting it (the install, then the hidden break steps), checking its
 //! objectives on copies of the world, scoring, and verifying a lab file end to end.
 
+use crate::dpapi::secret::SecretBytes;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -301,7 +302,7 @@ impl LabState {
     /// The handed-over values, opened with `open` (the state's sealer).
     pub fn values<F>(&self, open: F) -> Result<Values, LabError>
     where
-        F: FnOnce(&str, &Sealed) -> Result<Zeroizing<Vec<u8>>, UnsealError>,
+        F: FnOnce(&str, &Sealed) -> Result<SecretBytes, UnsealError>,
     {
         let bytes = open(VALUES_NAME, &self.values).map_err(|e| LabError::Damaged {
             what: VALUES_NAME.into(),

@@ -10,8 +10,8 @@
 //! does), so a service that stops during its start returns 1066 with its service-specific code
 //! instead of sc.exe's asynchronous `START_PENDING`.
 
+use crate::dpapi::secret::SecretBytes;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use super::eventlog::NewEvent;
 use super::text::win32;
@@ -47,7 +47,7 @@ pub trait ServiceHost {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
+    ) -> Result<SecretBytes, HostFailure<Self::Error>>;
     /// `CryptUnprotectData` as the service's account with its password alone: no recovery
     /// through the domain's backup key. The engine of a ≤1.1.443.0 build reads its keyset
     /// this way in a world that follows the 2023 article ("Windows destroys the encryption
@@ -57,7 +57,7 @@ pub trait ServiceHost {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
+    ) -> Result<SecretBytes, HostFailure<Self::Error>>;
     /// `CryptProtectData` as the service's account.
     fn protect(
         &mut self,
@@ -71,7 +71,7 @@ pub trait ServiceHost {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<Self::Error>>;
+    ) -> Result<SecretBytes, HostFailure<Self::Error>>;
     /// `CryptProtectData(CRYPTPROTECT_LOCAL_MACHINE)`.
     fn protect_machine(
         &mut self,

@@ -4,6 +4,7 @@
 //! Follows `docs/dpapi.md` §2–§5 (where each kind of account keeps its master keys) and
 //! `docs/adsync.md` §2.1 (the service account kinds by build).
 
+use crate::dpapi::secret::SecretBytes;
 use rand_core::Rng;
 use zeroize::Zeroizing;
 
@@ -189,10 +190,7 @@ impl World {
         self.state.managed_passwords.insert(name.to_owned(), sealed);
     }
 
-    pub(in crate::world) fn managed_password(
-        &self,
-        name: &str,
-    ) -> Result<Zeroizing<Vec<u8>>, WorldError> {
+    pub(in crate::world) fn managed_password(&self, name: &str) -> Result<SecretBytes, WorldError> {
         let key = format!("msDS-ManagedPassword:{name}");
         let sealed = self
             .state

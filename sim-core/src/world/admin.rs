@@ -7,6 +7,7 @@
 //! conventions: a refused call changes nothing (each is one transaction, [`World::atomically`]), a call that runs
 //! returns the real API's result code in its [`Outcome`].
 
+use crate::dpapi::secret::SecretBytes;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -313,7 +314,7 @@ impl World {
         password: &Secret,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Result<Zeroizing<Vec<u8>>, u32>, WorldError> {
+    ) -> Result<Result<SecretBytes, u32>, WorldError> {
         self.atomically(|w| w.unprotect_as_in_place(account, password, blob, entropy))
     }
 
@@ -324,7 +325,7 @@ impl World {
         password: &Secret,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Result<Zeroizing<Vec<u8>>, u32>, WorldError> {
+    ) -> Result<Result<SecretBytes, u32>, WorldError> {
         self.as_account(account, password, |host| host.unprotect(blob, entropy))
     }
 

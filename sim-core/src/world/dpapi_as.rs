@@ -3,7 +3,7 @@
 //! with (`docs/dpapi.md` §3, §4). Exploration's invariants use it to check round trips and
 //! the `NTE_BAD_KEY_STATE` (0x8009000B) of keys left behind by a reset.
 
-use zeroize::Zeroizing;
+use crate::dpapi::secret::SecretBytes;
 
 use super::logon::StartHost;
 use super::{Outcome, World, WorldError};
@@ -92,7 +92,7 @@ impl World {
         service: &str,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<AsService<Zeroizing<Vec<u8>>>, WorldError> {
+    ) -> Result<AsService<SecretBytes>, WorldError> {
         self.atomically(|w| w.unprotect_as_service_in_place(service, blob, entropy))
     }
 
@@ -102,7 +102,7 @@ impl World {
         service: &str,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<AsService<Zeroizing<Vec<u8>>>, WorldError> {
+    ) -> Result<AsService<SecretBytes>, WorldError> {
         self.as_service(service, |h| h.unprotect(blob, entropy))
     }
 }

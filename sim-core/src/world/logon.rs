@@ -4,6 +4,7 @@
 //! Follows `docs/adsync.md` §4 (F1: logon failure 1069 and event 7038; F2: the keyset cannot be
 //! opened, event 6028) and the Service Control Manager's documented start sequence.
 
+use crate::dpapi::secret::SecretBytes;
 use rand_core::Rng;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -53,7 +54,7 @@ impl StartHost<'_> {
         blob: &[u8],
         entropy: &[u8],
         with_dc: bool,
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+    ) -> Result<SecretBytes, HostFailure<WorldError>> {
         let mut store = self
             .world
             .load_store(self.account)
@@ -72,7 +73,7 @@ impl StartHost<'_> {
         );
         // A recovery through the DC re-protects the key: keep what DPAPI wrote.
         self.world.save_store(self.account, &store);
-        Ok(result.map(|(_, plain)| plain.into())?)
+        Ok(result.map(|(_, plain)| plain)?)
     }
 }
 
@@ -83,7 +84,7 @@ impl ServiceHost for StartHost<'_> {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+    ) -> Result<SecretBytes, HostFailure<WorldError>> {
         self.unprotect_as_account(blob, entropy, true)
     }
 
@@ -91,7 +92,7 @@ impl ServiceHost for StartHost<'_> {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+    ) -> Result<SecretBytes, HostFailure<WorldError>> {
         self.unprotect_as_account(blob, entropy, false)
     }
 
@@ -125,7 +126,7 @@ impl ServiceHost for StartHost<'_> {
         &mut self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, HostFailure<WorldError>> {
+    ) -> Result<SecretBytes, HostFailure<WorldError>> {
         flatten(self.world.unprotect_machine(blob, entropy))
     }
 

@@ -16,6 +16,7 @@
 //! remediation), `domain_reset`, `export` (the artefacts on disk) and `render` (what read-only
 //! commands print).
 
+use crate::dpapi::secret::SecretBytes;
 use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha20Rng;
@@ -635,7 +636,7 @@ impl World {
         self.state.lsa.secrets.insert(name.to_owned(), sealed);
     }
 
-    fn secret(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, WorldError> {
+    fn secret(&self, name: &str) -> Result<Option<SecretBytes>, WorldError> {
         match self.state.lsa.secrets.get(name) {
             None => Ok(None),
             Some(s) => Ok(Some(self.sealer.open(name, s)?)),

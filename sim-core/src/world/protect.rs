@@ -3,7 +3,7 @@
 //!
 //! Follows `docs/dpapi.md` §3 (the machine store and `DPAPI_SYSTEM`).
 
-use zeroize::Zeroizing;
+use crate::dpapi::secret::SecretBytes;
 
 use super::{Stream, World, WorldError};
 use crate::dpapi::api::{DpapiError, ProtectFlags};
@@ -91,12 +91,12 @@ impl World {
         &self,
         blob: &[u8],
         entropy: &[u8],
-    ) -> Result<Result<Zeroizing<Vec<u8>>, DpapiError>, WorldError> {
+    ) -> Result<Result<SecretBytes, DpapiError>, WorldError> {
         let cred = Credential::system_machine(&self.dpapi_system()?);
         Ok(self
             .machine_store()?
             .unprotect(&cred, blob, entropy)
-            .map(|(_, p)| p.into()))
+            .map(|(_, p)| p))
     }
 
     pub(in crate::world) fn machine_store(&self) -> Result<ProtectStore, WorldError> {

@@ -4,7 +4,7 @@
 //! Follows `docs/adsync.md` §3.5 (the engine decrypts connector credentials when a run starts and
 //! caches them until the service restarts).
 
-use zeroize::Zeroizing;
+use crate::dpapi::secret::SecretBytes;
 
 use crate::adsync::engine::{Engine, MEMORY_KEYSET};
 use crate::adsync::keyset::Keyset;
@@ -46,7 +46,7 @@ impl World {
     pub(in crate::world) fn memory_get(
         &self,
         name: &str,
-    ) -> Result<Option<Zeroizing<Vec<u8>>>, WorldError> {
+    ) -> Result<Option<SecretBytes>, WorldError> {
         let key = memory_key(ADSYNC_SERVICE, name);
         match self.state.memory.get(&key) {
             None => Ok(None),
