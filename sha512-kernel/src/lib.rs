@@ -450,6 +450,29 @@ mod imp {
         }};
     }
 
+    /// Eight rounds from `t` as `rounds8!`, reading round `t + i`'s `K + W` at `$kw[$at(t + i)]`,
+    /// with `$s0`…`$s3` (the schedule's steps) after the first round of each pair of rounds: spread
+    /// this finely through the rounds, the vector work competes less with them for issue slots
+    /// than in larger groups (3–5% faster whole blocks than two and four steps between groups of
+    /// eight, `benches/README.md`). The first block of a pair and of a quad.
+    macro_rules! rounds8_with {
+        ($kw:ident, $at:expr, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr, $s0:block, $s1:block, $s2:block, $s3:block) => {{
+            let t: usize = $t;
+            round!($a, $b, $c, $d, $e, $f, $g, $h, $kw[$at(t)]);
+            $s0
+            round!($h, $a, $b, $c, $d, $e, $f, $g, $kw[$at(t + 1)]);
+            round!($g, $h, $a, $b, $c, $d, $e, $f, $kw[$at(t + 2)]);
+            $s1
+            round!($f, $g, $h, $a, $b, $c, $d, $e, $kw[$at(t + 3)]);
+            round!($e, $f, $g, $h, $a, $b, $c, $d, $kw[$at(t + 4)]);
+            $s2
+            round!($d, $e, $f, $g, $h, $a, $b, $c, $kw[$at(t + 5)]);
+            round!($c, $d, $e, $f, $g, $h, $a, $b, $kw[$at(t + 6)]);
+            $s3
+            round!($b, $c, $d, $e, $f, $g, $h, $a, $kw[$at(t + 7)]);
+        }};
+    }
+
     /// One round as `round!`, in hand-ordered BMI1/BMI2 instructions, reading `K[t] + W[t]`
     /// from memory at `$kwp + $off` bytes; for rounds whose schedule is already in memory (the
     /// blocks after the first of a pair or a quad). Two values cross rounds: `$s0`, the previous
@@ -654,7 +677,7 @@ mod imp {
     }
 
     /// The same for AVX-512F (with AVX2 and BMI2): four blocks at a time, their message
-    /// schedules in 512-bit registers; a pair and single blocks for the rest.
+    /// schedules in 512-bit registers; the AVX2 build for the rest (a pair, a single block).
     #[inline(never)]
     #[target_feature(enable = "avx2,bmi1,bmi2,avx512f")]
     pub(super) fn compress_blocks_avx512(state: &mut [u64; 8], blocks: &[[u8; 128]]) {
@@ -662,13 +685,7 @@ mod imp {
         for quad in quads {
             four_blocks::compress_quad(state, quad);
         }
-        let (pairs, rest) = rest.as_chunks::<2>();
-        for [a, b] in pairs {
-            two_blocks::compress_pair(state, a, b);
-        }
-        for block in rest {
-            compress_words::<true>(state, &load_be(block));
-        }
+        compress_blocks_avx2_bmi2(state, rest);
     }
 
     /// The sixteen big-endian message words of a block.
@@ -845,28 +862,6 @@ mod imp {
             }};
         }
 
-        /// Eight rounds from `t` as `rounds8!`, with `$s0`…`$s3` (the schedule's steps) after the
-        /// first round of each pair of rounds: spread this finely through the rounds, the vector
-        /// work competes less with them for issue slots than in larger groups (3–5% faster whole
-        /// blocks than two and four steps between groups of eight, `benches/README.md`).
-        macro_rules! rounds8_with {
-            ($kw:ident, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr, $s0:block, $s1:block, $s2:block, $s3:block) => {{
-                let t: usize = $t;
-                round!($a, $b, $c, $d, $e, $f, $g, $h, $kw[t]);
-                $s0
-                round!($h, $a, $b, $c, $d, $e, $f, $g, $kw[t + 1]);
-                round!($g, $h, $a, $b, $c, $d, $e, $f, $kw[t + 2]);
-                $s1
-                round!($f, $g, $h, $a, $b, $c, $d, $e, $kw[t + 3]);
-                round!($e, $f, $g, $h, $a, $b, $c, $d, $kw[t + 4]);
-                $s2
-                round!($d, $e, $f, $g, $h, $a, $b, $c, $kw[t + 5]);
-                round!($c, $d, $e, $f, $g, $h, $a, $b, $kw[t + 6]);
-                $s3
-                round!($b, $c, $d, $e, $f, $g, $h, $a, $kw[t + 7]);
-            }};
-        }
-
         /// `state = compress(compress(state, a), b)`.
         #[inline]
         #[target_feature(enable = "avx2,bmi1,bmi2")]
@@ -905,6 +900,7 @@ mod imp {
                 side(t / 8);
                 rounds8_with!(
                     kwa,
+                    consecutive,
                     a,
                     b,
                     c,
@@ -930,6 +926,7 @@ mod imp {
                 side(t / 8 + 1);
                 rounds8_with!(
                     kwa,
+                    consecutive,
                     a,
                     b,
                     c,
@@ -1058,26 +1055,6 @@ mod imp {
             }};
         }
 
-        /// Eight rounds of block `$j` from `t`, with `$s0`…`$s3` after the first round of each
-        /// pair of rounds (as `two_blocks`' `rounds8_with!`).
-        macro_rules! rounds8_of {
-            ($kw:ident, $j:expr, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $t:expr, $s0:block, $s1:block, $s2:block, $s3:block) => {{
-                let t: usize = $t;
-                round!($a, $b, $c, $d, $e, $f, $g, $h, $kw[at($j, t)]);
-                $s0
-                round!($h, $a, $b, $c, $d, $e, $f, $g, $kw[at($j, t + 1)]);
-                round!($g, $h, $a, $b, $c, $d, $e, $f, $kw[at($j, t + 2)]);
-                $s1
-                round!($f, $g, $h, $a, $b, $c, $d, $e, $kw[at($j, t + 3)]);
-                round!($e, $f, $g, $h, $a, $b, $c, $d, $kw[at($j, t + 4)]);
-                $s2
-                round!($d, $e, $f, $g, $h, $a, $b, $c, $kw[at($j, t + 5)]);
-                round!($c, $d, $e, $f, $g, $h, $a, $b, $kw[at($j, t + 6)]);
-                $s3
-                round!($b, $c, $d, $e, $f, $g, $h, $a, $kw[at($j, t + 7)]);
-            }};
-        }
-
         /// `state = compress(…compress(state, blocks[0])…, blocks[3])`.
         #[inline]
         #[target_feature(enable = "avx2,bmi1,bmi2,avx512f")]
@@ -1104,9 +1081,9 @@ mod imp {
             let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
             let mut t = 0;
             while t < 64 {
-                rounds8_of!(
+                rounds8_with!(
                     kw,
-                    0,
+                    |t| at(0, t),
                     a,
                     b,
                     c,
@@ -1129,9 +1106,9 @@ mod imp {
                         schedule4x!(x, kw, 3, t + 22);
                     }
                 );
-                rounds8_of!(
+                rounds8_with!(
                     kw,
-                    0,
+                    |t| at(0, t),
                     a,
                     b,
                     c,
@@ -1156,8 +1133,8 @@ mod imp {
                 );
                 t += 16;
             }
-            rounds8_of!(kw, 0, a, b, c, d, e, f, g, h, 64, {}, {}, {}, {});
-            rounds8_of!(kw, 0, a, b, c, d, e, f, g, h, 72, {}, {}, {}, {});
+            rounds8_with!(kw, |t| at(0, t), a, b, c, d, e, f, g, h, 64, {}, {}, {}, {});
+            rounds8_with!(kw, |t| at(0, t), a, b, c, d, e, f, g, h, 72, {}, {}, {}, {});
             for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
                 *s = s.wrapping_add(v);
             }
